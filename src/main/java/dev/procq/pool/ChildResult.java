@@ -1,0 +1,97 @@
+package dev.procq.pool;
+
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How a child ended.
+ *
+ * @param outcome what ended it
+ * @param exitCode the exit code when the child exited by itself; {@code null} when a signal
+ *     ended it or it never started
+ * @param signal the signal that ended the child; {@code null} when it exited or never started
+ * @param duration from the start to the exit of the child
+ * @param error a short human reason for the failure; {@code null} on success
+ * @param outputTail the last bytes of merged stdout and stderr, decoded as UTF-8 leniently
+ */
+public record ChildResult(
+        Outcome outcome,
+        Integer exitCode,
+        Integer signal,
+        Duration duration,
+        String error,
+        String outputTail) {
+
+    public enum Outcome {
+        /** The child exited by itself, with any exit code. */
+        EXITED,
+        /** A signal nobody here sent ended the child: a crash, a resource limit, an operator. */
+        KILLED_BY_SIGNAL,
+        /** The child ran past its timeout and was ended. */
+        TIMED_OUT,
+        /** {@link RunningChild#stop(String)} ended the child. */
+        STOPPED,
+        /** The child never ran. */
+        SPAWN_FAILED
+    }
+
+    public ChildResult {
+        Objects.requireNonNull(outcome, "outcome");
+        Objects.requireNonNull(duration, "duration");
+        Objects.requireNonNull(outputTail, "outputTail");
+    }
+
+    public boolean succeeded() {
+        return outcome == Outcome.EXITED && exitCode != null && exitCode == 0;
+    }
+
+    static ChildResult exited(int exitCode, Duration duration, String outputTail) {
+        return new ChildResult(Outcome.EXITED, exitCode, null, duration,
+                exitCode == 0 ? null : "exit code " + exitCode, outputTail);
+    }
+
+    static ChildResult killedBy(int signal, Duration duration, String outputTail) {
+        return new ChildResult(Outcome.KILLED_BY_SIGNAL, null, signal, duration,
+                Signal.describeDeath(signal), outputTail);
+    }
+
+    static ChildResult timedOut(Duration timeout, Integer exitCode, Integer signal,
+            Duration duration, String outputTail) {
+        return new ChildResult(Outcome.TIMED_OUT, exitCode, signal, duration,
+                "timed out after " + shortText(timeout), outputTail);
+    }
+
+    static ChildResult stopped(String reason, Integer exitCode, Integer signal, Duration duration,
+            String outputTail) {
+        return new ChildResult(Outcome.STOPPED, exitCode, signal, duration, "stopped: " + reason,
+                outputTail);
+    }
+
+    static ChildResult spawnFailed(String error, Duration duration) {
+        return new ChildResult(Outcome.SPAWN_FAILED, null, null, duration, error, "");
+    }
+
+    /** "500ms", "2s", "1.5s", "1m30s", "2h": short enough for an error column. */
+    static String shortText(Duration duration) {
+        long millis = duration.toMillis();
+        if (millis < 1000) {
+            return millis + "ms";
+        }
+        if (millis % 1000 != 0) {
+            return BigDecimal.valueOf(millis, 3).stripTrailingZeros().toPlainString() + "s";
+        }
+        long seconds = millis / 1000;
+        StringBuilder text = new StringBuilder();
+        if (seconds >= 3600) {
+            text.append(seconds / 3600).append('h');
+        }
+        if (seconds % 3600 >= 60) {
+            text.append(seconds % 3600 / 60).append('m');
+        }
+        if (seconds % 60 != 0) {
+            text.append(seconds % 60).append('s');
+        }
+        return text.toString();
+    }
+}
