@@ -1,0 +1,46 @@
+package dev.procq.pool;
+
+import static dev.procq.pool.Specs.spec;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+class ConcurrencyTest {
+
+    private final ChildLauncher launcher = new ChildLauncher();
+
+    @AfterEach
+    void closeLauncher() {
+        launcher.close();
+    }
+
+    @Test
+    @Timeout(30)
+    void fiveHundredOneSecondChildrenRunAtOnce() {
+        // A worker runs for days; measure it warm, not the JIT compiling the spawn path.
+        runAll(100, "true");
+
+        Duration took = runAll(500, "sleep", "1");
+
+        assertThat(took).isLessThan(Duration.ofSeconds(5));
+        assertThat(launcher.runningCount()).isZero();
+    }
+
+    private Duration runAll(int count, String... argv) {
+        long startedNanos = System.nanoTime();
+        List<CompletableFuture<ChildResult>> results = new ArrayList<>();
+        for (int index = 0; index < count; index++) {
+            results.add(launcher.start(spec(argv)).result());
+        }
+        CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).join();
+        Duration took = Duration.ofNanos(System.nanoTime() - startedNanos);
+        assertThat(results).allSatisfy(result -> assertThat(result.join().succeeded()).isTrue());
+        return took;
+    }
+}
