@@ -127,11 +127,13 @@ public final class ChildLauncher implements AutoCloseable {
                 .max(Comparator.naturalOrder())
                 .orElse(Duration.ZERO);
         boolean ended = awaitResults(children, grace);
-        Set<Long> liveGroups = ProcessGroups.liveGroupIds();
-        List<RunningChild> stubborn = stopping.stream()
-                .filter(child -> child.groupMayStillRun(liveGroups))
-                .toList();
-        ProcessGroups.signal(tools.kill(), Signal.KILL, groupIds(stubborn));
+        if (!stopping.isEmpty()) {
+            Set<Long> liveGroups = ProcessGroups.liveGroupIds();
+            List<RunningChild> stubborn = stopping.stream()
+                    .filter(child -> child.groupMayStillRun(liveGroups))
+                    .toList();
+            ProcessGroups.signal(tools.kill(), Signal.KILL, groupIds(stubborn));
+        }
         Duration lastWait = WAIT_AFTER_KILL.plus(RunningChild.OUTPUT_DRAIN_AFTER_EXIT);
         if (!ended && !awaitResults(children, lastWait)) {
             log.warn("some children did not end after SIGKILL: {}",

@@ -97,9 +97,10 @@ public final class RunningChild {
     }
 
     /**
-     * Ends the child early: SIGTERM to its whole process group, then SIGKILL after the spec's kill
-     * grace if anything of it is still there. The result is {@link Outcome#STOPPED} with
-     * {@code reason}, unless the child had already ended; then this does nothing.
+     * Ends the child early: SIGTERM to its whole process group before this returns, then SIGKILL
+     * after the spec's kill grace if anything of it is still there. The result is
+     * {@link Outcome#STOPPED} with {@code reason}, unless the child had already ended; then this
+     * does nothing.
      *
      * @param reason a few words for the result, e.g. "cancelled", "shutdown", "lease lost"
      * @return the result, as {@link #result()}
