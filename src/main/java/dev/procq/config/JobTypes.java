@@ -1,0 +1,239 @@
+package dev.procq.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * The job-types file: the operator's list of what may run. Read once at start-up and
+ * checked strictly, so a typo stops start-up with the file, the entry and the bad value.
+ */
+public final class JobTypes {
+    private static final Pattern NAME = Pattern.compile("^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$");
+    private static final Pattern PLACEHOLDER = Pattern.compile("\\{([^{}]*)}");
+    private static final Pattern META_KEY = Pattern.compile("^meta\\.[A-Za-z0-9_]+$");
+    private static final Pattern ENV_NAME = Pattern.compile("^[A-Za-z_][A-Za-z0-9_]*$");
+    private static final Pattern SIZE = Pattern.compile("^(\\d+)\\s*([KMGT]i?B?|B)?$", Pattern.CASE_INSENSITIVE);
+    private static final Set<String> KEYS = Set.of("command", "concurrency", "timeout", "maxAttempts", "backoff",
+            "targetPattern", "allowDashTargets", "env", "passEnv", "workingDirectory", "limits");
+    private static final Set<String> LIMIT_KEYS = Set.of("cpuSeconds", "memory", "openFiles", "processes");
+
+    private final Map<String, JobType> types;
+
+    public JobTypes(Map<String, JobType> types) {
+        this.types = Map.copyOf(types);
+    }
+
+    public static JobTypes load(Path file) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException("job-types file " + file.toAbsolutePath()
+                    + " does not exist (set PROCQ_JOB_TYPES to its path)");
+        } catch (IOException e) {
+            throw new ConfigException("cannot read job-types file " + file + ": " + e.getMessage(), e);
+        }
+        return parse(text, file.toString());
+    }
+
+    public static JobTypes parse(String yaml, String source) {
+        JsonNode root;
+        try {
+            root = new ObjectMapper(new YAMLFactory()).readTree(yaml);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new ConfigException(source + ": not valid YAML: " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new ConfigException(source + ": " + e.getMessage(), e);
+        }
+        if (root == null || !root.isObject() || !root.path("types").isObject()) {
+            throw new ConfigException(source + ": expected a top-level 'types:' mapping of type names to definitions");
+        }
+        Map<String, JobType> types = new LinkedHashMap<>();
+        Iterator<Map.Entry<String, JsonNode>> fields = root.get("types").fields();
+        while (fields.hasNext()) {
+            Map.Entry<String, JsonNode> entry = fields.next();
+            String where = source + ": types." + entry.getKey();
+            types.put(entry.getKey(), parseType(entry.getKey(), entry.getValue(), where));
+        }
+        if (types.isEmpty()) {
+            throw new ConfigException(source + ": 'types:' is empty; define at least one job type");
+        }
+        return new JobTypes(types);
+    }
+
+    private static JobType parseType(String name, JsonNode node, String where) {
+        if (!NAME.matcher(name).matches()) {
+            throw new ConfigException(where + ": type names are letters, digits, '_', '.' and '-' (at most 63)");
+        }
+        if (!node.isObject()) {
+            throw new ConfigException(where + ": expected a mapping with at least 'command'");
+        }
+        node.fieldNames().forEachRemaining(key -> {
+            if (!KEYS.contains(key)) {
+                throw new ConfigException(where + "." + key + ": unknown setting (known: " + String.join(", ", KEYS) + ")");
+            }
+        });
+        List<String> command = stringList(node.get("command"), where + ".command");
+        if (command.isEmpty() || command.get(0).isBlank()) {
+            throw new ConfigException(where + ".command: must be a non-empty list like [\"convert\", \"{target}\", \"out.jpg\"]");
+        }
+        if (command.get(0).contains("{")) {
+            throw new ConfigException(where + ".command: the program (first element) cannot come from a target");
+        }
+        boolean mentionsTarget = false;
+        for (String element : command) {
+            Matcher m = PLACEHOLDER.matcher(element);
+            while (m.find()) {
+                String key = m.group(1);
+                if (key.equals("target")) {
+                    mentionsTarget = true;
+                } else if (!META_KEY.matcher(key).matches()) {
+                    throw new ConfigException(where + ".command: unknown placeholder {" + key
+                            + "} (use {target} or {meta.NAME})");
+                }
+            }
+        }
+        if (!mentionsTarget) {
+            throw new ConfigException(where + ".command: no element contains {target}, so every job would run the same command");
+        }
+        int concurrency = intValue(node.get("concurrency"), where + ".concurrency", JobType.DEFAULT_CONCURRENCY, 1, 100_000);
+        int maxAttempts = intValue(node.get("maxAttempts"), where + ".maxAttempts", JobType.DEFAULT_MAX_ATTEMPTS, 1, 1000);
+        Duration timeout = duration(node.get("timeout"), where + ".timeout", null);
+        Duration backoff = duration(node.get("backoff"), where + ".backoff", JobType.DEFAULT_BACKOFF);
+        Pattern targetPattern = null;
+        if (node.hasNonNull("targetPattern")) {
+            try {
+                targetPattern = Pattern.compile(node.get("targetPattern").asText());
+            } catch (PatternSyntaxException e) {
+                throw new ConfigException(where + ".targetPattern: not a valid regular expression: " + e.getDescription());
+            }
+        }
+        boolean allowDash = booleanValue(node.get("allowDashTargets"), where + ".allowDashTargets");
+        Map<String, String> env = new LinkedHashMap<>();
+        JsonNode envNode = node.get("env");
+        if (envNode != null && !envNode.isNull()) {
+            if (!envNode.isObject()) throw new ConfigException(where + ".env: expected a mapping NAME: value");
+            envNode.fields().forEachRemaining(e -> {
+                if (!ENV_NAME.matcher(e.getKey()).matches() || !e.getValue().isValueNode()) {
+                    throw new ConfigException(where + ".env." + e.getKey() + ": expected NAME: value");
+                }
+                env.put(e.getKey(), e.getValue().asText());
+            });
+        }
+        List<String> passEnv = node.has("passEnv") ? stringList(node.get("passEnv"), where + ".passEnv") : JobType.DEFAULT_PASS_ENV;
+        for (String variable : passEnv) {
+            if (!ENV_NAME.matcher(variable).matches()) {
+                throw new ConfigException(where + ".passEnv: '" + variable + "' is not a variable name");
+            }
+            if (variable.startsWith("PROCQ_")) {
+                throw new ConfigException(where + ".passEnv: " + variable + " is procq's own configuration and may hold secrets; it is never passed to children");
+            }
+        }
+        Path workingDirectory = node.hasNonNull("workingDirectory") ? Path.of(node.get("workingDirectory").asText()) : null;
+        JobType.Limits limits = limits(node.get("limits"), where + ".limits");
+        return new JobType(name, List.copyOf(command), concurrency, timeout, maxAttempts, backoff, targetPattern,
+                allowDash, Map.copyOf(env), List.copyOf(passEnv), workingDirectory, limits);
+    }
+
+    private static JobType.Limits limits(JsonNode node, String where) {
+        if (node == null || node.isNull()) return JobType.Limits.NONE;
+        if (!node.isObject()) throw new ConfigException(where + ": expected a mapping (cpuSeconds, memory, openFiles, processes)");
+        node.fieldNames().forEachRemaining(key -> {
+            if (!LIMIT_KEYS.contains(key)) {
+                throw new ConfigException(where + "." + key + ": unknown limit (known: " + String.join(", ", LIMIT_KEYS) + ")");
+            }
+        });
+        Long cpu = node.has("cpuSeconds") ? (long) intValue(node.get("cpuSeconds"), where + ".cpuSeconds", 0, 1, Integer.MAX_VALUE) : null;
+        Long memory = node.has("memory") ? size(node.get("memory"), where + ".memory") : null;
+        Long files = node.has("openFiles") ? (long) intValue(node.get("openFiles"), where + ".openFiles", 0, 1, Integer.MAX_VALUE) : null;
+        Long processes = node.has("processes") ? (long) intValue(node.get("processes"), where + ".processes", 0, 1, Integer.MAX_VALUE) : null;
+        return new JobType.Limits(cpu, memory, files, processes);
+    }
+
+    private static long size(JsonNode node, String where) {
+        Matcher m = SIZE.matcher(node.asText().trim());
+        if (!m.matches()) throw new ConfigException(where + ": '" + node.asText() + "' is not a size like 512MB or 2GiB");
+        long amount = Long.parseLong(m.group(1));
+        String unit = m.group(2) == null ? "B" : m.group(2).toUpperCase();
+        long factor = switch (unit.charAt(0)) {
+            case 'K' -> 1L << 10;
+            case 'M' -> 1L << 20;
+            case 'G' -> 1L << 30;
+            case 'T' -> 1L << 40;
+            default -> 1L;
+        };
+        return amount * factor;
+    }
+
+    private static List<String> stringList(JsonNode node, String where) {
+        if (node == null || !node.isArray()) {
+            throw new ConfigException(where + ": expected a list of strings");
+        }
+        List<String> values = new ArrayList<>();
+        for (JsonNode element : node) {
+            if (!element.isValueNode() || element.isNull()) {
+                throw new ConfigException(where + ": every element must be a string, got " + element);
+            }
+            values.add(element.asText());
+        }
+        return values;
+    }
+
+    private static int intValue(JsonNode node, String where, int defaultValue, int min, int max) {
+        if (node == null || node.isNull()) return defaultValue;
+        if (!node.canConvertToInt() || !node.isIntegralNumber()) {
+            throw new ConfigException(where + ": '" + node.asText() + "' is not a whole number");
+        }
+        int value = node.asInt();
+        if (value < min || value > max) {
+            throw new ConfigException(where + ": " + value + " is out of range " + min + ".." + max);
+        }
+        return value;
+    }
+
+    private static boolean booleanValue(JsonNode node, String where) {
+        if (node == null || node.isNull()) return false;
+        if (!node.isBoolean()) throw new ConfigException(where + ": expected true or false, got " + node.asText());
+        return node.asBoolean();
+    }
+
+    private static Duration duration(JsonNode node, String where, Duration defaultValue) {
+        if (node == null || node.isNull()) return defaultValue;
+        try {
+            Duration value = Durations.parse(node.asText());
+            if (value.isZero() || value.isNegative()) throw new IllegalArgumentException();
+            return value;
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(where + ": '" + node.asText() + "' is not a duration like 500ms, 60s, 5m");
+        }
+    }
+
+    public Optional<JobType> find(String name) {
+        return Optional.ofNullable(types.get(name));
+    }
+
+    public Collection<JobType> all() {
+        return types.values();
+    }
+
+    public Set<String> names() {
+        return types.keySet();
+    }
+}

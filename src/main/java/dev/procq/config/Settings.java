@@ -1,0 +1,285 @@
+package dev.procq.config;
+
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Everything procq reads from the environment, validated at start-up. Each getter's
+ * default sits next to the variable it belongs to; {@link #validate} fails fast with a
+ * message naming the variable and its bad value.
+ */
+public final class Settings {
+    public static final String DEFAULT_HTTP_HOST = "127.0.0.1";
+    public static final int DEFAULT_HTTP_PORT = 8080;
+    public static final int DEFAULT_WORKER_METRICS_PORT = 9464;
+    public static final String DEFAULT_JOB_TYPES = "./jobtypes.yaml";
+    public static final String DEFAULT_URL = "http://127.0.0.1:8080";
+    public static final Duration DEFAULT_LEASE = Duration.ofSeconds(15);
+    public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(30);
+    public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
+    public static final long DEFAULT_MAX_BATCH_SIZE = 5_000_000;
+    public static final int DEFAULT_MAX_TARGET_LENGTH = 4096;
+    public static final int DEFAULT_DB_POOL_SIZE = 10;
+
+    private final Map<String, String> env;
+
+    public Settings(Map<String, String> env) {
+        this.env = Map.copyOf(env);
+    }
+
+    public static Settings fromEnvironment() {
+        return new Settings(System.getenv());
+    }
+
+    /** A copy with some variables replaced; for dev mode and tests. */
+    public Settings with(Map<String, String> overrides) {
+        Map<String, String> merged = new LinkedHashMap<>(env);
+        merged.putAll(overrides);
+        return new Settings(merged);
+    }
+
+    public Optional<String> get(String name) {
+        String value = env.get(name);
+        return value == null || value.isBlank() ? Optional.empty() : Optional.of(value.trim());
+    }
+
+    // ---- database
+
+    /** The JDBC URL, from PROCQ_DATABASE_URL in JDBC or postgres:// form; user and password folded in. */
+    public Optional<DatabaseTarget> database() {
+        return get("PROCQ_DATABASE_URL").map(url -> DatabaseTarget.parse(url,
+                get("PROCQ_DATABASE_USER").orElse(null), get("PROCQ_DATABASE_PASSWORD").orElse(null)));
+    }
+
+    public DatabaseTarget requireDatabase(String command) {
+        return database().orElseThrow(() -> new ConfigException(
+                "PROCQ_DATABASE_URL is not set: '" + command + "' needs a PostgreSQL URL such as "
+                        + "jdbc:postgresql://127.0.0.1:5432/procq (or run 'procq dev', which embeds one)"));
+    }
+
+    public int databasePoolSize() {
+        return intValue("PROCQ_DATABASE_POOL_SIZE", DEFAULT_DB_POOL_SIZE, 1, 1000);
+    }
+
+    // ---- HTTP
+
+    public String httpHost() {
+        return get("PROCQ_HTTP_HOST").orElse(DEFAULT_HTTP_HOST);
+    }
+
+    public int httpPort() {
+        return intValue("PROCQ_HTTP_PORT", DEFAULT_HTTP_PORT, 0, 65535);
+    }
+
+    public List<String> apiTokens() {
+        return get("PROCQ_API_TOKENS").map(v -> Arrays.stream(v.split(","))
+                .map(String::trim).filter(t -> !t.isEmpty()).toList()).orElse(List.of());
+    }
+
+    public boolean migrateOnStart() {
+        return booleanValue("PROCQ_MIGRATE_ON_START", true);
+    }
+
+    public long maxBatchSize() {
+        return longValue("PROCQ_MAX_BATCH_SIZE", DEFAULT_MAX_BATCH_SIZE, 1, Long.MAX_VALUE);
+    }
+
+    public int maxTargetLength() {
+        return intValue("PROCQ_MAX_TARGET_LENGTH", DEFAULT_MAX_TARGET_LENGTH, 1, 1 << 20);
+    }
+
+    // ---- job types and worker
+
+    public Path jobTypesFile() {
+        return Path.of(get("PROCQ_JOB_TYPES").orElse(DEFAULT_JOB_TYPES));
+    }
+
+    public int workerConcurrency() {
+        return intValue("PROCQ_WORKER_CONCURRENCY", Runtime.getRuntime().availableProcessors(), 1, 100_000);
+    }
+
+    public Duration leaseDuration() {
+        return durationValue("PROCQ_LEASE", DEFAULT_LEASE);
+    }
+
+    public Duration shutdownGrace() {
+        return durationValue("PROCQ_SHUTDOWN_GRACE", DEFAULT_SHUTDOWN_GRACE);
+    }
+
+    public Duration pollInterval() {
+        return durationValue("PROCQ_POLL_INTERVAL", DEFAULT_POLL_INTERVAL);
+    }
+
+    /** Where the worker serves /metrics; "off" for nowhere, 0 for any free port. */
+    public Optional<Integer> workerMetricsPort() {
+        if (get("PROCQ_WORKER_METRICS_PORT").map(v -> v.equalsIgnoreCase("off")).orElse(false)) return Optional.empty();
+        return Optional.of(intValue("PROCQ_WORKER_METRICS_PORT", DEFAULT_WORKER_METRICS_PORT, 0, 65535));
+    }
+
+    // ---- client
+
+    public String clientUrl() {
+        return get("PROCQ_URL").orElse(DEFAULT_URL);
+    }
+
+    public Optional<String> clientToken() {
+        return get("PROCQ_TOKEN");
+    }
+
+    // ---- scanning
+
+    /** PROCQ_SCAN_ROOTS as name to directory, e.g. {@code photos=/srv/photos,logs=/var/log/app}. */
+    public Map<String, Path> scanRoots() {
+        Map<String, Path> roots = new LinkedHashMap<>();
+        get("PROCQ_SCAN_ROOTS").ifPresent(value -> {
+            for (String pair : value.split(",")) {
+                if (pair.isBlank()) continue;
+                int eq = pair.indexOf('=');
+                if (eq <= 0 || eq == pair.length() - 1) {
+                    throw new ConfigException("PROCQ_SCAN_ROOTS: '" + pair.trim() + "' is not name=/path");
+                }
+                String name = pair.substring(0, eq).trim();
+                Path dir = Path.of(pair.substring(eq + 1).trim());
+                if (!dir.isAbsolute()) {
+                    throw new ConfigException("PROCQ_SCAN_ROOTS: root '" + name + "' must be an absolute path, got " + dir);
+                }
+                roots.put(name, dir);
+            }
+        });
+        return roots;
+    }
+
+    /**
+     * Checks everything the given command will read, so a bad value stops start-up with a
+     * message instead of surfacing later.
+     */
+    public Settings validate() {
+        httpPort();
+        databasePoolSize();
+        maxBatchSize();
+        maxTargetLength();
+        workerConcurrency();
+        leaseDuration();
+        shutdownGrace();
+        pollInterval();
+        workerMetricsPort();
+        scanRoots();
+        database();
+        String host = httpHost();
+        if (apiTokens().isEmpty() && !isLoopback(host)) {
+            throw new ConfigException("PROCQ_HTTP_HOST=" + host + " listens beyond loopback but PROCQ_API_TOKENS is empty: "
+                    + "anyone who reaches the port could submit work. Set PROCQ_API_TOKENS or listen on 127.0.0.1");
+        }
+        return this;
+    }
+
+    static boolean isLoopback(String host) {
+        if (host.equals("localhost")) return true;
+        try {
+            return InetAddress.getByName(host).isLoopbackAddress();
+        } catch (UnknownHostException e) {
+            return false;
+        }
+    }
+
+    private int intValue(String name, int defaultValue, int min, int max) {
+        long value = longValue(name, defaultValue, min, max);
+        return (int) value;
+    }
+
+    private long longValue(String name, long defaultValue, long min, long max) {
+        Optional<String> raw = get(name);
+        if (raw.isEmpty()) return defaultValue;
+        try {
+            long value = Long.parseLong(raw.get().replace("_", ""));
+            if (value < min || value > max) {
+                throw new ConfigException(name + "=" + raw.get() + " is out of range " + min + ".." + max);
+            }
+            return value;
+        } catch (NumberFormatException e) {
+            throw new ConfigException(name + "=" + raw.get() + " is not a whole number");
+        }
+    }
+
+    private boolean booleanValue(String name, boolean defaultValue) {
+        Optional<String> raw = get(name);
+        if (raw.isEmpty()) return defaultValue;
+        return switch (raw.get().toLowerCase()) {
+            case "true", "yes", "1", "on" -> true;
+            case "false", "no", "0", "off" -> false;
+            default -> throw new ConfigException(name + "=" + raw.get() + " is not true or false");
+        };
+    }
+
+    private Duration durationValue(String name, Duration defaultValue) {
+        Optional<String> raw = get(name);
+        if (raw.isEmpty()) return defaultValue;
+        try {
+            Duration value = Durations.parse(raw.get());
+            if (value.isNegative() || value.isZero()) {
+                throw new ConfigException(name + "=" + raw.get() + " must be longer than zero");
+            }
+            return value;
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(name + "=" + raw.get() + " is not a duration like 500ms, 15s, 2m or 1h");
+        }
+    }
+
+    /** Where the database is: a JDBC URL plus optional credentials. */
+    public record DatabaseTarget(String jdbcUrl, String user, String password) {
+        private static final Pattern POSTGRES_URL =
+                Pattern.compile("^postgres(?:ql)?://(?:([^:@/]*)(?::([^@/]*))?@)?([^/?]+)(/[^?]*)?(\\?.*)?$");
+
+        public static DatabaseTarget parse(String url, String user, String password) {
+            if (url.startsWith("jdbc:postgresql:")) {
+                return new DatabaseTarget(url, user, password);
+            }
+            Matcher m = POSTGRES_URL.matcher(url);
+            if (!m.matches()) {
+                throw new ConfigException("PROCQ_DATABASE_URL=" + redact(url)
+                        + " is neither jdbc:postgresql://host:port/db nor postgres://user:pass@host:port/db");
+            }
+            String urlUser = m.group(1) == null || m.group(1).isEmpty() ? null : decode(m.group(1));
+            String urlPassword = m.group(2) == null ? null : decode(m.group(2));
+            String path = m.group(4) == null ? "/" : m.group(4);
+            String query = m.group(5) == null ? "" : m.group(5);
+            return new DatabaseTarget("jdbc:postgresql://" + m.group(3) + path + query,
+                    urlUser != null ? urlUser : user, urlPassword != null ? urlPassword : password);
+        }
+
+        private static String decode(String s) {
+            return URLDecoder.decode(s, StandardCharsets.UTF_8);
+        }
+
+        /** The URL with any password masked, for messages and logs. */
+        public static String redact(String url) {
+            try {
+                URI uri = URI.create(url.startsWith("jdbc:") ? url.substring(5) : url);
+                if (uri.getUserInfo() != null && uri.getUserInfo().contains(":")) {
+                    return url.replace(uri.getRawUserInfo(), uri.getUserInfo().split(":", 2)[0] + ":***");
+                }
+            } catch (IllegalArgumentException ignored) {
+                // not a URI we can take apart: fall through and hide everything after '@'
+            }
+            int at = url.indexOf('@');
+            return at < 0 ? url : "***" + url.substring(at);
+        }
+
+        @Override
+        public String toString() {
+            return "DatabaseTarget[" + redact(jdbcUrl) + ", user=" + user + "]";
+        }
+    }
+}
