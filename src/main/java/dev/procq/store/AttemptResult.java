@@ -1,0 +1,26 @@
+package dev.procq.store;
+
+import java.time.Duration;
+import java.time.OffsetDateTime;
+
+/**
+ * What a worker writes when an attempt ends: the job's next state (a final state, or
+ * PENDING again for a retry or a hand-back) and the attempt's record.
+ *
+ * @param retryDelay for {@code next == PENDING}: how long before the job may be claimed again
+ * @param refundAttempt true when the attempt must not count against maxAttempts (shutdown hand-back)
+ */
+public record AttemptResult(
+        long jobId,
+        int attempt,
+        JobState next,
+        Outcome outcome,
+        Integer exitCode,
+        Integer signal,
+        String error,
+        String outputTail,
+        OffsetDateTime startedAt,
+        Duration duration,
+        Duration retryDelay,
+        boolean refundAttempt) {
+}

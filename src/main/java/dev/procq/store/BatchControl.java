@@ -1,0 +1,42 @@
+package dev.procq.store;
+
+import java.util.Optional;
+import org.jdbi.v3.core.Jdbi;
+
+/** The operator's batch actions, each one transaction. */
+public final class BatchControl {
+    private final Jdbi jdbi;
+
+    public BatchControl(Jdbi jdbi) {
+        this.jdbi = jdbi;
+    }
+
+    /**
+     * PENDING jobs become CANCELLED now; workers holding RUNNING ones are told on the
+     * notification channel and stop them. Empty if there is no such batch.
+     */
+    public Optional<BatchRow> cancel(long batchId) {
+        return jdbi.inTransaction(handle -> {
+            BatchDao batches = handle.attach(BatchDao.class);
+            if (batches.find(batchId).isEmpty()) return Optional.empty();
+            // Jobs first, then the batch row: the same lock order as claims and completions.
+            handle.attach(JobDao.class).cancelPendingOfBatch(batchId);
+            batches.requestCancel(batchId);
+            JobNotifications.notifyCancel(handle, batchId);
+            return batches.find(batchId);
+        });
+    }
+
+    /** FAILED jobs become PENDING with a fresh allowance of {@code maxAttempts}; a cancelled batch is resumed. */
+    public Optional<BatchRow> retry(long batchId, int maxAttempts) {
+        return jdbi.inTransaction(handle -> {
+            BatchDao batches = handle.attach(BatchDao.class);
+            Optional<BatchRow> batch = batches.find(batchId);
+            if (batch.isEmpty()) return Optional.empty();
+            int requeued = handle.attach(JobDao.class).retryFailedOfBatch(batchId, maxAttempts);
+            batches.clearCancel(batchId);
+            if (requeued > 0) JobNotifications.notifyJobsAvailable(handle, batch.get().type());
+            return batches.find(batchId);
+        });
+    }
+}

@@ -1,0 +1,58 @@
+package dev.procq.store;
+
+import java.util.List;
+import java.util.Optional;
+import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
+import org.jdbi.v3.sqlobject.customizer.Bind;
+import org.jdbi.v3.sqlobject.statement.GetGeneratedKeys;
+import org.jdbi.v3.sqlobject.statement.SqlQuery;
+import org.jdbi.v3.sqlobject.statement.SqlUpdate;
+
+/** procq.batch: created by intake, counted by the job triggers, read by status. */
+@RegisterConstructorMapper(BatchRow.class)
+public interface BatchDao {
+    String COLUMNS = """
+            id, type, priority, state, total, pending, running, ok, failed, cancelled,
+            created_at, started_at, finished_at""";
+
+    /** Inserts a batch whose total is filled in once its jobs are streamed; empty if the key was used before. */
+    @SqlQuery("""
+            INSERT INTO procq.batch (type, priority, idempotency_key, total)
+            VALUES (:type, :priority, :idempotencyKey, 0)
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING id""")
+    Optional<Long> insertUnlessKeyUsed(@Bind("type") String type, @Bind("priority") int priority,
+                                       @Bind("idempotencyKey") String idempotencyKey);
+
+    @SqlUpdate("UPDATE procq.batch SET total = :total WHERE id = :id")
+    int setTotal(@Bind("id") long id, @Bind("total") long total);
+
+    /** A priority given after the targets in a JSON body: the batch and its rows follow it. */
+    @SqlUpdate("""
+            WITH b AS (UPDATE procq.batch SET priority = :priority WHERE id = :id RETURNING id)
+            UPDATE procq.job SET priority = :priority WHERE batch_id IN (SELECT id FROM b)""")
+    int setPriority(@Bind("id") long id, @Bind("priority") int priority);
+
+    @SqlQuery("SELECT " + COLUMNS + " FROM procq.batch WHERE id = :id")
+    Optional<BatchRow> find(@Bind("id") long id);
+
+    @SqlQuery("SELECT " + COLUMNS + " FROM procq.batch WHERE idempotency_key = :key")
+    Optional<BatchRow> findByIdempotencyKey(@Bind("key") String key);
+
+    /** Newest first, keyset-paged: pass the smallest id of the previous page as {@code before}. */
+    @SqlQuery("SELECT " + COLUMNS + " FROM procq.batch WHERE id < :before ORDER BY id DESC LIMIT :limit")
+    List<BatchRow> listBefore(@Bind("before") long before, @Bind("limit") int limit);
+
+    /** Marks the batch cancelled; its PENDING jobs are cancelled separately, before this, to keep lock order job -> batch. */
+    @SqlUpdate("UPDATE procq.batch SET cancel_requested = true WHERE id = :id")
+    int requestCancel(@Bind("id") long id);
+
+    @SqlUpdate("UPDATE procq.batch SET cancel_requested = false WHERE id = :id")
+    int clearCancel(@Bind("id") long id);
+
+    /** Ids of batches whose cancel was requested and that still have RUNNING jobs held by this worker. */
+    @SqlQuery("""
+            SELECT DISTINCT j.batch_id FROM procq.job j JOIN procq.batch b ON b.id = j.batch_id
+             WHERE j.state = 'RUNNING' AND j.worker_id = :worker AND b.cancel_requested""")
+    List<Long> cancelledWithRunningJobsOf(@Bind("worker") long workerId);
+}

@@ -1,0 +1,104 @@
+package dev.procq.store;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.procq.config.Settings.DatabaseTarget;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.Properties;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.output.MigrateResult;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.postgres.PostgresPlugin;
+import org.jdbi.v3.sqlobject.SqlObjectPlugin;
+
+/** The connection pool, Jdbi and the migrations: everything else in procq gets the database from here. */
+public final class Database implements AutoCloseable {
+    /** Migrations ship inside the jar from the repository's db/migration folder. */
+    public static final String MIGRATIONS = "classpath:db/migration";
+    /** Fail a checkout fast while PostgreSQL is down, so the API can answer 503 instead of hanging. */
+    private static final long CONNECTION_TIMEOUT_MS = 3_000;
+
+    private final DatabaseTarget target;
+    private final HikariDataSource dataSource;
+    private final Jdbi jdbi;
+
+    public Database(DatabaseTarget target, String poolName, int poolSize) {
+        this.target = target;
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(target.jdbcUrl());
+        if (target.user() != null) config.setUsername(target.user());
+        if (target.password() != null) config.setPassword(target.password());
+        config.setPoolName(poolName);
+        config.setMaximumPoolSize(poolSize);
+        config.setMinimumIdle(1);
+        config.setConnectionTimeout(CONNECTION_TIMEOUT_MS);
+        config.setValidationTimeout(2_000);
+        // Start even when PostgreSQL is not up yet: the worker waits and the API answers 503.
+        config.setInitializationFailTimeout(-1);
+        config.addDataSourceProperty("reWriteBatchedInserts", "true");
+        config.addDataSourceProperty("ApplicationName", "procq-" + poolName);
+        this.dataSource = new HikariDataSource(config);
+        this.jdbi = Jdbi.create(dataSource)
+                .installPlugin(new SqlObjectPlugin())
+                .installPlugin(new PostgresPlugin());
+    }
+
+    public Jdbi jdbi() {
+        return jdbi;
+    }
+
+    public DataSource dataSource() {
+        return dataSource;
+    }
+
+    public DatabaseTarget target() {
+        return target;
+    }
+
+    /** Applies pending migrations; returns how many ran. */
+    public int migrate() {
+        return migrate(dataSource);
+    }
+
+    public static int migrate(DataSource dataSource) {
+        MigrateResult result = Flyway.configure()
+                .dataSource(dataSource)
+                .locations(MIGRATIONS)
+                .schemas("procq")
+                .createSchemas(true)
+                .table("flyway_schema_history")
+                .load()
+                .migrate();
+        return result.migrationsExecuted;
+    }
+
+    /** True when a trivial query succeeds within a second or two. */
+    public boolean isReachable() {
+        try (Connection connection = dataSource.getConnection()) {
+            return connection.isValid(2);
+        } catch (SQLException e) {
+            return false;
+        }
+    }
+
+    /**
+     * A connection of its own, outside the pool, for LISTEN: a listening connection must
+     * stay open and unshared for as long as the worker runs.
+     */
+    public Connection openDedicatedConnection() throws SQLException {
+        Properties properties = new Properties();
+        if (target.user() != null) properties.setProperty("user", target.user());
+        if (target.password() != null) properties.setProperty("password", target.password());
+        properties.setProperty("ApplicationName", "procq-listen");
+        properties.setProperty("tcpKeepAlive", "true");
+        return DriverManager.getConnection(target.jdbcUrl(), properties);
+    }
+
+    @Override
+    public void close() {
+        dataSource.close();
+    }
+}

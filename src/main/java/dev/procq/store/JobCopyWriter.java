@@ -1,0 +1,99 @@
+package dev.procq.store;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import org.jdbi.v3.core.Handle;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyIn;
+
+/**
+ * Streams job rows of one batch into procq.job with COPY, in the caller's transaction.
+ * Rows are buffered in a small byte buffer and flushed as it fills, so a million targets
+ * never sit in memory at once.
+ */
+public final class JobCopyWriter implements AutoCloseable {
+    private static final int FLUSH_BYTES = 256 * 1024;
+    private static final String COPY_SQL =
+            "COPY procq.job (batch_id, type, priority, max_attempts, target, meta) FROM STDIN";
+
+    private final CopyIn copy;
+    private final String rowPrefix;
+    private final StringBuilder pending = new StringBuilder(FLUSH_BYTES + 8192);
+    private long rows;
+    private boolean finished;
+
+    public JobCopyWriter(Handle handle, long batchId, String type, int priority, int maxAttempts) throws SQLException {
+        Connection connection = handle.getConnection();
+        PGConnection pg = connection.unwrap(PGConnection.class);
+        this.copy = pg.getCopyAPI().copyIn(COPY_SQL);
+        this.rowPrefix = batchId + "\t" + escape(type) + "\t" + priority + "\t" + maxAttempts + "\t";
+    }
+
+    /** Adds one job; {@code metaJson} may be null. */
+    public void add(String target, String metaJson) throws SQLException {
+        pending.append(rowPrefix);
+        appendEscaped(pending, target);
+        pending.append('\t');
+        if (metaJson == null) {
+            pending.append("\\N");
+        } else {
+            appendEscaped(pending, metaJson);
+        }
+        pending.append('\n');
+        rows++;
+        if (pending.length() >= FLUSH_BYTES) {
+            flush();
+        }
+    }
+
+    public long rows() {
+        return rows;
+    }
+
+    /** Ends the COPY; the rows become visible when the caller's transaction commits. */
+    public long finish() throws SQLException {
+        flush();
+        finished = true;
+        return copy.endCopy();
+    }
+
+    private void flush() throws SQLException {
+        if (pending.length() == 0) return;
+        byte[] bytes = pending.toString().getBytes(StandardCharsets.UTF_8);
+        copy.writeToCopy(bytes, 0, bytes.length);
+        pending.setLength(0);
+    }
+
+    /** Abandons the COPY, e.g. on a bad target; the caller then rolls back. */
+    @Override
+    public void close() {
+        if (!finished && copy.isActive()) {
+            try {
+                copy.cancelCopy();
+            } catch (SQLException ignored) {
+                // the transaction is being rolled back anyway
+            }
+        }
+    }
+
+    private static String escape(String value) {
+        StringBuilder out = new StringBuilder(value.length() + 8);
+        appendEscaped(out, value);
+        return out.toString();
+    }
+
+    /** COPY text format: backslash, tab, newline and carriage return are escaped. */
+    private static void appendEscaped(StringBuilder out, String value) {
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            switch (c) {
+                case '\\' -> out.append("\\\\");
+                case '\t' -> out.append("\\t");
+                case '\n' -> out.append("\\n");
+                case '\r' -> out.append("\\r");
+                default -> out.append(c);
+            }
+        }
+    }
+}

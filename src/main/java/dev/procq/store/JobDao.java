@@ -1,0 +1,156 @@
+package dev.procq.store;
+
+import java.util.List;
+import java.util.Optional;
+import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
+import org.jdbi.v3.sqlobject.customizer.Bind;
+import org.jdbi.v3.sqlobject.statement.SqlQuery;
+import org.jdbi.v3.sqlobject.statement.SqlUpdate;
+
+/** procq.job: claimed, fenced, finished. Every write after the claim names worker and attempt. */
+@RegisterConstructorMapper(JobRow.class)
+@RegisterConstructorMapper(ClaimedJob.class)
+public interface JobDao {
+    String COLUMNS = """
+            id, batch_id, type, target, meta::text AS meta, state, attempts, max_attempts, worker_id,
+            exit_code, signal, error, created_at, run_at, started_at, finished_at""";
+
+    /**
+     * Claims at most {@code limit} runnable jobs of one type in one statement. SKIP LOCKED
+     * lets any number of workers claim side by side without waiting on each other.
+     */
+    @SqlQuery("""
+            WITH picked AS (
+                SELECT id FROM procq.job
+                 WHERE state = 'PENDING' AND type = :type AND run_at <= now()
+                 ORDER BY priority, id
+                 LIMIT :limit
+                 FOR UPDATE SKIP LOCKED)
+            UPDATE procq.job j
+               SET state = 'RUNNING', attempts = j.attempts + 1, worker_id = :worker,
+                   lease_expires_at = now() + :leaseMillis * interval '1 millisecond',
+                   started_at = now()
+              FROM picked
+             WHERE j.id = picked.id
+            RETURNING j.id, j.batch_id, j.type, j.target, j.meta::text AS meta,
+                      j.attempts AS attempt, j.max_attempts, j.created_at, j.started_at""")
+    List<ClaimedJob> claimPending(@Bind("type") String type, @Bind("limit") int limit,
+                                  @Bind("worker") long workerId, @Bind("leaseMillis") long leaseMillis);
+
+    /**
+     * Writes the ends of many attempts in one statement, each only if this worker still
+     * holds that attempt, and records the attempt rows for exactly those. Returns the ids written.
+     */
+    @SqlQuery("""
+            WITH r AS (
+                SELECT * FROM unnest(:ids, :attempts, :states, :outcomes, :exitCodes, :signals, :errors, :tails,
+                                     :durationsMs, :retryDelaysMs, :refunds)
+                       AS r(id, attempt, state, outcome, exit_code, signal, error, output_tail,
+                            duration_ms, retry_delay_ms, refund)
+            ), written AS (
+                UPDATE procq.job j
+                   SET state = r.state, exit_code = r.exit_code, signal = r.signal, error = r.error,
+                       lease_expires_at = NULL,
+                       finished_at = CASE WHEN r.state IN ('OK', 'FAILED', 'CANCELLED') THEN now() END,
+                       run_at = CASE WHEN r.state = 'PENDING'
+                                     THEN now() + r.retry_delay_ms * interval '1 millisecond'
+                                     ELSE j.run_at END,
+                       max_attempts = j.max_attempts + CASE WHEN r.refund THEN 1 ELSE 0 END
+                  FROM r
+                 WHERE j.id = r.id AND j.state = 'RUNNING' AND j.worker_id = :worker AND j.attempts = r.attempt
+                RETURNING j.id, j.started_at
+            ), attempts AS (
+                INSERT INTO procq.job_attempt (job_id, attempt, worker_id, started_at, finished_at, outcome,
+                                               exit_code, signal, duration_ms, error, output_tail)
+                SELECT r.id, r.attempt, :worker, w.started_at, now(), r.outcome,
+                       r.exit_code, r.signal, r.duration_ms, r.error, r.output_tail
+                  FROM r JOIN written w ON w.id = r.id
+                ON CONFLICT (job_id, attempt) DO NOTHING
+            )
+            SELECT id FROM written""")
+    List<Long> finishIfRunning(@Bind("worker") long workerId,
+                               @Bind("ids") Long[] ids, @Bind("attempts") Integer[] attempts,
+                               @Bind("states") String[] states, @Bind("outcomes") String[] outcomes,
+                               @Bind("exitCodes") Integer[] exitCodes, @Bind("signals") Integer[] signals,
+                               @Bind("errors") String[] errors, @Bind("tails") String[] tails,
+                               @Bind("durationsMs") Long[] durationsMs, @Bind("retryDelaysMs") Long[] retryDelaysMs,
+                               @Bind("refunds") Boolean[] refunds);
+
+    /** Renews the leases of every job this worker holds; returns the ids it still holds. */
+    @SqlQuery("""
+            UPDATE procq.job SET lease_expires_at = now() + :leaseMillis * interval '1 millisecond'
+             WHERE worker_id = :worker AND state = 'RUNNING'
+            RETURNING id""")
+    List<Long> renewLeases(@Bind("worker") long workerId, @Bind("leaseMillis") long leaseMillis);
+
+    /**
+     * Returns jobs whose lease ran out to PENDING as a new attempt (or FAILED after
+     * repeated losses), recording the lost attempt. A lost lease does not count against
+     * maxAttempts: the target did not fail, its worker went away.
+     */
+    @SqlQuery("""
+            WITH expired AS (
+                SELECT id FROM procq.job
+                 WHERE state = 'RUNNING' AND lease_expires_at < now()
+                 ORDER BY lease_expires_at
+                 LIMIT :limit
+                 FOR UPDATE SKIP LOCKED
+            ), lost AS (
+                SELECT e.id, (SELECT count(*) FROM procq.job_attempt a
+                               WHERE a.job_id = e.id AND a.outcome = 'LEASE_EXPIRED') AS earlier_losses
+                  FROM expired e
+            ), rescued AS (
+                UPDATE procq.job j
+                   SET state = CASE WHEN l.earlier_losses + 1 >= :maxLosses THEN 'FAILED' ELSE 'PENDING' END,
+                       finished_at = CASE WHEN l.earlier_losses + 1 >= :maxLosses THEN now() END,
+                       error = CASE WHEN l.earlier_losses + 1 >= :maxLosses
+                                    THEN 'worker lost ' || (l.earlier_losses + 1) || ' times while running this target'
+                                    ELSE 'lease expired: worker ' || j.worker_id || ' stopped renewing' END,
+                       lease_expires_at = NULL,
+                       max_attempts = j.max_attempts + 1,
+                       run_at = now()
+                  FROM lost l
+                 WHERE j.id = l.id
+                RETURNING j.id, j.attempts, j.worker_id, j.started_at, j.error
+            ), attempts AS (
+                INSERT INTO procq.job_attempt (job_id, attempt, worker_id, started_at, finished_at, outcome,
+                                               duration_ms, error)
+                SELECT id, attempts, worker_id, started_at, now(), 'LEASE_EXPIRED',
+                       greatest(0, (extract(epoch FROM now() - started_at) * 1000)::bigint),
+                       'lease expired: worker ' || worker_id || ' stopped renewing'
+                  FROM rescued
+                ON CONFLICT (job_id, attempt) DO NOTHING
+            )
+            SELECT id FROM rescued""")
+    List<Long> rescueExpiredLeases(@Bind("limit") int limit, @Bind("maxLosses") int maxLosses);
+
+    /** Hands back every job a stopped worker still holds, without counting the attempt. */
+    @SqlUpdate("""
+            UPDATE procq.job SET state = 'PENDING', lease_expires_at = NULL, run_at = now(),
+                   max_attempts = max_attempts + 1
+             WHERE worker_id = :worker AND state = 'RUNNING'""")
+    int releaseAllHeldBy(@Bind("worker") long workerId);
+
+    @SqlQuery("SELECT " + COLUMNS + " FROM procq.job WHERE id = :id")
+    Optional<JobRow> find(@Bind("id") long id);
+
+    /** A batch's jobs in id order after {@code after}; state null means any. */
+    @SqlQuery("SELECT " + COLUMNS + " " + """
+             FROM procq.job
+             WHERE batch_id = :batch AND id > :after AND (CAST(:state AS text) IS NULL OR state = :state)
+             ORDER BY id LIMIT :limit""")
+    List<JobRow> listOfBatch(@Bind("batch") long batchId, @Bind("state") String state,
+                             @Bind("after") long after, @Bind("limit") int limit);
+
+    @SqlUpdate("""
+            UPDATE procq.job SET state = 'CANCELLED', finished_at = now(), error = 'cancelled'
+             WHERE batch_id = :batch AND state = 'PENDING'""")
+    int cancelPendingOfBatch(@Bind("batch") long batchId);
+
+    /** Batch retry: FAILED jobs run again with a fresh allowance of attempts. */
+    @SqlUpdate("""
+            UPDATE procq.job SET state = 'PENDING', finished_at = NULL, run_at = now(),
+                   max_attempts = attempts + :maxAttempts
+             WHERE batch_id = :batch AND state = 'FAILED'""")
+    int retryFailedOfBatch(@Bind("batch") long batchId, @Bind("maxAttempts") int maxAttempts);
+}

@@ -1,0 +1,27 @@
+package dev.procq.store;
+
+import org.jdbi.v3.sqlobject.customizer.Bind;
+import org.jdbi.v3.sqlobject.statement.SqlQuery;
+import org.jdbi.v3.sqlobject.statement.SqlUpdate;
+
+/** procq.worker: one row per worker run. */
+public interface WorkerDao {
+    @SqlQuery("""
+            INSERT INTO procq.worker (host, pid, concurrency, types) VALUES (:host, :pid, :concurrency, :types)
+            RETURNING id""")
+    long register(@Bind("host") String host, @Bind("pid") long pid, @Bind("concurrency") int concurrency,
+                  @Bind("types") String[] types);
+
+    /** Earlier runs on this host, newest first; their children may have outlived them. */
+    @SqlQuery("""
+            SELECT id || ':' || pid FROM procq.worker
+             WHERE host = :host AND id <> :self AND started_at > now() - interval '30 days'
+             ORDER BY id DESC LIMIT 1000""")
+    java.util.List<String> earlierRunsOnHost(@Bind("host") String host, @Bind("self") long self);
+
+    @SqlUpdate("UPDATE procq.worker SET heartbeat_at = now() WHERE id = :id")
+    int heartbeat(@Bind("id") long id);
+
+    @SqlUpdate("UPDATE procq.worker SET stopped_at = now() WHERE id = :id")
+    int markStopped(@Bind("id") long id);
+}
