@@ -1,0 +1,317 @@
+package dev.procq.intake;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import dev.procq.config.JobType;
+import dev.procq.config.JobTypes;
+import dev.procq.store.BatchDao;
+import dev.procq.store.BatchRow;
+import dev.procq.store.JobCopyWriter;
+import dev.procq.store.JobNotifications;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.CharacterCodingException;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * Phase 1: turns a submission into one batch row and one PENDING job row per target, in
+ * one transaction, streaming the targets into COPY as they are read. Any refused target
+ * rolls the whole batch back: a bad request records nothing.
+ */
+public final class Intake {
+    private static final int MAX_JSON_DEPTH = 16;
+
+    private final Jdbi jdbi;
+    private final JobTypes types;
+    private final TargetRules rules;
+    private final long maxBatchSize;
+    private final JsonFactory json;
+    /** COPYs opened by the request on this thread, so a failure can end them before rolling back. */
+    private final ThreadLocal<List<JobCopyWriter>> openCopies = ThreadLocal.withInitial(ArrayList::new);
+
+    public Intake(Jdbi jdbi, JobTypes types, int maxTargetLength, long maxBatchSize) {
+        this.jdbi = jdbi;
+        this.types = types;
+        this.rules = new TargetRules(maxTargetLength);
+        this.maxBatchSize = maxBatchSize;
+        this.json = JsonFactory.builder()
+                .streamReadConstraints(StreamReadConstraints.builder()
+                        .maxNestingDepth(MAX_JSON_DEPTH)
+                        // a little over the longest target, so a huge string is refused before it is held
+                        .maxStringLength(Math.max(maxTargetLength * 4 + 16, 1024))
+                        .build())
+                .build();
+    }
+
+    /** A JSON body: {"type": "...", "priority": 0, "targets": ["...", ...]}. */
+    public BatchReceipt submitJson(InputStream body, String idempotencyKey) {
+        Optional<BatchReceipt> replay = replayOf(idempotencyKey);
+        if (replay.isPresent()) return replay.get();
+        return inTransaction(handle -> readJson(handle, body, idempotencyKey));
+    }
+
+    /** A text body: one target per line (blank lines skipped); type and priority from the query string. */
+    public BatchReceipt submitLines(InputStream body, BatchOptions options) {
+        Optional<BatchReceipt> replay = replayOf(options.idempotencyKey());
+        if (replay.isPresent()) return replay.get();
+        JobType type = requireType(options.type());
+        return inTransaction(handle -> {
+            BatchWriter writer = open(handle, type, options);
+            if (writer.replayed != null) return writer.replayed;
+            try (LineReader lines = new LineReader(body, rules.maxLength())) {
+                String line;
+                while ((line = lines.next()) != null) {
+                    if (line.isEmpty()) continue;
+                    writer.add(line, "line " + lines.lineNumber());
+                }
+            } catch (CharacterCodingException e) {
+                throw IntakeException.badRequest("body is not valid UTF-8 near line " + (writer.count + 1));
+            } catch (LineReader.LineTooLongException e) {
+                throw new IntakeException(413, "line " + e.lineNumber() + ": longer than " + rules.maxLength()
+                        + " characters", Map.of("position", "line " + e.lineNumber()));
+            }
+            return writer.finish();
+        });
+    }
+
+    /** Any source of targets with per-target metadata, such as a directory scan. */
+    public BatchReceipt submit(BatchOptions options, TargetSource source) {
+        Optional<BatchReceipt> replay = replayOf(options.idempotencyKey());
+        if (replay.isPresent()) return replay.get();
+        JobType type = requireType(options.type());
+        return inTransaction(handle -> {
+            BatchWriter writer = open(handle, type, options);
+            if (writer.replayed != null) return writer.replayed;
+            source.forEach(writer::add);
+            return writer.finish();
+        });
+    }
+
+    private BatchReceipt readJson(Handle handle, InputStream body, String idempotencyKey) throws IOException, SQLException {
+        try (JsonParser parser = json.createParser(body)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                throw IntakeException.badRequest("body must be a JSON object like {\"type\": \"...\", \"targets\": [\"...\"]}");
+            }
+            String typeName = null;
+            Integer priority = null;
+            boolean sawTargets = false;
+            BatchWriter writer = null;
+            List<String> buffered = null;
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                String field = parser.currentName();
+                JsonToken value = parser.nextToken();
+                switch (field) {
+                    case "type" -> {
+                        if (value != JsonToken.VALUE_STRING) throw IntakeException.badRequest("type must be a string");
+                        typeName = parser.getText();
+                    }
+                    case "priority" -> {
+                        if (value != JsonToken.VALUE_NUMBER_INT) throw IntakeException.badRequest("priority must be a whole number");
+                        priority = parser.getIntValue();
+                        if (writer != null) writer.changePriority(priority);
+                    }
+                    case "targets" -> {
+                        if (value != JsonToken.START_ARRAY) {
+                            throw IntakeException.badRequest("targets must be an array of strings");
+                        }
+                        sawTargets = true;
+                        if (typeName != null) {
+                            writer = open(handle, requireType(typeName),
+                                    new BatchOptions(typeName, priority == null ? 0 : priority, idempotencyKey));
+                            if (writer.replayed != null) return writer.replayed;
+                        } else {
+                            buffered = new ArrayList<>();
+                        }
+                        int index = 0;
+                        JsonToken element;
+                        while ((element = parser.nextToken()) != JsonToken.END_ARRAY) {
+                            if (element != JsonToken.VALUE_STRING) {
+                                throw new IntakeException(400, "targets[" + index + "]: must be a string, got "
+                                        + describe(element), Map.of("position", "targets[" + index + "]"));
+                            }
+                            String target = parser.getText();
+                            if (writer != null) {
+                                writer.add(target, "targets[" + index + "]");
+                            } else {
+                                if (buffered.size() >= maxBatchSize) throw tooMany();
+                                buffered.add(target);
+                            }
+                            index++;
+                        }
+                    }
+                    case "scan" -> throw IntakeException.badRequest(
+                            "scan is not available: no scan roots are configured (PROCQ_SCAN_ROOTS)");
+                    default -> throw IntakeException.badRequest("unknown field '" + field
+                            + "' (known: type, targets, priority)");
+                }
+            }
+            if (parser.currentToken() != JsonToken.END_OBJECT || parser.nextToken() != null) {
+                throw IntakeException.badRequest("body must hold exactly one JSON object");
+            }
+            if (typeName == null) throw IntakeException.badRequest("type is required");
+            if (!sawTargets) throw IntakeException.badRequest("targets is required (an array of strings)");
+            if (writer == null) {
+                writer = open(handle, requireType(typeName), new BatchOptions(typeName, priority == null ? 0 : priority, idempotencyKey));
+                if (writer.replayed != null) return writer.replayed;
+                for (int i = 0; i < buffered.size(); i++) {
+                    writer.add(buffered.get(i), "targets[" + i + "]");
+                }
+            }
+            return writer.finish();
+        } catch (StreamConstraintsException e) {
+            throw new IntakeException(413, "request too large or too deeply nested: " + e.getOriginalMessage(), Map.of());
+        } catch (JsonProcessingException e) {
+            throw IntakeException.badRequest("malformed JSON at line " + e.getLocation().getLineNr()
+                    + ", column " + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage());
+        }
+    }
+
+    private static String describe(JsonToken token) {
+        return switch (token) {
+            case START_ARRAY -> "an array";
+            case START_OBJECT -> "an object";
+            case VALUE_NULL -> "null";
+            case VALUE_TRUE, VALUE_FALSE -> "a boolean";
+            default -> "a number";
+        };
+    }
+
+    private JobType requireType(String name) {
+        return types.find(name).orElseThrow(() -> new IntakeException(400,
+                "unknown type '" + name + "' (known: " + String.join(", ", types.names()) + ")", Map.of("type", name)));
+    }
+
+    private IntakeException tooMany() {
+        return new IntakeException(413, "a batch may hold at most " + maxBatchSize
+                + " targets (PROCQ_MAX_BATCH_SIZE)", Map.of("limit", maxBatchSize));
+    }
+
+    private Optional<BatchReceipt> replayOf(String idempotencyKey) {
+        if (idempotencyKey == null) return Optional.empty();
+        return jdbi.withExtension(BatchDao.class, dao -> dao.findByIdempotencyKey(idempotencyKey)).map(Intake::replay);
+    }
+
+    private static BatchReceipt replay(BatchRow row) {
+        return new BatchReceipt(row.id(), row.type(), row.total(), true);
+    }
+
+    private BatchWriter open(Handle handle, JobType type, BatchOptions options) throws SQLException {
+        BatchDao batches = handle.attach(BatchDao.class);
+        Optional<Long> id = batches.insertUnlessKeyUsed(type.name(), options.priority(), options.idempotencyKey());
+        if (id.isEmpty()) {
+            // Another request with the same key committed while this one started: answer with that batch.
+            BatchRow existing = batches.findByIdempotencyKey(options.idempotencyKey()).orElseThrow();
+            return new BatchWriter(replay(existing));
+        }
+        return new BatchWriter(handle, id.get(), type, options.priority());
+    }
+
+    private <R> R inTransaction(TransactionBody<R> body) {
+        try {
+            return jdbi.inTransaction(handle -> {
+                try {
+                    return body.run(handle);
+                } catch (Throwable failure) {
+                    // A COPY left open would block the rollback; end it first.
+                    for (JobCopyWriter copy : openCopies.get()) copy.close();
+                    throw failure;
+                } finally {
+                    openCopies.get().clear();
+                }
+            });
+        } catch (IOException | UncheckedIOException e) {
+            // the client stopped sending or the body broke off: nothing was committed
+            throw IntakeException.badRequest("could not read the request body: " + e.getMessage());
+        } catch (SQLException e) {
+            throw new org.jdbi.v3.core.ConnectionException(e);
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @FunctionalInterface
+    private interface TransactionBody<R> {
+        R run(Handle handle) throws IOException, SQLException;
+    }
+
+    /** Targets with optional metadata, fed to a sink one at a time. */
+    @FunctionalInterface
+    public interface TargetSource {
+        void forEach(TargetSink sink) throws IOException, SQLException;
+    }
+
+    @FunctionalInterface
+    public interface TargetSink {
+        void add(String target, String metaJson, String position) throws SQLException;
+    }
+
+    /** Checks and streams the targets of one batch. */
+    private final class BatchWriter {
+        private final BatchReceipt replayed;
+        private final Handle handle;
+        private final long batchId;
+        private final JobType type;
+        private final JobCopyWriter copy;
+        private long count;
+
+        BatchWriter(BatchReceipt replayed) {
+            this.replayed = replayed;
+            this.handle = null;
+            this.batchId = replayed.id();
+            this.type = null;
+            this.copy = null;
+        }
+
+        BatchWriter(Handle handle, long batchId, JobType type, int priority) throws SQLException {
+            this.replayed = null;
+            this.handle = handle;
+            this.batchId = batchId;
+            this.type = type;
+            this.copy = new JobCopyWriter(handle, batchId, type.name(), priority, type.maxAttempts());
+            openCopies.get().add(copy);
+        }
+
+        void add(String target, String position) throws SQLException {
+            add(target, null, position);
+        }
+
+        void add(String target, String metaJson, String position) throws SQLException {
+            if (count >= maxBatchSize) throw tooMany();
+            rules.check(type, target, position);
+            copy.add(target, metaJson);
+            count++;
+        }
+
+        void changePriority(int priority) {
+            pendingPriority = priority;
+        }
+
+        private Integer pendingPriority;
+
+        BatchReceipt finish() throws SQLException {
+            if (count == 0) throw IntakeException.badRequest("no targets: a batch needs at least one");
+            copy.finish();
+            BatchDao batches = handle.attach(BatchDao.class);
+            batches.setTotal(batchId, count);
+            if (pendingPriority != null) {
+                new BatchOptions(type.name(), pendingPriority, null);
+                batches.setPriority(batchId, pendingPriority);
+            }
+            JobNotifications.notifyJobsAvailable(handle, type.name());
+            return new BatchReceipt(batchId, type.name(), count, false);
+        }
+    }
+}
