@@ -1,0 +1,129 @@
+package dev.procq.api;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.procq.config.JobTypes;
+import dev.procq.config.Settings;
+import dev.procq.intake.Intake;
+import dev.procq.intake.IntakeException;
+import dev.procq.metrics.Metrics;
+import dev.procq.store.Database;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.json.JavalinJackson;
+import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
+import java.util.Map;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The HTTP API and dashboard. Every route is listed in {@link #routes}; errors are mapped in {@link #errors}. */
+public final class ApiServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ApiServer.class);
+    static final ObjectMapper JSON = new ObjectMapper()
+            .registerModule(new JavaTimeModule())
+            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+
+    private final Settings settings;
+    private final Database database;
+    private final Metrics metrics;
+    private final TokenAuth auth;
+    private final BatchHandlers batches;
+    private final JobHandlers jobs;
+    private final Javalin app;
+
+    public ApiServer(Settings settings, Database database, JobTypes types, Metrics metrics) {
+        this.settings = settings;
+        this.database = database;
+        this.metrics = metrics;
+        this.auth = new TokenAuth(settings.apiTokens());
+        Intake intake = new Intake(database.jdbi(), types, settings.maxTargetLength(), settings.maxBatchSize());
+        this.batches = new BatchHandlers(database.jdbi(), intake, types);
+        this.jobs = new JobHandlers(database.jdbi());
+        this.app = Javalin.create(config -> {
+            config.startup.showJavalinBanner = false;
+            config.jsonMapper(new JavalinJackson(JSON, false));
+            config.jetty.host = settings.httpHost();
+            config.jetty.port = settings.httpPort();
+            routes(config.routes);
+            errors(config.routes);
+        });
+    }
+
+    private void routes(io.javalin.config.RoutesConfig routes) {
+        routes.before("/api/*", auth::check);
+        routes.post("/api/v1/batches", batches::create);
+        routes.get("/api/v1/batches", batches::list);
+        routes.get("/api/v1/batches/{id}", batches::get);
+        routes.get("/api/v1/batches/{id}/jobs", batches::jobs);
+        routes.post("/api/v1/batches/{id}/cancel", batches::cancel);
+        routes.post("/api/v1/batches/{id}/retry", batches::retry);
+        routes.get("/api/v1/jobs/{id}", jobs::get);
+        routes.get("/healthz", ctx -> ctx.json(Map.of("status", "ok")));
+        routes.get("/readyz", this::ready);
+        routes.get("/metrics", ctx -> ctx.contentType(Metrics.CONTENT_TYPE).result(metrics.scrape()));
+    }
+
+    private void errors(io.javalin.config.RoutesConfig routes) {
+        routes.exception(IntakeException.class, (e, ctx) -> error(ctx, e.status(), e.getMessage(), e.detail()));
+        routes.exception(ApiError.class, (e, ctx) -> error(ctx, e.status(), e.getMessage(), e.detail()));
+        routes.exception(Exception.class, (e, ctx) -> {
+            if (isDatabaseUnavailable(e)) {
+                error(ctx, 503, "database unavailable; try again shortly", Map.of());
+                ctx.header("Retry-After", "2");
+                return;
+            }
+            // The client sees an id to quote, never a stack trace or SQL.
+            String incident = UUID.randomUUID().toString();
+            log.error("unhandled error in {} {} (incident {})", ctx.method(), ctx.path(), incident, e);
+            error(ctx, 500, "internal error", Map.of("incident", incident));
+        });
+        routes.error(404, ctx -> {
+            if (ctx.result() == null || ctx.result().isEmpty()) error(ctx, 404, "no such endpoint: " + ctx.path(), Map.of());
+        });
+        routes.error(405, ctx -> error(ctx, 405, "method not allowed", Map.of()));
+    }
+
+    private static void error(Context ctx, int status, String message, Object detail) {
+        ctx.status(status).json(new Views.Error(message, detail));
+    }
+
+    /** True when the failure is PostgreSQL being unreachable rather than a bug. */
+    static boolean isDatabaseUnavailable(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLTransientConnectionException) return true;
+            if (t instanceof SQLException sql && sql.getSQLState() != null
+                    && (sql.getSQLState().startsWith("08") || sql.getSQLState().startsWith("57P"))) {
+                return true;
+            }
+            if (t.getCause() == t) break;
+        }
+        return false;
+    }
+
+    private void ready(Context ctx) {
+        if (database.isReachable()) {
+            ctx.json(Map.of("status", "ready"));
+        } else {
+            ctx.status(503).json(new Views.Error("database unreachable", Map.of()));
+        }
+    }
+
+    public ApiServer start() {
+        app.start();
+        log.info("procq API listening on http://{}:{}/{}", settings.httpHost(), app.port(),
+                auth.enabled() ? " (bearer tokens required for /api)" : "");
+        return this;
+    }
+
+    public int port() {
+        return app.port();
+    }
+
+    @Override
+    public void close() {
+        app.stop();
+    }
+}

@@ -1,0 +1,141 @@
+package dev.procq.api;
+
+import dev.procq.config.JobType;
+import dev.procq.config.JobTypes;
+import dev.procq.intake.BatchOptions;
+import dev.procq.intake.BatchReceipt;
+import dev.procq.intake.Intake;
+import dev.procq.store.BatchControl;
+import dev.procq.store.BatchDao;
+import dev.procq.store.BatchRow;
+import dev.procq.store.JobDao;
+import dev.procq.store.JobRow;
+import dev.procq.store.JobState;
+import io.javalin.http.Context;
+import java.util.List;
+import java.util.Locale;
+import org.jdbi.v3.core.Jdbi;
+
+/** /api/v1/batches: submit, read, page, cancel, retry. */
+final class BatchHandlers {
+    static final int DEFAULT_PAGE = 50;
+    static final int MAX_PAGE = 1000;
+
+    private final Jdbi jdbi;
+    private final Intake intake;
+    private final JobTypes types;
+    private final BatchControl control;
+
+    BatchHandlers(Jdbi jdbi, Intake intake, JobTypes types) {
+        this.jdbi = jdbi;
+        this.intake = intake;
+        this.types = types;
+        this.control = new BatchControl(jdbi);
+    }
+
+    void create(Context ctx) {
+        String key = ctx.header("Idempotency-Key");
+        String contentType = ctx.contentType() == null ? "" : ctx.contentType().toLowerCase(Locale.ROOT);
+        BatchReceipt receipt;
+        if (contentType.startsWith("application/json")) {
+            receipt = intake.submitJson(ctx.bodyInputStream(), key);
+        } else if (contentType.startsWith("text/plain")) {
+            String type = ctx.queryParam("type");
+            if (type == null || type.isBlank()) {
+                throw ApiError.badRequest("text/plain bodies need the type in the query string: ?type=NAME");
+            }
+            int priority = intParam(ctx, "priority", 0, Integer.MIN_VALUE, Integer.MAX_VALUE);
+            receipt = intake.submitLines(ctx.bodyInputStream(), new BatchOptions(type, priority, key));
+        } else {
+            throw new ApiError(415, "Content-Type must be application/json or text/plain, got '"
+                    + (contentType.isEmpty() ? "none" : contentType) + "'", java.util.Map.of());
+        }
+        ctx.header("Location", "/api/v1/batches/" + receipt.id());
+        ctx.status(receipt.replayed() ? 200 : 202)
+                .json(new Views.Receipt(receipt.id(), receipt.type(), receipt.total()));
+    }
+
+    void get(Context ctx) {
+        ctx.json(Views.Batch.of(find(ctx)));
+    }
+
+    void list(Context ctx) {
+        long before = longParam(ctx, "before", Long.MAX_VALUE);
+        int limit = intParam(ctx, "limit", DEFAULT_PAGE, 1, MAX_PAGE);
+        List<BatchRow> rows = jdbi.withExtension(BatchDao.class, dao -> dao.listBefore(before, limit));
+        String next = rows.size() == limit ? "/api/v1/batches?limit=" + limit + "&before=" + rows.get(rows.size() - 1).id() : null;
+        ctx.json(new Views.Page<>(rows.stream().map(Views.Batch::of).toList(), next));
+    }
+
+    void jobs(Context ctx) {
+        BatchRow batch = find(ctx);
+        String state = ctx.queryParam("state");
+        if (state != null) {
+            state = state.toUpperCase(Locale.ROOT);
+            try {
+                JobState.valueOf(state);
+            } catch (IllegalArgumentException e) {
+                throw ApiError.badRequest("state must be one of PENDING, RUNNING, OK, FAILED, CANCELLED");
+            }
+        }
+        long after = longParam(ctx, "after", 0);
+        int limit = intParam(ctx, "limit", DEFAULT_PAGE * 2, 1, MAX_PAGE);
+        String filter = state;
+        List<JobRow> rows = jdbi.withExtension(JobDao.class, dao -> dao.listOfBatch(batch.id(), filter, after, limit));
+        String next = rows.size() == limit
+                ? "/api/v1/batches/" + batch.id() + "/jobs?limit=" + limit + (filter == null ? "" : "&state=" + filter)
+                  + "&after=" + rows.get(rows.size() - 1).id()
+                : null;
+        ctx.json(new Views.Page<>(rows.stream().map(row -> Views.Job.of(row, JobHandlers.meta(row), null)).toList(), next));
+    }
+
+    void cancel(Context ctx) {
+        long id = batchId(ctx);
+        BatchRow row = control.cancel(id).orElseThrow(() -> ApiError.notFound("batch " + id));
+        ctx.json(Views.Batch.of(row));
+    }
+
+    void retry(Context ctx) {
+        long id = batchId(ctx);
+        BatchRow existing = find(ctx);
+        int maxAttempts = types.find(existing.type()).map(JobType::maxAttempts).orElse(JobType.DEFAULT_MAX_ATTEMPTS);
+        BatchRow row = control.retry(id, maxAttempts).orElseThrow(() -> ApiError.notFound("batch " + id));
+        ctx.json(Views.Batch.of(row));
+    }
+
+    private BatchRow find(Context ctx) {
+        long id = batchId(ctx);
+        return jdbi.withExtension(BatchDao.class, dao -> dao.find(id)).orElseThrow(() -> ApiError.notFound("batch " + id));
+    }
+
+    private static long batchId(Context ctx) {
+        return pathId(ctx, "batch");
+    }
+
+    static long pathId(Context ctx, String what) {
+        String raw = ctx.pathParam("id");
+        try {
+            long id = Long.parseLong(raw);
+            if (id > 0) return id;
+        } catch (NumberFormatException ignored) {
+            // answered below
+        }
+        throw ApiError.badRequest(what + " id must be a positive whole number, got '" + raw + "'");
+    }
+
+    private static int intParam(Context ctx, String name, int defaultValue, int min, int max) {
+        long value = longParam(ctx, name, defaultValue);
+        if (value < min || value > max) throw ApiError.badRequest(name + " must be between " + min + " and " + max);
+        return (int) value;
+    }
+
+    private static long longParam(Context ctx, String name, long defaultValue) {
+        String raw = ctx.queryParam(name);
+        if (raw == null || raw.isBlank()) return defaultValue;
+        try {
+            return Long.parseLong(raw.trim());
+        } catch (NumberFormatException e) {
+            throw ApiError.badRequest(name + " must be a whole number, got '" + raw + "'");
+        }
+    }
+}

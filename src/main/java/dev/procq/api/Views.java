@@ -1,0 +1,57 @@
+package dev.procq.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.procq.store.AttemptRow;
+import dev.procq.store.BatchRow;
+import dev.procq.store.JobRow;
+import java.time.OffsetDateTime;
+import java.util.List;
+
+/** The JSON shapes of the API, kept apart from the row records so the wire format changes only on purpose. */
+final class Views {
+    private Views() {
+    }
+
+    record Counts(@JsonProperty("PENDING") long pending, @JsonProperty("RUNNING") long running,
+                  @JsonProperty("OK") long ok, @JsonProperty("FAILED") long failed,
+                  @JsonProperty("CANCELLED") long cancelled) {
+    }
+
+    record Batch(long id, String type, String state, int priority, long total, Counts counts,
+                 OffsetDateTime createdAt, OffsetDateTime startedAt, OffsetDateTime finishedAt) {
+        static Batch of(BatchRow row) {
+            return new Batch(row.id(), row.type(), row.state(), row.priority(), row.total(),
+                    new Counts(row.pending(), row.running(), row.ok(), row.failed(), row.cancelled()),
+                    row.createdAt(), row.startedAt(), row.finishedAt());
+        }
+    }
+
+    record Page<T>(List<T> items, @JsonInclude(JsonInclude.Include.ALWAYS) String next) {
+    }
+
+    record Attempt(int attempt, Long workerId, OffsetDateTime startedAt, OffsetDateTime finishedAt, String outcome,
+                   Integer exitCode, Integer signal, long durationMs, String error, String outputTail) {
+        static Attempt of(AttemptRow row) {
+            return new Attempt(row.attempt(), row.workerId(), row.startedAt(), row.finishedAt(), row.outcome(),
+                    row.exitCode(), row.signal(), row.durationMs(), row.error(), row.outputTail());
+        }
+    }
+
+    record Job(long id, long batchId, String type, String target, Object meta, String state, int attemptCount,
+               int maxAttempts, Long workerId, Integer exitCode, Integer signal, String error,
+               OffsetDateTime createdAt, OffsetDateTime runAt, OffsetDateTime startedAt, OffsetDateTime finishedAt,
+               @JsonInclude(JsonInclude.Include.NON_NULL) List<Attempt> attempts) {
+        static Job of(JobRow row, Object meta, List<Attempt> attempts) {
+            return new Job(row.id(), row.batchId(), row.type(), row.target(), meta, row.state(), row.attempts(),
+                    row.maxAttempts(), row.workerId(), row.exitCode(), row.signal(), row.error(), row.createdAt(),
+                    row.runAt(), row.startedAt(), row.finishedAt(), attempts);
+        }
+    }
+
+    record Receipt(long id, String type, long total) {
+    }
+
+    record Error(String error, Object detail) {
+    }
+}
