@@ -1,0 +1,32 @@
+package dev.procq.worker;
+
+import dev.procq.pool.RunningChild;
+import dev.procq.store.ClaimedJob;
+
+/**
+ * A job this worker holds, from its claim until its result is written. {@code claimSequence}
+ * orders it against lease renewals; {@code stopCause} says why procq itself stopped the child.
+ */
+final class HeldJob {
+    enum StopCause { CANCELLED, SHUTDOWN, LEASE_LOST }
+
+    final ClaimedJob job;
+    final long claimSequence;
+    volatile RunningChild child;
+    volatile StopCause stopCause;
+
+    HeldJob(ClaimedJob job, long claimSequence) {
+        this.job = job;
+        this.claimSequence = claimSequence;
+    }
+
+    /** Stops the child once, remembering the first cause. */
+    void stop(StopCause cause, String reason) {
+        synchronized (this) {
+            if (stopCause != null) return;
+            stopCause = cause;
+        }
+        RunningChild running = child;
+        if (running != null) running.stop(reason);
+    }
+}

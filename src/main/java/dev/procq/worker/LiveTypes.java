@@ -1,0 +1,71 @@
+package dev.procq.worker;
+
+import dev.procq.config.JobType;
+import dev.procq.config.JobTypes;
+import dev.procq.store.JobTypeDao;
+import dev.procq.store.JobTypeRow;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Map;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Concurrency and pause per type as procq.job_type says now: an operator's UPDATE reaches
+ * every worker within {@link #REFRESH_INTERVAL}, with no restart.
+ */
+final class LiveTypes {
+    static final Duration REFRESH_INTERVAL = Duration.ofSeconds(2);
+    private static final Logger log = LoggerFactory.getLogger(LiveTypes.class);
+
+    private final Jdbi jdbi;
+    private final JobTypes types;
+    private volatile Map<String, JobTypeRow> rows = Map.of();
+    private long refreshedAtNanos;
+    private boolean seeded;
+
+    LiveTypes(Jdbi jdbi, JobTypes types) {
+        this.jdbi = jdbi;
+        this.types = types;
+    }
+
+    /** Seeds missing rows from the file, then reads the table; cheap to call often. */
+    void refreshIfDue() {
+        long now = System.nanoTime();
+        if (seeded && now - refreshedAtNanos < REFRESH_INTERVAL.toNanos()) return;
+        refresh();
+    }
+
+    void refresh() {
+        Map<String, JobTypeRow> fresh = new HashMap<>();
+        jdbi.useExtension(JobTypeDao.class, dao -> {
+            if (!seeded) {
+                for (JobType type : types.all()) dao.insertIfMissing(type.name(), type.concurrency());
+            }
+            for (JobTypeRow row : dao.list()) fresh.put(row.name(), row);
+        });
+        Map<String, JobTypeRow> previous = rows;
+        for (JobTypeRow row : fresh.values()) {
+            JobTypeRow before = previous.get(row.name());
+            if (before != null && !before.equals(row) && types.find(row.name()).isPresent()) {
+                log.info("job type {} now concurrency={} paused={}", row.name(), row.concurrency(), row.paused());
+            }
+        }
+        rows = fresh;
+        seeded = true;
+        refreshedAtNanos = System.nanoTime();
+    }
+
+    /** The type's current limit per worker, or 0 while paused. */
+    int limit(JobType type) {
+        JobTypeRow row = rows.get(type.name());
+        if (row == null) return type.concurrency();
+        return row.paused() ? 0 : row.concurrency();
+    }
+
+    Collection<JobType> types() {
+        return types.all();
+    }
+}

@@ -1,0 +1,39 @@
+package dev.procq.worker;
+
+import dev.procq.pool.ProcessGroups;
+import dev.procq.store.WorkerDao;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Ends children left behind by an earlier worker run on this host that died without
+ * stopping them (SIGKILL, OOM killer). Every child carries its worker's id in
+ * {@link #MARKER}, so only procq's own processes are touched.
+ */
+final class OrphanSweeper {
+    static final String MARKER = "PROCQ_WORKER_ID";
+    private static final Logger log = LoggerFactory.getLogger(OrphanSweeper.class);
+
+    private OrphanSweeper() {
+    }
+
+    static int sweep(Jdbi jdbi, String host, long self) {
+        List<String> runs = jdbi.withExtension(WorkerDao.class, dao -> dao.earlierRunsOnHost(host, self));
+        Set<String> deadRuns = new HashSet<>();
+        for (String run : runs) {
+            String[] idAndPid = run.split(":");
+            long pid = Long.parseLong(idAndPid[1]);
+            boolean alive = ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)
+                    && pid != ProcessHandle.current().pid();
+            if (!alive) deadRuns.add(idAndPid[0]);
+        }
+        if (deadRuns.isEmpty()) return 0;
+        int killed = ProcessGroups.killTagged(MARKER, deadRuns);
+        if (killed > 0) log.warn("ended {} process groups left running by earlier workers on this host", killed);
+        return killed;
+    }
+}

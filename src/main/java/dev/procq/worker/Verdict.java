@@ -1,0 +1,51 @@
+package dev.procq.worker;
+
+import dev.procq.config.JobType;
+import dev.procq.pool.ChildResult;
+import dev.procq.store.AttemptResult;
+import dev.procq.store.ClaimedJob;
+import dev.procq.store.JobState;
+import dev.procq.store.Outcome;
+import java.time.Duration;
+
+/** Decides what an ended child means for its job: OK, a retry, FAILED, CANCELLED or a hand-back. */
+final class Verdict {
+    private Verdict() {
+    }
+
+    static AttemptResult of(ClaimedJob job, JobType type, ChildResult result, HeldJob.StopCause stopCause) {
+        if (stopCause == HeldJob.StopCause.CANCELLED) {
+            return result(job, result, JobState.CANCELLED, Outcome.STOPPED, "cancelled while running", Duration.ZERO, false);
+        }
+        if (stopCause == HeldJob.StopCause.SHUTDOWN) {
+            // Not the target's fault: back to PENDING now, and the attempt is not counted.
+            return result(job, result, JobState.PENDING, Outcome.STOPPED, "worker shut down; handed back", Duration.ZERO, true);
+        }
+        if (result.succeeded()) {
+            return result(job, result, JobState.OK, Outcome.OK, null, Duration.ZERO, false);
+        }
+        Outcome outcome = switch (result.outcome()) {
+            case TIMED_OUT -> Outcome.TIMEOUT;
+            case SPAWN_FAILED -> Outcome.SPAWN_FAILED;
+            default -> Outcome.FAILED;
+        };
+        String error = result.error() == null ? "failed" : result.error();
+        if (job.attempt() < job.maxAttempts()) {
+            return result(job, result, JobState.PENDING, outcome, error,
+                    RetryPolicy.delayAfter(job.attempt(), type.backoff()), false);
+        }
+        return result(job, result, JobState.FAILED, outcome, error, Duration.ZERO, false);
+    }
+
+    /** A job that could not even be turned into a command (e.g. a missing {meta.NAME}). */
+    static AttemptResult unrunnable(ClaimedJob job, String error) {
+        return new AttemptResult(job.id(), job.attempt(), JobState.FAILED, Outcome.SPAWN_FAILED, null, null, error,
+                null, job.startedAt(), Duration.ZERO, Duration.ZERO, false);
+    }
+
+    private static AttemptResult result(ClaimedJob job, ChildResult result, JobState next, Outcome outcome,
+                                        String error, Duration retryDelay, boolean refund) {
+        return new AttemptResult(job.id(), job.attempt(), next, outcome, result.exitCode(), result.signal(), error,
+                result.outputTail(), job.startedAt(), result.duration(), retryDelay, refund);
+    }
+}

@@ -1,0 +1,368 @@
+package dev.procq.worker;
+
+import dev.procq.config.JobType;
+import dev.procq.config.JobTypes;
+import dev.procq.config.Settings;
+import dev.procq.pool.ChildLauncher;
+import dev.procq.pool.ChildResult;
+import dev.procq.pool.ChildSpec;
+import dev.procq.pool.ResourceLimits;
+import dev.procq.pool.RunningChild;
+import dev.procq.store.AttemptResult;
+import dev.procq.store.ClaimedJob;
+import dev.procq.store.Database;
+import dev.procq.store.JobDao;
+import dev.procq.store.JobNotifications;
+import dev.procq.store.WorkerDao;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Phase 2: the worker daemon. One claim loop counts free slots (per type and overall),
+ * claims at most that many jobs in one statement, starts a child for each and sleeps until
+ * a slot frees, jobs are announced, or the poll interval passes. Results go to the
+ * {@link Completer}; the {@link LeaseKeeper} and {@link Rescuer} run beside it.
+ */
+public final class Worker implements AutoCloseable {
+    /** Bytes of merged stdout/stderr kept per attempt. */
+    public static final int OUTPUT_TAIL_BYTES = 8 * 1024;
+    /** Between SIGTERM and SIGKILL when procq stops a child (timeout, cancel, shutdown). */
+    public static final Duration KILL_GRACE = Duration.ofSeconds(5);
+    private static final Logger log = LoggerFactory.getLogger(Worker.class);
+
+    private final Database database;
+    private final Jdbi jdbi;
+    private final JobTypes types;
+    private final Settings settings;
+    private final ChildLauncher launcher;
+    private final int globalLimit;
+    private final Duration lease;
+    private final LiveTypes liveTypes;
+    private final Wakeup wakeup = new Wakeup();
+    private final Map<Long, HeldJob> held = new ConcurrentHashMap<>();
+    private final Map<String, AtomicInteger> runningByType = new ConcurrentHashMap<>();
+    private final AtomicInteger running = new AtomicInteger();
+    private final AtomicLong claimSequence = new AtomicLong();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private final Map<String, String> passedEnvironment;
+    private final WorkerMetrics metrics;
+
+    private volatile boolean stopping;
+    private volatile long workerId = -1;
+    private Completer completer;
+    private LeaseKeeper leaseKeeper;
+    private Rescuer rescuer;
+    private JobListener listener;
+    private ScheduledExecutorService scheduler;
+    private Thread claimThread;
+    private Thread completerThread;
+
+    public Worker(Database database, JobTypes types, Settings settings, MeterRegistry registry) {
+        this.database = database;
+        this.jdbi = database.jdbi();
+        this.types = types;
+        this.settings = settings;
+        this.launcher = new ChildLauncher();
+        this.globalLimit = settings.workerConcurrency();
+        this.lease = settings.leaseDuration();
+        this.liveTypes = new LiveTypes(jdbi, types);
+        this.passedEnvironment = System.getenv();
+        this.metrics = new WorkerMetrics(registry, running::get);
+        for (JobType type : types.all()) runningByType.put(type.name(), new AtomicInteger());
+    }
+
+    /** Registers this worker (waiting for the database if needed) and starts its threads. */
+    public Worker start() throws InterruptedException {
+        workerId = registerWhenReachable();
+        quietly("orphan sweep", () -> OrphanSweeper.sweep(jdbi, hostName(), workerId));
+        completer = new Completer(jdbi, workerId, this::written);
+        leaseKeeper = new LeaseKeeper(jdbi, workerId, lease, held, claimSequence::get);
+        rescuer = new Rescuer(jdbi);
+        listener = new JobListener(database, this::notified);
+        scheduler = Executors.newScheduledThreadPool(1, runnable -> daemon(runnable, "procq-maintenance"));
+        scheduler.scheduleWithFixedDelay(() -> quietly("lease renewal", leaseKeeper::runOnce),
+                leaseKeeper.interval().toMillis(), leaseKeeper.interval().toMillis(), TimeUnit.MILLISECONDS);
+        scheduler.scheduleWithFixedDelay(() -> quietly("rescue", () -> {
+            if (!rescuer.runOnce().isEmpty()) wakeup.signal();
+        }), 0, Rescuer.INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        scheduler.scheduleWithFixedDelay(() -> quietly("cancel check", leaseKeeper::stopCancelled),
+                1, 1, TimeUnit.SECONDS);
+        completerThread = daemon(completer, "procq-completer");
+        completerThread.start();
+        daemon(listener, "procq-listener").start();
+        claimThread = new Thread(this::claimLoop, "procq-claimer");
+        claimThread.start();
+        log.info("worker {} started: types {}, concurrency {}, lease {}", workerId, types.names(), globalLimit, lease);
+        return this;
+    }
+
+    public long id() {
+        return workerId;
+    }
+
+    public int runningChildren() {
+        return running.get();
+    }
+
+    private long registerWhenReachable() throws InterruptedException {
+        String host = hostName();
+        boolean warned = false;
+        while (true) {
+            try {
+                return jdbi.withExtension(WorkerDao.class, dao -> dao.register(host, ProcessHandle.current().pid(),
+                        globalLimit, types.names().toArray(String[]::new)));
+            } catch (RuntimeException e) {
+                if (!warned) {
+                    log.warn("cannot register with the database yet ({}); retrying", e.getMessage());
+                    warned = true;
+                }
+                Thread.sleep(1000);
+            }
+        }
+    }
+
+    private void claimLoop() {
+        boolean warned = false;
+        while (!stopping) {
+            try {
+                liveTypes.refreshIfDue();
+                claimRound();
+                if (warned) log.info("database reachable again; claiming");
+                warned = false;
+                wakeup.await(settings.pollInterval());
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                if (!warned) {
+                    log.warn("claiming failed, retrying every {}: {}", settings.pollInterval(), e.getMessage());
+                    warned = true;
+                }
+                try {
+                    wakeup.await(settings.pollInterval());
+                } catch (InterruptedException interrupted) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /** One pass over the types: claim at most the free slots of each. */
+    private void claimRound() {
+        for (JobType type : liveTypes.types()) {
+            if (stopping) return;
+            int free = Math.min(liveTypes.limit(type) - runningByType.get(type.name()).get(), globalLimit - running.get());
+            if (free <= 0) continue;
+            List<ClaimedJob> claimed = jdbi.withExtension(JobDao.class,
+                    dao -> dao.claimPending(type.name(), free, workerId, lease.toMillis()));
+            if (claimed.isEmpty()) continue;
+            metrics.claimed(type.name(), claimed);
+            long sequence = claimSequence.incrementAndGet();
+            for (ClaimedJob job : claimed) {
+                HeldJob entry = new HeldJob(job, sequence);
+                held.put(job.id(), entry);
+                running.incrementAndGet();
+                runningByType.get(type.name()).incrementAndGet();
+                launch(entry, type);
+            }
+        }
+    }
+
+    private void launch(HeldJob entry, JobType type) {
+        ClaimedJob job = entry.job;
+        List<String> argv;
+        try {
+            argv = CommandTemplate.expand(type.command(), job.target(), job.meta());
+        } catch (IllegalArgumentException e) {
+            finished(entry, type, null, Verdict.unrunnable(job, e.getMessage()));
+            return;
+        }
+        ChildSpec spec = new ChildSpec(argv, environment(type, job), type.workingDirectory(), type.timeout(),
+                KILL_GRACE, OUTPUT_TAIL_BYTES, limits(type.limits()));
+        RunningChild child = launcher.start(spec);
+        entry.child = child;
+        if (entry.stopCause != null) child.stop("stopped before it started");
+        child.result().whenComplete((result, error) -> {
+            if (error != null) {
+                log.error("child of job {} ended without a result", job.id(), error);
+                finished(entry, type, null, Verdict.unrunnable(job, "internal error: " + error));
+            } else {
+                finished(entry, type, result, null);
+            }
+        });
+    }
+
+    private void finished(HeldJob entry, JobType type, ChildResult result, AttemptResult forced) {
+        running.decrementAndGet();
+        runningByType.get(type.name()).decrementAndGet();
+        wakeup.signal();
+        if (entry.stopCause == HeldJob.StopCause.LEASE_LOST) {
+            // Someone else owns this job now; a write would be fenced out anyway.
+            held.remove(entry.job.id());
+            return;
+        }
+        AttemptResult verdict = forced != null ? forced : Verdict.of(entry.job, type, result, entry.stopCause);
+        metrics.finished(type.name(), entry.job, verdict);
+        completer.add(verdict);
+    }
+
+    private void written(List<AttemptResult> results) {
+        for (AttemptResult result : results) held.remove(result.jobId());
+    }
+
+    private void notified(String payload) {
+        if (payload.startsWith(JobNotifications.CANCEL_PREFIX)) {
+            scheduler.execute(() -> quietly("cancel check", leaseKeeper::stopCancelled));
+        } else if (payload.isEmpty() || types.find(payload).isPresent()) {
+            wakeup.signal();
+        }
+    }
+
+    private Map<String, String> environment(JobType type, ClaimedJob job) {
+        Map<String, String> env = new HashMap<>();
+        for (String name : type.passEnv()) {
+            String value = passedEnvironment.get(name);
+            if (value != null) env.put(name, value);
+        }
+        env.putAll(type.env());
+        env.put("PROCQ_JOB_ID", Long.toString(job.id()));
+        env.put("PROCQ_BATCH_ID", Long.toString(job.batchId()));
+        env.put("PROCQ_ATTEMPT", Integer.toString(job.attempt()));
+        // Marks every process of this worker run, so a restarted worker can find and end orphans.
+        env.put(OrphanSweeper.MARKER, Long.toString(workerId));
+        return env;
+    }
+
+    private static ResourceLimits limits(JobType.Limits limits) {
+        return new ResourceLimits(limits.cpuSeconds(), limits.memoryBytes(), limits.openFiles(), limits.processes());
+    }
+
+    /**
+     * Graceful stop: claim nothing more, let running children finish within {@code grace},
+     * then stop the rest and hand their jobs back as PENDING without counting the attempt.
+     */
+    public void shutdown(Duration grace) throws InterruptedException {
+        if (workerId < 0) return;
+        beginStopping();
+        long deadline = System.nanoTime() + grace.toNanos();
+        while (running.get() > 0 && System.nanoTime() < deadline && !hurry) {
+            Thread.sleep(50);
+        }
+        finishStopping();
+    }
+
+    private volatile boolean hurry;
+
+    /** A second SIGTERM: skip what is left of the grace period. */
+    public void hurry() {
+        hurry = true;
+    }
+
+    private void beginStopping() {
+        if (stopping) return;
+        stopping = true;
+        wakeup.signal();
+        log.info("worker {} stopping: claiming nothing more, {} children running", workerId, running.get());
+    }
+
+    private void finishStopping() throws InterruptedException {
+        if (stopped.getCount() == 0) return;
+        if (claimThread != null) claimThread.join(5_000);
+        List<HeldJob> remaining = new ArrayList<>(held.values());
+        for (HeldJob entry : remaining) entry.stop(HeldJob.StopCause.SHUTDOWN, "shutdown");
+        long deadline = System.nanoTime() + KILL_GRACE.plusSeconds(5).toNanos();
+        while (running.get() > 0 && System.nanoTime() < deadline) Thread.sleep(20);
+        completer.stop();
+        completerThread.join(10_000);
+        try {
+            int released = jdbi.withExtension(JobDao.class, dao -> dao.releaseAllHeldBy(workerId));
+            if (released > 0) log.info("handed back {} jobs as PENDING", released);
+            jdbi.useExtension(WorkerDao.class, dao -> dao.markStopped(workerId));
+        } catch (RuntimeException e) {
+            log.warn("could not hand back jobs ({}); their leases will expire and they will run again", e.getMessage());
+        }
+        listener.stop();
+        scheduler.shutdownNow();
+        launcher.close();
+        stopped.countDown();
+        log.info("worker {} stopped", workerId);
+    }
+
+    public boolean awaitStopped(Duration timeout) throws InterruptedException {
+        return stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void close() {
+        try {
+            shutdown(Duration.ZERO);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void quietly(String what, Runnable task) {
+        try {
+            task.run();
+        } catch (RuntimeException e) {
+            log.warn("{} failed: {}", what, e.getMessage());
+        }
+    }
+
+    private static Thread daemon(Runnable runnable, String name) {
+        Thread thread = new Thread(runnable, name);
+        thread.setDaemon(true);
+        return thread;
+    }
+
+    private static String hostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (Exception e) {
+            return "unknown";
+        }
+    }
+
+    /** The worker's own meters: claims, results by outcome, run time and queue wait. */
+    static final class WorkerMetrics {
+        private final MeterRegistry registry;
+
+        WorkerMetrics(MeterRegistry registry, java.util.function.IntSupplier running) {
+            this.registry = registry;
+            registry.gauge("procq_worker_running_children", java.util.List.of(), running, r -> r.getAsInt());
+        }
+
+        void claimed(String type, List<ClaimedJob> jobs) {
+            Counter.builder("procq_worker_claimed_jobs").tag("type", type).register(registry).increment(jobs.size());
+            Timer queueWait = Timer.builder("procq_worker_queue_wait").tag("type", type)
+                    .description("from a job's creation to its claim").publishPercentileHistogram().register(registry);
+            for (ClaimedJob job : jobs) {
+                Duration waited = Duration.between(job.createdAt(), job.startedAt());
+                if (!waited.isNegative()) queueWait.record(waited);
+            }
+        }
+
+        void finished(String type, ClaimedJob job, AttemptResult result) {
+            Counter.builder("procq_worker_attempts").tag("type", type).tag("outcome", result.outcome().name())
+                    .register(registry).increment();
+            Timer.builder("procq_worker_run_time").tag("type", type).publishPercentileHistogram()
+                    .register(registry).record(result.duration());
+        }
+    }
+}
