@@ -1,2 +1,56 @@
 package dev.procq;
-public final class Main { public static void main(String[] args) {} }
+
+import dev.procq.config.ConfigException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** procq: record targets fast (phase 1), run one child process per target (phase 2). */
+@Command(name = "procq", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = {"A two-phase persistent job queue: record targets in PostgreSQL at once,",
+                "run one external program per target in a concurrency-limited worker pool."},
+        subcommands = {
+                ServerCommands.Dev.class,
+                ServerCommands.Api.class,
+                ServerCommands.WorkerDaemon.class,
+                ServerCommands.Migrate.class,
+        },
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:success", "1:the work failed (e.g. a target FAILED, the server refused)", "2:bad usage or configuration"})
+public final class Main implements Runnable {
+    public static final int EXIT_OK = 0;
+    public static final int EXIT_FAILED = 1;
+    public static final int EXIT_USAGE = 2;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    public static int run(String... args) {
+        CommandLine commandLine = new CommandLine(new Main());
+        commandLine.setExecutionExceptionHandler((e, cmd, parseResult) -> {
+            if (e instanceof ConfigException) {
+                cmd.getErr().println("procq: " + e.getMessage());
+                return EXIT_USAGE;
+            }
+            cmd.getErr().println("procq: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            return EXIT_FAILED;
+        });
+        return commandLine.execute(args);
+    }
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "name a command: dev, api, worker, migrate, submit, status, cancel, retry");
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String version = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"procq " + (version == null ? "development build" : version)};
+        }
+    }
+}

@@ -1,0 +1,146 @@
+package dev.procq;
+
+import dev.procq.api.ApiServer;
+import dev.procq.config.JobTypes;
+import dev.procq.config.Settings;
+import dev.procq.metrics.Metrics;
+import dev.procq.metrics.MetricsServer;
+import dev.procq.store.Database;
+import dev.procq.worker.Worker;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The long-running commands: dev, api, worker, migrate. Each reads its settings from the environment. */
+final class ServerCommands {
+    private ServerCommands() {
+    }
+
+    @Command(name = "migrate", mixinStandardHelpOptions = true,
+            description = "Apply the schema migrations (db/migration) to PROCQ_DATABASE_URL and exit.")
+    static final class Migrate implements Callable<Integer> {
+        @Override
+        public Integer call() {
+            Settings settings = Settings.fromEnvironment().validate();
+            try (Database database = new Database(settings.requireDatabase("migrate"), "migrate", 2)) {
+                int applied = database.migrate();
+                System.out.println(applied == 0 ? "schema is up to date" : "applied " + applied + " migration(s)");
+            }
+            return Main.EXIT_OK;
+        }
+    }
+
+    @Command(name = "api", mixinStandardHelpOptions = true,
+            description = {"Serve the HTTP API and the dashboard.",
+                    "Applies pending migrations at start unless PROCQ_MIGRATE_ON_START=false."})
+    static final class Api implements Callable<Integer> {
+        @Override
+        public Integer call() throws Exception {
+            Settings settings = Settings.fromEnvironment().validate();
+            JobTypes types = JobTypes.load(settings.jobTypesFile());
+            ShutdownSignals signals = new ShutdownSignals().install();
+            try (Database database = new Database(settings.requireDatabase("api"), "api", settings.databasePoolSize())) {
+                if (settings.migrateOnStart()) database.migrate();
+                Metrics metrics = new Metrics("api");
+                try (ApiServer api = new ApiServer(settings, database, types, metrics).start()) {
+                    signals.await();
+                }
+            }
+            return Main.EXIT_OK;
+        }
+    }
+
+    @Command(name = "worker", mixinStandardHelpOptions = true,
+            description = {"Run the worker daemon: claim PENDING jobs and run one child process per target.",
+                    "SIGTERM: stop claiming, let children finish within PROCQ_SHUTDOWN_GRACE, hand the rest back."})
+    static final class WorkerDaemon implements Callable<Integer> {
+        @Override
+        public Integer call() throws Exception {
+            Settings settings = Settings.fromEnvironment().validate();
+            JobTypes types = JobTypes.load(settings.jobTypesFile());
+            ShutdownSignals signals = new ShutdownSignals().install();
+            Metrics metrics = new Metrics("worker");
+            try (Database database = new Database(settings.requireDatabase("worker"), "worker", 4);
+                 MetricsServer metricsServer = settings.workerMetricsPort()
+                         .map(port -> openMetrics(metrics, settings, port)).orElse(null)) {
+                Worker worker = new Worker(database, types, settings, metrics.registry());
+                signals.onHurry(worker::hurry);
+                worker.start();
+                if (metricsServer != null) {
+                    System.err.println("procq: worker metrics on http://" + settings.httpHost() + ":" + metricsServer.port() + "/metrics");
+                }
+                signals.await();
+                worker.shutdown(settings.shutdownGrace());
+            }
+            return Main.EXIT_OK;
+        }
+
+        private static MetricsServer openMetrics(Metrics metrics, Settings settings, int port) {
+            try {
+                return new MetricsServer(metrics, settings.httpHost(), port);
+            } catch (IOException e) {
+                throw new dev.procq.config.ConfigException("PROCQ_WORKER_METRICS_PORT=" + port + ": cannot listen: " + e.getMessage());
+            }
+        }
+    }
+
+    @Command(name = "dev", mixinStandardHelpOptions = true,
+            description = {"Zero-setup mode: an embedded PostgreSQL (data kept in ./.procq/), the API and one worker",
+                    "in one process. Uses ./jobtypes.yaml, or the built-in examples when there is none."})
+    static final class Dev implements Callable<Integer> {
+        static final Path DATA = Path.of(".procq", "pgdata");
+
+        @Option(names = "--data", description = "where the embedded PostgreSQL keeps its data (default: ${DEFAULT-VALUE})")
+        Path data = DATA;
+
+        @Override
+        public Integer call() throws Exception {
+            Settings settings = Settings.fromEnvironment();
+            Files.createDirectories(data);
+            ShutdownSignals signals = new ShutdownSignals().install();
+            JobTypes types = devJobTypes(settings);
+            System.err.println("procq: starting embedded PostgreSQL in " + data.toAbsolutePath());
+            try (EmbeddedPostgres postgres = EmbeddedPostgres.builder()
+                    .setDataDirectory(data)
+                    .setCleanDataDirectory(false)
+                    .start()) {
+                Settings dev = settings.with(Map.of("PROCQ_DATABASE_URL", postgres.getJdbcUrl("postgres", "postgres"),
+                        "PROCQ_DATABASE_USER", "postgres")).validate();
+                try (Database database = new Database(dev.requireDatabase("dev"), "dev", dev.databasePoolSize())) {
+                    database.migrate();
+                    Metrics metrics = new Metrics("dev");
+                    Worker worker = new Worker(database, types, dev, metrics.registry());
+                    signals.onHurry(worker::hurry);
+                    try (ApiServer api = new ApiServer(dev, database, types, metrics).start()) {
+                        worker.start();
+                        System.out.println("procq dev is running: http://" + dev.httpHost() + ":" + api.port() + "/");
+                        System.out.println("  job types: " + String.join(", ", types.names()));
+                        System.out.println("  psql:      psql '" + postgres.getJdbcUrl("postgres", "postgres").replace("jdbc:", "") + "'");
+                        System.out.flush();
+                        signals.await();
+                        worker.shutdown(dev.shutdownGrace());
+                    }
+                }
+            }
+            return Main.EXIT_OK;
+        }
+
+        private static JobTypes devJobTypes(Settings settings) throws IOException {
+            Path file = settings.jobTypesFile();
+            if (settings.get("PROCQ_JOB_TYPES").isPresent() || Files.exists(file)) {
+                return JobTypes.load(file);
+            }
+            try (InputStream in = Dev.class.getResourceAsStream("/jobtypes.yaml")) {
+                System.err.println("procq: no " + file + ", using the built-in example job types");
+                return JobTypes.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), "built-in jobtypes.yaml");
+            }
+        }
+    }
+}
