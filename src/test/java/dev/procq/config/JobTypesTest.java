@@ -1,0 +1,87 @@
+package dev.procq.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class JobTypesTest {
+    @Test
+    void readsEverySettingOfAType() {
+        JobTypes types = JobTypes.parse("""
+                types:
+                  thumbnail:
+                    command: ["convert", "{target}", "-thumbnail", "256x256", "{target}.thumb.jpg"]
+                    concurrency: 4
+                    timeout: 60s
+                    maxAttempts: 3
+                    backoff: 500ms
+                    targetPattern: '\\.jpe?g$'
+                    env: {MAGICK_THREAD_LIMIT: "1"}
+                    passEnv: [PATH]
+                    workingDirectory: /tmp
+                    limits: {cpuSeconds: 30, memory: 512MB, openFiles: 64, processes: 16}
+                """, "test");
+        JobType type = types.find("thumbnail").orElseThrow();
+        assertThat(type.command()).containsExactly("convert", "{target}", "-thumbnail", "256x256", "{target}.thumb.jpg");
+        assertThat(type.concurrency()).isEqualTo(4);
+        assertThat(type.timeout()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(type.maxAttempts()).isEqualTo(3);
+        assertThat(type.backoff()).isEqualTo(Duration.ofMillis(500));
+        assertThat(type.targetPattern().matcher("a.jpeg").find()).isTrue();
+        assertThat(type.env()).containsEntry("MAGICK_THREAD_LIMIT", "1");
+        assertThat(type.passEnv()).containsExactly("PATH");
+        assertThat(type.workingDirectory()).isEqualTo(Path.of("/tmp"));
+        assertThat(type.limits()).isEqualTo(new JobType.Limits(30L, 512L << 20, 64L, 16L));
+    }
+
+    @Test
+    void defaultsAreSmallAndSafe() {
+        JobType type = JobTypes.parse("types:\n  echo:\n    command: [echo, '{target}']\n", "test").find("echo").orElseThrow();
+        assertThat(type.concurrency()).isEqualTo(JobType.DEFAULT_CONCURRENCY);
+        assertThat(type.maxAttempts()).isEqualTo(1);
+        assertThat(type.timeout()).isNull();
+        assertThat(type.allowDashTargets()).isFalse();
+        assertThat(type.passEnv()).isEqualTo(JobType.DEFAULT_PASS_ENV);
+    }
+
+    @Test
+    void theShippedJobTypesFileIsValid() {
+        JobTypes types = JobTypes.load(Path.of("jobtypes.yaml"));
+        assertThat(types.names()).contains("echo", "sleep", "exit");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "no types key        | other: 1                                                     | expected a top-level 'types:'",
+            "empty types         | 'types: {}'                                                  | is empty",
+            "missing command     | 'types: {a: {concurrency: 2}}'                               | types.a.command: expected a list",
+            "no target           | 'types: {a: {command: [echo, hi]}}'                          | no element contains {target}",
+            "program from target | 'types: {a: {command: [\"{target}\"]}}'                     | cannot come from a target",
+            "unknown placeholder | 'types: {a: {command: [echo, \"{targte}\"]}}'                | unknown placeholder {targte}",
+            "unknown setting     | 'types: {a: {command: [echo, \"{target}\"], concurency: 2}}' | types.a.concurency: unknown setting",
+            "bad concurrency     | 'types: {a: {command: [echo, \"{target}\"], concurrency: 0}}' | types.a.concurrency: 0 is out of range",
+            "bad timeout         | 'types: {a: {command: [echo, \"{target}\"], timeout: soon}}' | types.a.timeout: 'soon' is not a duration",
+            "bad pattern         | 'types: {a: {command: [echo, \"{target}\"], targetPattern: \"(\"}}' | types.a.targetPattern: not a valid regular expression",
+            "secret passEnv      | 'types: {a: {command: [echo, \"{target}\"], passEnv: [PROCQ_DATABASE_PASSWORD]}}' | never passed to children",
+            "bad memory          | 'types: {a: {command: [echo, \"{target}\"], limits: {memory: lots}}}' | types.a.limits.memory: 'lots' is not a size",
+            "bad name            | 'types: {\"a b\": {command: [echo, \"{target}\"]}}'          | type names are",
+    })
+    void aBadEntryStopsStartUpNamingTheEntry(String name, String yaml, String message) {
+        assertThatThrownBy(() -> JobTypes.parse(yaml, "jobtypes.yaml"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("jobtypes.yaml: ")
+                .hasMessageContaining(message);
+    }
+
+    @Test
+    void aMissingFileSaysWhichVariableToSet() {
+        assertThatThrownBy(() -> JobTypes.load(Path.of("/nonexistent/jobtypes.yaml")))
+                .hasMessageContaining("does not exist").hasMessageContaining("PROCQ_JOB_TYPES");
+    }
+}

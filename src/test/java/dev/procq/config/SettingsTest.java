@@ -1,0 +1,70 @@
+package dev.procq.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class SettingsTest {
+    @Test
+    void defaultsNeedNoConfiguration() {
+        Settings settings = new Settings(Map.of()).validate();
+        assertThat(settings.httpHost()).isEqualTo("127.0.0.1");
+        assertThat(settings.httpPort()).isEqualTo(8080);
+        assertThat(settings.apiTokens()).isEmpty();
+        assertThat(settings.workerConcurrency()).isEqualTo(Runtime.getRuntime().availableProcessors());
+        assertThat(settings.clientUrl()).isEqualTo("http://127.0.0.1:8080");
+        assertThat(settings.database()).isEmpty();
+    }
+
+    @Test
+    void postgresUrlsBecomeJdbcUrlsWithCredentials() {
+        Settings.DatabaseTarget target = new Settings(Map.of("PROCQ_DATABASE_URL", "postgres://app:s%40cret@db.example:5433/procq?sslmode=require"))
+                .database().orElseThrow();
+        assertThat(target.jdbcUrl()).isEqualTo("jdbc:postgresql://db.example:5433/procq?sslmode=require");
+        assertThat(target.user()).isEqualTo("app");
+        assertThat(target.password()).isEqualTo("s@cret");
+        assertThat(target.toString()).doesNotContain("s@cret");
+    }
+
+    @Test
+    void jdbcUrlKeepsSeparateCredentials() {
+        Settings.DatabaseTarget target = new Settings(Map.of("PROCQ_DATABASE_URL", "jdbc:postgresql://h/db",
+                "PROCQ_DATABASE_USER", "u", "PROCQ_DATABASE_PASSWORD", "p")).database().orElseThrow();
+        assertThat(target).isEqualTo(new Settings.DatabaseTarget("jdbc:postgresql://h/db", "u", "p"));
+    }
+
+    @Test
+    void badValuesNameTheVariableAndTheValue() {
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_HTTP_PORT", "eighty")).validate())
+                .hasMessage("PROCQ_HTTP_PORT=eighty is not a whole number");
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_WORKER_CONCURRENCY", "0")).validate())
+                .hasMessageContaining("PROCQ_WORKER_CONCURRENCY=0 is out of range");
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_LEASE", "forever")).validate())
+                .hasMessageContaining("PROCQ_LEASE=forever is not a duration");
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_DATABASE_URL", "mysql://x/y")).validate())
+                .hasMessageContaining("PROCQ_DATABASE_URL");
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_SCAN_ROOTS", "photos=relative/dir")).validate())
+                .hasMessageContaining("must be an absolute path");
+    }
+
+    @Test
+    void listeningBeyondLoopbackNeedsTokens() {
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_HTTP_HOST", "0.0.0.0")).validate())
+                .isInstanceOf(ConfigException.class).hasMessageContaining("PROCQ_API_TOKENS");
+        Settings withTokens = new Settings(Map.of("PROCQ_HTTP_HOST", "0.0.0.0", "PROCQ_API_TOKENS", "a, b")).validate();
+        assertThat(withTokens.apiTokens()).isEqualTo(List.of("a", "b"));
+    }
+
+    @Test
+    void durationsReadTheWayOperatorsWriteThem() {
+        assertThat(Durations.parse("500ms")).isEqualTo(Duration.ofMillis(500));
+        assertThat(Durations.parse("15s")).isEqualTo(Duration.ofSeconds(15));
+        assertThat(Durations.parse("2m")).isEqualTo(Duration.ofMinutes(2));
+        assertThat(Durations.parse("PT1H")).isEqualTo(Duration.ofHours(1));
+        assertThat(Durations.parse("7")).isEqualTo(Duration.ofSeconds(7));
+    }
+}
