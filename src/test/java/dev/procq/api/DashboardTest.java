@@ -24,6 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.openqa.selenium.By;
+import org.openqa.selenium.Dimension;
 import org.openqa.selenium.NoAlertPresentException;
 import org.openqa.selenium.WebDriverException;
 import org.openqa.selenium.WebElement;
@@ -278,6 +279,43 @@ class DashboardTest {
             assertThat(driver.findElement(By.id("token-panel")).isDisplayed()).isFalse();
             assertThat(driver.findElement(By.cssSelector("#failures .target")).getText()).isEqualTo("5");
         }
+    }
+
+    @Test
+    void aHiddenPageStopsAskingAndCatchesUpWhenShownAgain() {
+        long id = procq.submit("exit", List.of("4"));
+        awaitFinished(id);
+        driver.get(procq.baseUrl() + "/#/batches/" + id);
+        By failure = By.cssSelector("#failures .failure");
+        eventually().until(() -> driver.findElement(failure).getText().contains("attempt 1 of 1"));
+
+        // The page may be long-lived (earlier tests only changed its #address): empty the browser's
+        // request record so it has room for whatever happens next.
+        driver.executeScript("performance.clearResourceTimings()");
+        driver.manage().window().minimize();
+        assertThat(driver.executeScript("return document.visibilityState")).isEqualTo("hidden");
+        double hiddenAt = ((Number) driver.executeScript("return performance.now()")).doubleValue();
+        // While nobody looks, the batch changes: its failure runs a second attempt.
+        assertThat(procq.post("/api/v1/batches/" + id + "/retry", null, "", Map.of()).status()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(30)).until(() -> procq.get("/api/v1/batches/" + id + "/jobs?state=FAILED").json()
+                .get("items").path(0).path("attemptCount").asInt() == 2);
+        // Two polling periods and more without a single request.
+        await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(6)).pollInterval(Duration.ofMillis(250))
+                .until(() -> apiRequestsSince(hiddenAt) == 0);
+        assertThat(text("#live")).isEqualTo("paused while hidden");
+        assertThat(driver.findElement(failure).getText()).contains("attempt 1 of 1");
+
+        driver.manage().window().setSize(new Dimension(1280, 1000));
+        eventually().until(() -> driver.findElement(failure).getText().contains("attempt 2 of 2")
+                && text("#live").startsWith("live"));
+        assertThat(apiRequestsSince(hiddenAt)).as("requests once shown, recorded like the ones not made").isPositive();
+    }
+
+    /** API requests the page started after the given performance.now() time, as the browser recorded them. */
+    private static long apiRequestsSince(double pageTime) {
+        Object count = driver.executeScript("return performance.getEntriesByType('resource')"
+                + ".filter(e => e.name.includes('/api/') && e.startTime > arguments[0] + 100).length", pageTime);
+        return ((Number) count).longValue();
     }
 
     private void assertNothingWasInjected() {
