@@ -47,6 +47,7 @@ public final class ApiServer implements AutoCloseable {
             config.jsonMapper(new JavalinJackson(JSON, false));
             config.jetty.host = settings.httpHost();
             config.jetty.port = settings.httpPort();
+            config.staticFiles.add(Dashboard::files);
             routes(config.routes);
             errors(config.routes);
         });

@@ -1,0 +1,867 @@
+// procq dashboard: plain script, no build step, no third-party code.
+//
+// Safety rule for this file: data from the API (targets, errors, output, meta) only ever reaches the page
+// as text — through el()/textContent, which create text nodes — never through innerHTML or markup
+// strings. Links are built from numeric ids only. The page's Content-Security-Policy forbids inline
+// script and style, so widths are set through element.style (the CSSOM), which the policy allows.
+'use strict';
+
+(function () {
+  const POLL_MS = 1500;
+  const TOKEN_KEY = 'procq.apiToken';
+  const BATCH_PAGE = 25;
+  const JOB_PAGE = 50;
+  const FAILURES_STEP = 20;
+  const FAILURES_MAX = 100;
+  const RATE_WINDOW_MS = 30000;
+  const RATE_MIN_SPAN_MS = 10000;
+  const RATE_MIN_FINISHED = 10;
+  // Bar order: finished work first, then what is under way, then what waits.
+  const BAR_STATES = ['OK', 'FAILED', 'RUNNING', 'PENDING', 'CANCELLED'];
+  const JOB_STATES = ['PENDING', 'RUNNING', 'OK', 'FAILED', 'CANCELLED'];
+
+  const $ = (id) => document.getElementById(id);
+
+  // ---------------------------------------------------------------------------------------------
+  // DOM: strings always become text nodes.
+
+  function el(tag, props, ...children) {
+    const node = document.createElement(tag);
+    if (props) {
+      for (const [key, value] of Object.entries(props)) {
+        if (value === null || value === undefined || value === false) continue;
+        if (key === 'class') node.className = value;
+        else if (key === 'text') node.textContent = String(value);
+        else if (key === 'data') Object.assign(node.dataset, value);
+        else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+        else node.setAttribute(key, value === true ? '' : String(value));
+      }
+    }
+    appendAll(node, children);
+    return node;
+  }
+
+  function appendAll(node, children) {
+    for (const child of children.flat(Infinity)) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+  }
+
+  /**
+   * Makes container's children exactly nodes, in order, moving only what is out of place: nodes kept
+   * from the last refresh stay in the document, so a selection or a scrolled output tail survives.
+   */
+  function place(container, nodes) {
+    nodes.forEach((node, i) => {
+      if (container.children[i] !== node) container.insertBefore(node, container.children[i] || null);
+    });
+    while (container.children.length > nodes.length) container.lastElementChild.remove();
+  }
+
+  /** One node per item, rebuilt only when the item's signature changed since the last refresh. */
+  function keyed(container, cache, items, keyOf, signatureOf, build) {
+    const seen = new Set();
+    const nodes = items.map((item) => {
+      const key = keyOf(item);
+      const signature = signatureOf(item);
+      seen.add(key);
+      const cached = cache.get(key);
+      if (cached && cached.signature === signature) return cached.node;
+      const node = build(item);
+      cache.set(key, { signature, node });
+      return node;
+    });
+    for (const key of [...cache.keys()]) if (!seen.has(key)) cache.delete(key);
+    place(container, nodes);
+  }
+
+  const drawn = new WeakMap();
+
+  /** Replaces node's content with build()'s only when the signature changed. */
+  function redraw(node, signature, build) {
+    if (drawn.get(node) === signature) return;
+    drawn.set(node, signature);
+    node.replaceChildren(...[build()].flat());
+  }
+
+  function positiveId(value) {
+    const text = String(value);
+    return /^[1-9][0-9]{0,17}$/.test(text) ? text : null;
+  }
+
+  /** A link inside the dashboard; the address is built from a validated id, never from data. */
+  function link(kind, id, label) {
+    const safe = positiveId(id);
+    if (!safe) return el('span', { text: label });
+    return el('a', { href: '#/' + kind + '/' + safe, text: label });
+  }
+
+  function badge(state) {
+    const known = ['OK', 'FAILED', 'RUNNING', 'PENDING', 'CANCELLED', 'DONE'].includes(state) ? state : 'PENDING';
+    return el('span', { class: 'badge state-' + known, text: state || '?' });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Formatting
+
+  const clock = { offsetMs: 0 }; // server time minus browser time, from the Date header
+
+  function serverNow() {
+    return Date.now() + clock.offsetMs;
+  }
+
+  function parseTime(iso) {
+    if (!iso) return null;
+    const ms = Date.parse(iso);
+    return Number.isNaN(ms) ? null : ms;
+  }
+
+  function formatTime(iso) {
+    const ms = parseTime(iso);
+    if (ms === null) return '—';
+    const date = new Date(ms);
+    const today = new Date();
+    return date.toDateString() === today.toDateString() ? date.toLocaleTimeString() : date.toLocaleString();
+  }
+
+  function timeCell(iso) {
+    return el('span', { title: iso || null, text: formatTime(iso) });
+  }
+
+  function formatDuration(seconds) {
+    if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—';
+    if (seconds < 1) return Math.round(seconds * 1000) + ' ms';
+    if (seconds < 60) return (seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)) + ' s';
+    const total = Math.round(seconds);
+    const h = Math.floor(total / 3600);
+    const m = Math.floor((total % 3600) / 60);
+    const s = total % 60;
+    if (h > 0) return h + 'h ' + String(m).padStart(2, '0') + 'm';
+    return m + 'm ' + String(s).padStart(2, '0') + 's';
+  }
+
+  function formatRate(perSecond) {
+    if (perSecond === null || !Number.isFinite(perSecond)) return '—';
+    if (perSecond >= 1) return (perSecond >= 100 ? Math.round(perSecond) : perSecond.toFixed(1)) + '/s';
+    if (perSecond * 60 >= 1) return (perSecond * 60).toFixed(1) + '/min';
+    return (perSecond * 3600).toFixed(1) + '/h';
+  }
+
+  function number(n) {
+    return Number(n || 0).toLocaleString();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Progress: counts, rate and time left.
+
+  // Samples of finished counts seen by this tab, per batch, for a rate over the recent past.
+  const samples = new Map();
+
+  function finishedOf(batch) {
+    const c = batch.counts || {};
+    return (c.OK || 0) + (c.FAILED || 0);
+  }
+
+  function observe(batch) {
+    const now = Date.now();
+    const done = finishedOf(batch);
+    let list = samples.get(batch.id) || [];
+    if (list.length && done < list[list.length - 1].done) list = []; // a retry sent work back
+    list.push({ t: now, done });
+    while (list.length > 2 && now - list[1].t > RATE_WINDOW_MS) list.shift();
+    samples.set(batch.id, list);
+  }
+
+  /**
+   * Jobs finished per second. While a batch runs and this tab has seen enough of it finish, the rate
+   * over about the last half minute (so it follows a concurrency change or a retry); otherwise — slow
+   * jobs, a page just opened, a finished batch — the average since the batch started.
+   */
+  function rateOf(batch) {
+    if (batch.state === 'RUNNING') {
+      const list = samples.get(batch.id) || [];
+      if (list.length >= 2) {
+        const first = list[0];
+        const last = list[list.length - 1];
+        if (last.t - first.t >= RATE_MIN_SPAN_MS && last.done - first.done >= RATE_MIN_FINISHED) {
+          return (last.done - first.done) * 1000 / (last.t - first.t);
+        }
+      }
+    }
+    const started = parseTime(batch.startedAt);
+    if (started === null || finishedOf(batch) === 0) return null;
+    const end = parseTime(batch.finishedAt) ?? serverNow();
+    const seconds = (end - started) / 1000;
+    if (seconds <= 0) return null;
+    return finishedOf(batch) / seconds;
+  }
+
+  function progressOf(batch) {
+    const c = batch.counts || {};
+    const total = batch.total || BAR_STATES.reduce((sum, s) => sum + (c[s] || 0), 0);
+    const done = (c.OK || 0) + (c.FAILED || 0) + (c.CANCELLED || 0);
+    const left = (c.PENDING || 0) + (c.RUNNING || 0);
+    const rate = rateOf(batch);
+    let eta = null;
+    let etaText;
+    if (batch.state === 'DONE') etaText = 'done';
+    else if (batch.state === 'CANCELLED') etaText = left > 0 ? 'stopping' : 'cancelled';
+    else if (batch.state === 'PENDING') etaText = 'waiting for a worker';
+    else if (rate && rate > 0) {
+      eta = left / rate;
+      etaText = '~' + formatDuration(eta);
+    } else etaText = '—';
+    const percent = total > 0 ? Math.floor((done * 100) / total) : 0;
+    return { total, done, left, rate, eta, etaText, percent };
+  }
+
+  function progressBar(big) {
+    const bar = el('div', {
+      class: big ? 'bar big' : 'bar', role: 'progressbar', 'aria-valuemin': 0, 'aria-label': 'batch progress',
+    });
+    for (const state of BAR_STATES) bar.append(el('span', { class: 'seg seg-' + state, data: { state } }));
+    return bar;
+  }
+
+  function updateBar(bar, batch) {
+    const c = batch.counts || {};
+    const total = batch.total || 0;
+    for (const seg of bar.children) {
+      const n = c[seg.dataset.state] || 0;
+      seg.style.width = total > 0 ? (n * 100 / total) + '%' : '0%';
+      seg.title = seg.dataset.state + ': ' + number(n);
+    }
+    const p = progressOf(batch);
+    bar.setAttribute('aria-valuemax', String(p.total));
+    bar.setAttribute('aria-valuenow', String(p.done));
+    bar.setAttribute('aria-valuetext', p.percent + '% finished');
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // API access, with the bearer token when one is kept.
+
+  class AuthNeeded extends Error {}
+
+  class ApiProblem extends Error {
+    constructor(status, message) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  const auth = { needed: false };
+
+  function storedToken() {
+    try {
+      return sessionStorage.getItem(TOKEN_KEY);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  async function api(path, method) {
+    const token = storedToken();
+    const headers = { Accept: 'application/json' };
+    if (token) headers.Authorization = 'Bearer ' + token;
+    let response;
+    try {
+      response = await fetch(path, { method: method || 'GET', headers, cache: 'no-store', credentials: 'omit' });
+    } catch (e) {
+      throw new ApiProblem(0, 'cannot reach the procq API (' + e.message + ')');
+    }
+    // The Date header has whole seconds: follow it only when the clocks differ by more than that.
+    const serverDate = parseTime(response.headers.get('Date'));
+    if (serverDate !== null && Math.abs(serverDate - Date.now() - clock.offsetMs) > 1500) {
+      clock.offsetMs = serverDate - Date.now();
+    }
+    if (response.status === 401) {
+      askForToken(token);
+      throw new AuthNeeded('token needed');
+    }
+    const text = await response.text();
+    let body = null;
+    if (text) {
+      try {
+        body = JSON.parse(text);
+      } catch (e) {
+        body = null;
+      }
+    }
+    if (!response.ok) {
+      const message = body && typeof body.error === 'string' ? body.error : 'HTTP ' + response.status;
+      throw new ApiProblem(response.status, message);
+    }
+    return body;
+  }
+
+  /** Shows the token form. {@code rejected} is the token the API just refused, if any. */
+  function askForToken(rejected) {
+    // A late answer to a request made with an older token must not throw away a newer one.
+    if (rejected && storedToken() !== rejected) return;
+    if (rejected) sessionStorage.removeItem(TOKEN_KEY);
+    auth.needed = true;
+    poller.stop();
+    const message = $('token-message');
+    message.textContent = rejected
+      ? 'The API rejected that token. Enter a valid one.'
+      : 'This procq API asks for a bearer token.';
+    message.classList.toggle('rejected', Boolean(rejected));
+    $('main').hidden = true;
+    $('problem').hidden = true;
+    $('token-panel').hidden = false;
+    $('forget-token').hidden = true;
+    setLive('off', 'token needed');
+    $('token-input').focus();
+  }
+
+  function useToken(event) {
+    event.preventDefault();
+    const input = $('token-input');
+    const token = input.value.trim();
+    if (!token || /[\r\n]/.test(token)) return;
+    sessionStorage.setItem(TOKEN_KEY, token);
+    input.value = '';
+    auth.needed = false;
+    $('token-panel').hidden = true;
+    $('main').hidden = false;
+    $('forget-token').hidden = false;
+    poller.kick();
+  }
+
+  function forgetToken() {
+    sessionStorage.removeItem(TOKEN_KEY);
+    askForToken(null);
+  }
+
+  function setLive(kind, text) {
+    const live = $('live');
+    live.className = 'live ' + kind;
+    live.textContent = text;
+  }
+
+  function showProblem(error) {
+    const box = $('problem');
+    if (!error) {
+      box.hidden = true;
+      return;
+    }
+    box.textContent = error.message || String(error);
+    box.hidden = false;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Polling: one refresh at a time, every POLL_MS while the tab is visible.
+
+  const poller = {
+    timer: null,
+    running: false,
+    again: false,
+
+    kick() {
+      clearTimeout(this.timer);
+      this.timer = null;
+      if (auth.needed) return;
+      if (this.running) {
+        this.again = true;
+        return;
+      }
+      this.run();
+    },
+
+    stop() {
+      clearTimeout(this.timer);
+      this.timer = null;
+      this.again = false;
+    },
+
+    async run() {
+      this.running = true;
+      const current = view;
+      try {
+        await current.refresh();
+        if (current === view) {
+          showProblem(null);
+          setLive('on', 'live · ' + new Date().toLocaleTimeString());
+        }
+      } catch (error) {
+        if (!(error instanceof AuthNeeded) && current === view) {
+          showProblem(error);
+          setLive('off', 'not updating');
+        }
+      }
+      this.running = false;
+      if (this.again) {
+        this.again = false;
+        this.run();
+        return;
+      }
+      if (auth.needed) return;
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        if (document.hidden) {
+          setLive('', 'paused while hidden');
+          return;
+        }
+        this.kick();
+      }, POLL_MS);
+    },
+  };
+
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden && !poller.timer && !poller.running) poller.kick();
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // Routing: #/ (batches), #/batches/ID, #/jobs/ID
+
+  let view = null;
+
+  function parseRoute() {
+    const hash = location.hash.replace(/^#/, '') || '/';
+    const question = hash.indexOf('?');
+    const path = question < 0 ? hash : hash.slice(0, question);
+    const params = new URLSearchParams(question < 0 ? '' : hash.slice(question + 1));
+    let match = path.match(/^\/batches\/([0-9]+)\/?$/);
+    if (match && positiveId(match[1])) return { page: 'batch', id: match[1], params };
+    match = path.match(/^\/jobs\/([0-9]+)\/?$/);
+    if (match && positiveId(match[1])) return { page: 'job', id: match[1], params };
+    return { page: 'batches', params };
+  }
+
+  function setHashQuery(params) {
+    const hash = location.hash.replace(/^#/, '') || '/';
+    const path = hash.split('?')[0];
+    const query = params.toString();
+    history.replaceState(null, '', '#' + path + (query ? '?' + query : ''));
+  }
+
+  function crumbs(...parts) {
+    const nav = $('crumbs');
+    drawn.delete(nav);
+    nav.replaceChildren();
+    parts.forEach((part, i) => {
+      if (i > 0) nav.append(el('span', { class: 'sep', text: '/' }));
+      nav.append(part);
+    });
+  }
+
+  function route() {
+    const where = parseRoute();
+    if (where.page === 'batch') view = batchView(where.id, where.params);
+    else if (where.page === 'job') view = jobView(where.id);
+    else view = batchesView(where.params);
+    $('main').replaceChildren(view.root);
+    window.scrollTo(0, 0);
+    poller.kick();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Batches, newest first
+
+  function batchesView(params) {
+    let before = positiveId(params.get('before'));
+    const newer = []; // cursors of the pages before this one, for "Newer"
+    let olderCursor = null;
+
+    const rows = el('tbody');
+    const empty = el('p', { class: 'empty', hidden: true, text: 'No batches yet. Submit one with POST /api/v1/batches.' });
+    const newestButton = el('button', { type: 'button', text: 'Newest', onclick: () => go(null, true) });
+    const newerButton = el('button', { type: 'button', text: '← Newer', onclick: () => go(newer.pop() || null, false) });
+    const olderButton = el('button', {
+      type: 'button', text: 'Older →', id: 'older-batches',
+      onclick: () => { newer.push(before); go(olderCursor, false); },
+    });
+
+    const root = el('div', { class: 'batches-view' },
+      el('section', { class: 'panel' },
+        el('h1', { text: 'Batches' }),
+        el('table', { id: 'batches' },
+          el('thead', null, el('tr', null,
+            ['Batch', 'Type', 'State', 'Progress', 'Rate', 'Time left', 'Created'].map((t) => el('th', { text: t })))),
+          rows),
+        empty,
+        el('div', { class: 'pager' }, newestButton, newerButton, olderButton)));
+
+    crumbs(el('span', { text: 'Batches' }));
+
+    function go(cursor, reset) {
+      if (reset) newer.length = 0;
+      before = cursor;
+      const query = new URLSearchParams();
+      if (before) query.set('before', before);
+      setHashQuery(query);
+      poller.kick();
+    }
+
+    async function refresh() {
+      const query = '/api/v1/batches?limit=' + BATCH_PAGE + (before ? '&before=' + before : '');
+      const page = await api(query);
+      const items = Array.isArray(page && page.items) ? page.items : [];
+      olderCursor = null;
+      if (page && typeof page.next === 'string') {
+        const q = page.next.indexOf('?');
+        olderCursor = positiveId(new URLSearchParams(q < 0 ? '' : page.next.slice(q + 1)).get('before'));
+      }
+      place(rows, items.map(batchRow));
+      const shown = new Set(items.map((batch) => batch.id));
+      for (const key of rowsById.keys()) if (!shown.has(key)) rowsById.delete(key);
+      empty.hidden = items.length > 0 || Boolean(before);
+      olderButton.disabled = !olderCursor;
+      newerButton.disabled = newer.length === 0;
+      newestButton.disabled = !before;
+    }
+
+    // Rows are kept and updated in place, so bars move smoothly instead of being redrawn from zero.
+    const rowsById = new Map();
+
+    function batchRow(batch) {
+      observe(batch);
+      let row = rowsById.get(batch.id);
+      if (!row) {
+        row = {
+          bar: progressBar(false),
+          state: el('td'),
+          counts: el('div', { class: 'counts' }),
+          rate: el('td', { class: 'num rate' }),
+          eta: el('td', { class: 'num eta' }),
+        };
+        row.tr = el('tr', { data: { batch: String(batch.id) } },
+          el('td', { class: 'num' }, link('batches', batch.id, '#' + batch.id)),
+          el('td', { class: 'type', text: batch.type }),
+          row.state,
+          el('td', { class: 'progress' }, row.bar, row.counts),
+          row.rate,
+          row.eta,
+          el('td', { class: 'num' }, timeCell(batch.createdAt)));
+        rowsById.set(batch.id, row);
+      }
+      updateBar(row.bar, batch);
+      const p = progressOf(batch);
+      const c = batch.counts || {};
+      redraw(row.state, batch.state, () => badge(batch.state));
+      redraw(row.counts, JSON.stringify(c), () => [
+        ...BAR_STATES.filter((s) => c[s] > 0).map((s) =>
+          el('span', { class: 'count small', data: { state: s } },
+            el('span', { class: 'swatch seg-' + s }), el('span', { class: 'n', text: number(c[s]) }),
+            el('span', { class: 'muted', text: s }))),
+        el('span', { class: 'count small muted', text: 'of ' + number(p.total) })]);
+      row.rate.textContent = formatRate(p.rate);
+      row.eta.textContent = p.etaText;
+      return row.tr;
+    }
+
+    return { root, refresh };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // One batch: progress, failures with their output, every job, cancel and retry
+
+  function batchView(id, params) {
+    let filter = JOB_STATES.includes(params.get('state')) ? params.get('state') : '';
+    let after = 0;
+    const earlier = []; // cursors of previous job pages
+    let nextAfter = null;
+    let failuresShown = FAILURES_STEP;
+    const details = new Map(); // job id -> { key, job } for failed jobs' output tails
+    const failureCards = new Map();
+    const jobRowCache = new Map();
+
+    const title = el('h1', null, el('span', { text: 'Batch #' + id }));
+    const facts = el('p', { class: 'muted', id: 'batch-facts' });
+    const bar = progressBar(true);
+    bar.id = 'batch-bar';
+    const countsBox = el('div', { class: 'counts', id: 'batch-counts' });
+    const countCells = {};
+    for (const state of BAR_STATES) {
+      const n = el('span', { class: 'n', text: '0' });
+      countCells[state] = n;
+      countsBox.append(el('button', {
+        type: 'button', class: 'count', data: { state }, title: 'Show the ' + state + ' jobs',
+        onclick: () => setFilter(state),
+      }, el('span', { class: 'swatch seg-' + state }), n, el('span', { class: 'muted', text: state })));
+    }
+    const totalCell = el('b', { text: '0' });
+    const percentCell = el('b', { text: '0%' });
+    const rateCell = el('b', { id: 'batch-rate', text: '—' });
+    const etaCell = el('b', { id: 'batch-eta', text: '—' });
+    const stats = el('div', { class: 'stats' },
+      el('span', null, 'total ', totalCell), el('span', null, 'finished ', percentCell),
+      el('span', null, 'rate ', rateCell), el('span', null, 'time left ', etaCell));
+
+    const actionResult = el('span', { class: 'result', id: 'action-result' });
+    const cancelButton = el('button', { type: 'button', class: 'danger', id: 'cancel-batch', text: 'Cancel batch' });
+    const retryButton = el('button', { type: 'button', id: 'retry-batch', text: 'Retry failed' });
+    const actions = el('div', { class: 'actions' }, cancelButton, retryButton, actionResult);
+    confirmable(cancelButton, 'Cancel every pending job and stop the running ones?', 'Yes, cancel', 'cancel');
+    confirmable(retryButton, 'Run the failed jobs again?', 'Yes, retry', 'retry');
+
+    const failuresTitle = el('h2', { text: 'Failed targets' });
+    const failuresList = el('div', { id: 'failures' });
+    const failuresMore = el('button', {
+      type: 'button', text: 'Show more failures', hidden: true,
+      onclick: () => { failuresShown = Math.min(FAILURES_MAX, failuresShown + FAILURES_STEP); poller.kick(); },
+    });
+    const failuresNote = el('p', { class: 'hint', hidden: true });
+    const failuresPanel = el('section', { class: 'panel', id: 'failures-panel', hidden: true },
+      failuresTitle, failuresList, failuresMore, failuresNote);
+
+    const filterSelect = el('select', { id: 'job-filter', 'aria-label': 'Show jobs in state' },
+      el('option', { value: '', text: 'all states' }),
+      JOB_STATES.map((s) => el('option', { value: s, text: s })));
+    filterSelect.value = filter;
+    filterSelect.addEventListener('change', () => setFilter(filterSelect.value));
+    const jobRows = el('tbody');
+    const jobsEmpty = el('p', { class: 'empty', hidden: true, text: 'No jobs in this state.' });
+    const firstButton = el('button', { type: 'button', text: 'First', onclick: () => { earlier.length = 0; after = 0; poller.kick(); } });
+    const prevButton = el('button', { type: 'button', text: '← Previous', onclick: () => { after = earlier.pop() || 0; poller.kick(); } });
+    const nextButton = el('button', {
+      type: 'button', text: 'Next →', id: 'next-jobs',
+      onclick: () => { if (nextAfter) { earlier.push(after); after = nextAfter; poller.kick(); } },
+    });
+    const jobsPanel = el('section', { class: 'panel' },
+      el('div', { class: 'toolbar' }, el('h2', { class: 'grow', text: 'Jobs' }), el('label', { for: 'job-filter', text: 'state' }), filterSelect),
+      el('table', { id: 'jobs' },
+        el('thead', null, el('tr', null,
+          ['Job', 'Target', 'State', 'Attempts', 'Exit', 'Error', 'Finished'].map((t) => el('th', { text: t })))),
+        jobRows),
+      jobsEmpty,
+      el('div', { class: 'pager' }, firstButton, prevButton, nextButton));
+
+    const root = el('div', { class: 'batch-view', data: { batch: id } },
+      el('section', { class: 'panel' }, title, facts, bar, countsBox, stats, actions),
+      failuresPanel, jobsPanel);
+
+    crumbs(el('a', { href: '#/', text: 'Batches' }), el('span', { text: 'Batch #' + id }));
+
+    function setFilter(state) {
+      filter = JOB_STATES.includes(state) ? state : '';
+      filterSelect.value = filter;
+      earlier.length = 0;
+      after = 0;
+      const query = new URLSearchParams();
+      if (filter) query.set('state', filter);
+      setHashQuery(query);
+      poller.kick();
+    }
+
+    /** A button that asks once, inline (no native dialog), then calls the batch action. */
+    function confirmable(button, question, yes, action) {
+      button.addEventListener('click', () => {
+        const box = el('span', { class: 'confirm' },
+          el('span', { text: question }),
+          el('button', {
+            type: 'button', class: action === 'cancel' ? 'danger' : 'primary', id: 'confirm-' + action, text: yes,
+            onclick: async () => {
+              box.remove();
+              button.hidden = false;
+              actionResult.textContent = action === 'cancel' ? 'cancelling…' : 'retrying…';
+              try {
+                const batch = await api('/api/v1/batches/' + id + '/' + action, 'POST');
+                actionResult.textContent = action === 'cancel'
+                  ? 'Cancelled: ' + number(batch.counts.CANCELLED) + ' jobs will not run.'
+                  : 'Retrying: ' + number(batch.counts.PENDING) + ' jobs pending.';
+              } catch (error) {
+                if (!(error instanceof AuthNeeded)) actionResult.textContent = action + ' failed: ' + error.message;
+              }
+              poller.kick();
+            },
+          }),
+          el('button', { type: 'button', text: 'No', onclick: () => { box.remove(); button.hidden = false; } }));
+        button.hidden = true;
+        button.after(box);
+      });
+    }
+
+    async function refresh() {
+      const base = '/api/v1/batches/' + id;
+      const jobsQuery = base + '/jobs?limit=' + JOB_PAGE + (filter ? '&state=' + filter : '') + (after ? '&after=' + after : '');
+      const [batch, failed, jobs] = await Promise.all([
+        api(base),
+        api(base + '/jobs?state=FAILED&limit=' + failuresShown),
+        api(jobsQuery),
+      ]);
+      showBatch(batch);
+      await showFailures(batch, failed);
+      showJobs(jobs);
+    }
+
+    function showBatch(batch) {
+      observe(batch);
+      redraw(title, batch.state, () => [el('span', { text: 'Batch #' + batch.id }), badge(batch.state),
+        el('span', { class: 'muted', text: batch.type })]);
+      redraw(facts, [batch.priority, batch.startedAt, batch.finishedAt].join('|'), () => [
+        'type ', el('b', { text: batch.type }),
+        ' · priority ', String(batch.priority ?? 0),
+        ' · created ', timeCell(batch.createdAt),
+        ' · started ', timeCell(batch.startedAt),
+        ' · finished ', timeCell(batch.finishedAt)]);
+      updateBar(bar, batch);
+      const c = batch.counts || {};
+      for (const state of BAR_STATES) countCells[state].textContent = number(c[state]);
+      const p = progressOf(batch);
+      totalCell.textContent = number(p.total);
+      percentCell.textContent = p.percent + '%';
+      rateCell.textContent = formatRate(p.rate);
+      etaCell.textContent = p.etaText;
+      cancelButton.disabled = !(batch.state === 'PENDING' || batch.state === 'RUNNING');
+      retryButton.disabled = !(c.FAILED > 0);
+      retryButton.textContent = c.FAILED > 0 ? 'Retry ' + number(c.FAILED) + ' failed' : 'Retry failed';
+    }
+
+    async function showFailures(batch, page) {
+      const items = Array.isArray(page && page.items) ? page.items : [];
+      const failedCount = (batch.counts && batch.counts.FAILED) || 0;
+      failuresPanel.hidden = items.length === 0;
+      if (items.length === 0) return;
+      failuresTitle.textContent = 'Failed targets (' + number(failedCount) + ')';
+      // The job list carries the error but not the output; each failure's tail comes from its job,
+      // fetched once per attempt and kept while the job stays the same.
+      const wanted = items.map((job) => ({ job, key: job.attemptCount + ':' + job.state + ':' + job.finishedAt }));
+      await Promise.all(wanted.filter(({ job, key }) => !details.has(job.id) || details.get(job.id).key !== key)
+        .map(async ({ job, key }) => {
+          try {
+            details.set(job.id, { key, job: await api('/api/v1/jobs/' + job.id) });
+          } catch (error) {
+            if (error instanceof AuthNeeded) throw error;
+          }
+        }));
+      const listed = new Set(items.map((job) => job.id));
+      for (const jobId of [...details.keys()]) if (!listed.has(jobId)) details.delete(jobId);
+      keyed(failuresList, failureCards, wanted, ({ job }) => job.id,
+        ({ job, key }) => key + (details.has(job.id) ? ':' + details.get(job.id).key : ':none'),
+        ({ job }) => failureCard(job, details.get(job.id)));
+      const more = items.length < failedCount;
+      failuresMore.hidden = !more || failuresShown >= FAILURES_MAX;
+      failuresNote.hidden = !(more && failuresShown >= FAILURES_MAX);
+      failuresNote.textContent = 'Showing the first ' + items.length + '. Choose FAILED in the jobs list below to page through all of them.';
+    }
+
+    function failureCard(job, detail) {
+      const attempts = detail && Array.isArray(detail.job.attempts) ? detail.job.attempts : [];
+      const last = attempts.length ? attempts[attempts.length - 1] : null;
+      const tail = last && last.outputTail ? last.outputTail : null;
+      return el('article', { class: 'failure', data: { job: String(job.id) } },
+        el('div', { class: 'failure-head' },
+          el('span', { class: 'target', text: job.target }),
+          link('jobs', job.id, 'job #' + job.id),
+          el('span', { class: 'muted', text: 'attempt ' + job.attemptCount + ' of ' + job.maxAttempts }),
+          el('span', { class: 'muted', text: exitText(job.exitCode, job.signal) })),
+        el('div', { class: 'reason', text: job.error || 'failed' }),
+        detail
+          ? el('pre', { class: 'tail', text: tail === null ? '(no output)' : tail })
+          : el('p', { class: 'hint', text: 'output not loaded yet' }));
+    }
+
+    function showJobs(page) {
+      const items = Array.isArray(page && page.items) ? page.items : [];
+      nextAfter = null;
+      if (page && typeof page.next === 'string') {
+        const q = page.next.indexOf('?');
+        nextAfter = positiveId(new URLSearchParams(q < 0 ? '' : page.next.slice(q + 1)).get('after'));
+      }
+      const signature = (job) => JSON.stringify([job.state, job.attemptCount, job.maxAttempts, job.exitCode, job.signal, job.error, job.finishedAt]);
+      keyed(jobRows, jobRowCache, items, (job) => job.id, signature, (job) => el('tr', { data: { job: String(job.id) } },
+        el('td', { class: 'num' }, link('jobs', job.id, '#' + job.id)),
+        el('td', { class: 'target', title: job.target, text: job.target }),
+        el('td', null, badge(job.state)),
+        el('td', { class: 'num', text: job.attemptCount + ' / ' + job.maxAttempts }),
+        el('td', { class: 'num', text: exitText(job.exitCode, job.signal) }),
+        el('td', { class: 'error', title: job.error || null, text: job.error || '' }),
+        el('td', { class: 'num' }, timeCell(job.finishedAt))));
+      jobsEmpty.hidden = items.length > 0;
+      nextButton.disabled = !nextAfter;
+      prevButton.disabled = earlier.length === 0;
+      firstButton.disabled = after === 0;
+    }
+
+    return { root, refresh };
+  }
+
+  function exitText(exitCode, signal) {
+    if (signal !== null && signal !== undefined) return 'signal ' + signal;
+    if (exitCode !== null && exitCode !== undefined) return 'exit ' + exitCode;
+    return '';
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // One job and every attempt
+
+  function jobView(id) {
+    const title = el('h1', null, el('span', { text: 'Job #' + id }));
+    const facts = el('dl', { class: 'facts', id: 'job-facts' });
+    const meta = el('pre', { class: 'meta', id: 'job-meta' });
+    const metaPanel = el('section', { class: 'panel', hidden: true }, el('h2', { text: 'Meta' }), meta);
+    const attemptsTitle = el('h2', { text: 'Attempts' });
+    const attemptsList = el('div', { id: 'attempts' });
+    const attemptCards = new Map();
+    const root = el('div', { class: 'job-view', data: { job: id } },
+      el('section', { class: 'panel' }, title, facts),
+      metaPanel,
+      el('section', { class: 'panel' }, attemptsTitle, attemptsList));
+    crumbs(el('a', { href: '#/', text: 'Batches' }), el('span', { text: 'Job #' + id }));
+
+    async function refresh() {
+      const job = await api('/api/v1/jobs/' + id);
+      redraw($('crumbs'), 'job:' + job.id + ':' + job.batchId, () => [
+        el('a', { href: '#/', text: 'Batches' }), el('span', { class: 'sep', text: '/' }),
+        link('batches', job.batchId, 'Batch #' + job.batchId), el('span', { class: 'sep', text: '/' }),
+        el('span', { text: 'Job #' + job.id })]);
+      redraw(title, job.state, () => [el('span', { text: 'Job #' + job.id }), badge(job.state), el('span', { class: 'muted', text: job.type })]);
+      const fact = (name, value) => [el('dt', { text: name }), el('dd', null, value)];
+      const summary = { ...job, attempts: undefined };
+      redraw(facts, JSON.stringify(summary), () => [
+        fact('target', el('span', { class: 'job-target', id: 'job-target', text: job.target })),
+        fact('batch', link('batches', job.batchId, '#' + job.batchId)),
+        fact('state', badge(job.state)),
+        fact('attempts', job.attemptCount + ' of ' + job.maxAttempts),
+        fact('exit', exitText(job.exitCode, job.signal) || '—'),
+        fact('error', el('span', { id: 'job-error', text: job.error || '—' })),
+        fact('worker', job.workerId === null || job.workerId === undefined ? '—' : '#' + job.workerId),
+        fact('created', timeCell(job.createdAt)),
+        fact('runs at', timeCell(job.runAt)),
+        fact('started', timeCell(job.startedAt)),
+        fact('finished', timeCell(job.finishedAt)),
+      ].flat());
+      metaPanel.hidden = job.meta === null || job.meta === undefined;
+      const metaText = metaPanel.hidden ? '' : JSON.stringify(job.meta, null, 2);
+      if (meta.textContent !== metaText) meta.textContent = metaText;
+      const attempts = Array.isArray(job.attempts) ? job.attempts : [];
+      attemptsTitle.textContent = 'Attempts (' + attempts.length + ')';
+      if (attempts.length === 0) {
+        attemptCards.clear();
+        attemptsList.replaceChildren(el('p', { class: 'empty', text: job.state === 'RUNNING' ? 'The first attempt is running.' : 'No attempt has finished yet.' }));
+        return;
+      }
+      if (attemptsList.firstElementChild && attemptsList.firstElementChild.tagName === 'P') attemptsList.replaceChildren();
+      keyed(attemptsList, attemptCards, attempts, (a) => a.attempt, (a) => JSON.stringify(a), (a) => {
+        const outcome = typeof a.outcome === 'string' ? a.outcome : '';
+        return el('article', { class: 'attempt outcome-' + (/^[A-Z_]+$/.test(outcome) ? outcome : 'OTHER'), data: { attempt: String(a.attempt) } },
+          el('div', { class: 'attempt-head' },
+            el('b', { text: 'Attempt ' + a.attempt }),
+            el('span', { class: 'outcome', text: outcome }),
+            el('span', { class: 'muted', text: exitText(a.exitCode, a.signal) }),
+            el('span', { class: 'muted', text: formatDuration((a.durationMs || 0) / 1000) }),
+            el('span', { class: 'muted', text: a.workerId === null || a.workerId === undefined ? '' : 'worker #' + a.workerId }),
+            el('span', { class: 'muted' }, timeCell(a.startedAt), ' → ', timeCell(a.finishedAt))),
+          a.error ? el('div', { class: 'reason', text: a.error }) : null,
+          el('pre', { class: 'tail', text: a.outputTail ? a.outputTail : '(no output)' }));
+      });
+    }
+
+    return { root, refresh };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  function start() {
+    $('token-form').addEventListener('submit', useToken);
+    $('forget-token').addEventListener('click', forgetToken);
+    $('forget-token').hidden = !storedToken();
+    window.addEventListener('hashchange', route);
+    route();
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();
