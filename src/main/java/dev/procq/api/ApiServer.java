@@ -82,7 +82,9 @@ public final class ApiServer implements AutoCloseable {
             error(ctx, 500, "internal error", Map.of("incident", incident));
         });
         routes.error(404, ctx -> {
-            if (ctx.result() == null || ctx.result().isEmpty()) error(ctx, 404, "no such endpoint: " + ctx.path(), Map.of());
+            // A handler's own 404 already carries the JSON error; only an unknown path is answered here.
+            String body = ctx.result();
+            if (body == null || !body.startsWith("{\"error\"")) error(ctx, 404, "no such endpoint: " + ctx.path(), Map.of());
         });
         routes.error(405, ctx -> error(ctx, 405, "method not allowed", Map.of()));
     }

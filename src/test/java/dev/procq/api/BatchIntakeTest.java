@@ -158,6 +158,10 @@ class BatchIntakeTest {
         assertThat(procq.get("/api/v1/batches/999999").status()).isEqualTo(404);
         assertThat(procq.get("/api/v1/batches/abc").status()).isEqualTo(400);
         assertThat(procq.get("/api/v1/jobs/999999").status()).isEqualTo(404);
+        assertThat(procq.get("/api/v1/batches/999999").json().get("error").asText()).isEqualTo("batch 999999 not found");
+        Procq.Response unknown = procq.get("/api/v1/nope");
+        assertThat(unknown.status()).isEqualTo(404);
+        assertThat(unknown.json().get("error").asText()).isEqualTo("no such endpoint: /api/v1/nope");
     }
 
     @Test

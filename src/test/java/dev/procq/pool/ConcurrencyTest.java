@@ -28,7 +28,9 @@ class ConcurrencyTest {
 
         Duration took = runAll(500, "sleep", "1");
 
-        assertThat(took).isLessThan(Duration.ofSeconds(5));
+        // Run one after another they would take 500 s; a loose bound proves they overlap
+        // without turning a loaded CI machine into a failure.
+        assertThat(took).isLessThan(Duration.ofSeconds(20));
         assertThat(launcher.runningCount()).isZero();
     }
 
