@@ -35,10 +35,10 @@ public final class ApiServer implements AutoCloseable {
     private final Javalin app;
 
     public ApiServer(Settings settings, Database database, JobTypes types, Metrics metrics) {
-        this.settings = settings;
+        this.settings = settings.requireTokensBeyondLoopback();
         this.database = database;
         this.metrics = metrics;
-        this.auth = new TokenAuth(settings.apiTokens());
+        this.auth = new TokenAuth(settings.apiTokens(), settings.httpHost());
         Intake intake = new Intake(database.jdbi(), types, settings.maxTargetLength(), settings.maxBatchSize());
         this.batches = new BatchHandlers(database.jdbi(), intake, types);
         this.jobs = new JobHandlers(database.jdbi());
