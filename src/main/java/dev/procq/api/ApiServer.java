@@ -81,7 +81,9 @@ public final class ApiServer implements AutoCloseable {
             error(ctx, 500, "internal error", Map.of("incident", incident));
         });
         routes.error(404, ctx -> {
-            if (ctx.result() == null || ctx.result().isEmpty()) error(ctx, 404, "no such endpoint: " + ctx.path(), Map.of());
+            // Javalin's own "Endpoint ... not found" is plain text; a handler's 404 is JSON already.
+            String type = ctx.res().getContentType();
+            if (type == null || !type.startsWith("application/json")) error(ctx, 404, "no such endpoint: " + ctx.path(), Map.of());
         });
         routes.error(405, ctx -> error(ctx, 405, "method not allowed", Map.of()));
     }

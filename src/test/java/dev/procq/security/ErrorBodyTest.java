@@ -82,19 +82,33 @@ class ErrorBodyTest {
     @Test
     void malformedHttpIsAnsweredWithoutInternals() {
         int port = URI.create(procq.baseUrl()).getPort();
-        List<RawHttp.Result> answers = List.of(
-                RawHttp.send(port, "GET", "/api/v1/batches/%zz", Map.of(), new byte[0]),
-                RawHttp.send(port, "GET", "/api/v1/batches/%2e%2e/%2e%2e/etc/passwd", Map.of(), new byte[0]),
-                RawHttp.send(port, "GET", "/api/v1/batches/" + "9".repeat(40), Map.of(), new byte[0]),
-                RawHttp.send(port, "GET", "/api/v1/batches?limit=" + "9".repeat(40), Map.of(), new byte[0]),
-                RawHttp.send(port, "GET", "/api/v1/batches", Map.of("X-Big", "b".repeat(64 * 1024)), new byte[0]),
-                RawHttp.send(port, "DELETE", "/api/v1/batches/1", Map.of(), new byte[0]),
-                RawHttp.send(port, "GET", "/no/such/page", Map.of(), new byte[0]),
-                RawHttp.send(port, "POST", "/api/v1/batches", Map.of("Content-Type", "application/json"),
-                        "{\"type\": \"echo\", \"targets\": [\"a\"], \"priority\": 1.5}".getBytes(StandardCharsets.UTF_8)));
-        for (RawHttp.Result answer : answers) {
-            assertThat(answer.status()).as(answer.body()).isBetween(400, 499);
-            assertThat(answer.body()).doesNotContain("Exception", "\tat ", "at org.", "at java.", "at dev.", "Caused by");
+        /** jetty: refused by Jetty before any route, with its own HTML page (which escapes what it repeats). */
+        record Probe(String method, String path, Map<String, String> headers, String body, int status, boolean jetty) {
+        }
+        List<Probe> probes = List.of(
+                new Probe("GET", "/api/v1/batches/%zz", Map.of(), "", 400, true),
+                new Probe("GET", "/<script>alert(1)</script>", Map.of(), "", 400, true),
+                new Probe("GET", "/api/v1/batches", Map.of("X-Big", "b".repeat(64 * 1024)), "", 431, true),
+                new Probe("GET", "/api/v1/batches/" + "9".repeat(40), Map.of(), "", 400, false),
+                new Probe("GET", "/api/v1/batches?limit=" + "9".repeat(40), Map.of(), "", 400, false),
+                new Probe("GET", "/api/v1/batches/%2e%2e/%2e%2e/etc/passwd", Map.of(), "", 404, false),
+                new Probe("GET", "/%3Cscript%3Ealert(1)%3C/script%3E", Map.of(), "", 404, false),
+                new Probe("DELETE", "/api/v1/batches/1", Map.of(), "", 404, false),
+                new Probe("GET", "/no/such/page", Map.of(), "", 404, false),
+                new Probe("POST", "/api/v1/batches", Map.of("Content-Type", "application/json"),
+                        "{\"type\": \"echo\", \"targets\": [\"a\"], \"priority\": 1.5}", 400, false));
+        for (Probe probe : probes) {
+            RawHttp.Result answer = RawHttp.send(port, probe.method(), probe.path(), probe.headers(),
+                    probe.body().getBytes(StandardCharsets.UTF_8));
+            String what = probe.method() + " " + probe.path().substring(0, Math.min(60, probe.path().length()));
+            assertThat(answer.status()).as(what + ": " + answer.body()).isEqualTo(probe.status());
+            assertThat(answer.body()).as(what).doesNotContain("Exception", "\tat ", "at org.", "at java.", "at dev.",
+                    "Caused by", "<script>");
+            if (!probe.jetty()) {
+                // everything past Jetty's own URI and header checks is answered in the API's error shape
+                assertThat(answer.header("Content-Type")).as(what).startsWith("application/json");
+                assertThat(parse(answer.body()).get("error").asText()).as(what).isNotBlank();
+            }
         }
     }
 
