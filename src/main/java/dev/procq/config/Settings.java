@@ -201,7 +201,7 @@ public final class Settings {
     }
 
     /** True for localhost and any loopback address (127.0.0.0/8, ::1); a name is resolved. */
-    public static boolean isLoopback(String host) {
+    static boolean isLoopback(String host) {
         if (host.equals("localhost")) return true;
         try {
             return InetAddress.getByName(host).isLoopbackAddress();
