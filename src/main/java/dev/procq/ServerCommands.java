@@ -43,7 +43,7 @@ final class ServerCommands {
     static final class Api implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
-            Settings settings = Settings.fromEnvironment().validate();
+            Settings settings = Settings.fromEnvironment().validateForApi();
             JobTypes types = JobTypes.load(settings.jobTypesFile());
             ShutdownSignals signals = new ShutdownSignals().install();
             try (Database database = new Database(settings.requireDatabase("api"), "api", settings.databasePoolSize())) {
@@ -102,7 +102,8 @@ final class ServerCommands {
 
         @Override
         public Integer call() throws Exception {
-            Settings settings = Settings.fromEnvironment();
+            // Refuse a token-less listener beyond loopback before starting anything.
+            Settings settings = Settings.fromEnvironment().requireTokensBeyondLoopback();
             Files.createDirectories(data);
             ShutdownSignals signals = new ShutdownSignals().install();
             JobTypes types = devJobTypes(settings);
@@ -112,7 +113,7 @@ final class ServerCommands {
                     .setCleanDataDirectory(false)
                     .start()) {
                 Settings dev = settings.with(Map.of("PROCQ_DATABASE_URL", postgres.getJdbcUrl("postgres", "postgres"),
-                        "PROCQ_DATABASE_USER", "postgres")).validate();
+                        "PROCQ_DATABASE_USER", "postgres")).validateForApi();
                 try (Database database = new Database(dev.requireDatabase("dev"), "dev", dev.databasePoolSize())) {
                     database.migrate();
                     Metrics metrics = new Metrics("dev");

@@ -35,10 +35,10 @@ public final class ApiServer implements AutoCloseable {
     private final Javalin app;
 
     public ApiServer(Settings settings, Database database, JobTypes types, Metrics metrics) {
-        this.settings = settings;
+        this.settings = settings.requireTokensBeyondLoopback();
         this.database = database;
         this.metrics = metrics;
-        this.auth = new TokenAuth(settings.apiTokens());
+        this.auth = new TokenAuth(settings.apiTokens(), settings.httpHost());
         Intake intake = new Intake(database.jdbi(), types, settings.maxTargetLength(), settings.maxBatchSize());
         this.batches = new BatchHandlers(database.jdbi(), intake, types);
         this.jobs = new JobHandlers(database.jdbi());
@@ -82,9 +82,9 @@ public final class ApiServer implements AutoCloseable {
             error(ctx, 500, "internal error", Map.of("incident", incident));
         });
         routes.error(404, ctx -> {
-            // A handler's own 404 already carries the JSON error; only an unknown path is answered here.
-            String body = ctx.result();
-            if (body == null || !body.startsWith("{\"error\"")) error(ctx, 404, "no such endpoint: " + ctx.path(), Map.of());
+            // Javalin's own "Endpoint ... not found" is plain text; a handler's 404 is JSON already.
+            String type = ctx.res().getContentType();
+            if (type == null || !type.startsWith("application/json")) error(ctx, 404, "no such endpoint: " + ctx.path(), Map.of());
         });
         routes.error(405, ctx -> error(ctx, 405, "method not allowed", Map.of()));
     }

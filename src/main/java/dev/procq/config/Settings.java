@@ -177,6 +177,21 @@ public final class Settings {
         workerMetricsPort();
         scanRoots();
         database();
+        return this;
+    }
+
+    /**
+     * {@link #validate} plus the rule for serving the API: beyond loopback only with tokens. The
+     * worker does not serve the API (its metrics port may listen anywhere), so only {@code api}
+     * and {@code dev} apply this.
+     */
+    public Settings validateForApi() {
+        validate();
+        return requireTokensBeyondLoopback();
+    }
+
+    /** Refuses an API reachable from other hosts without PROCQ_API_TOKENS: anyone there could submit work. */
+    public Settings requireTokensBeyondLoopback() {
         String host = httpHost();
         if (apiTokens().isEmpty() && !isLoopback(host)) {
             throw new ConfigException("PROCQ_HTTP_HOST=" + host + " listens beyond loopback but PROCQ_API_TOKENS is empty: "
@@ -185,6 +200,7 @@ public final class Settings {
         return this;
     }
 
+    /** True for localhost and any loopback address (127.0.0.0/8, ::1); a name is resolved. */
     static boolean isLoopback(String host) {
         if (host.equals("localhost")) return true;
         try {

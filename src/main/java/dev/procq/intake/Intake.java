@@ -31,6 +31,12 @@ import org.jdbi.v3.core.Jdbi;
  */
 public final class Intake {
     private static final int MAX_JSON_DEPTH = 16;
+    /**
+     * Targets that arrive before "type" cannot be checked or streamed yet, so they are held in
+     * memory; this bounds them (characters plus a per-target allowance for the String itself).
+     */
+    static final long MAX_BUFFERED_BEFORE_TYPE = 4L << 20;
+    private static final int BUFFERED_TARGET_OVERHEAD = 32;
 
     private final Jdbi jdbi;
     private final JobTypes types;
@@ -99,7 +105,7 @@ public final class Intake {
     }
 
     private BatchReceipt readJson(Handle handle, InputStream body, String idempotencyKey) throws IOException, SQLException {
-        try (JsonParser parser = json.createParser(body)) {
+        try (JsonParser parser = json.createParser(new StrictUtf8InputStream(body))) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
                 throw IntakeException.badRequest("body must be a JSON object like {\"type\": \"...\", \"targets\": [\"...\"]}");
             }
@@ -108,6 +114,7 @@ public final class Intake {
             boolean sawTargets = false;
             BatchWriter writer = null;
             List<String> buffered = null;
+            long bufferedCost = 0;
             while (parser.nextToken() == JsonToken.FIELD_NAME) {
                 String field = parser.currentName();
                 JsonToken value = parser.nextToken();
@@ -145,6 +152,8 @@ public final class Intake {
                                 writer.add(target, "targets[" + index + "]");
                             } else {
                                 if (buffered.size() >= maxBatchSize) throw tooMany();
+                                bufferedCost += target.length() + BUFFERED_TARGET_OVERHEAD;
+                                if (bufferedCost > MAX_BUFFERED_BEFORE_TYPE) throw tooMuchBeforeType();
                                 buffered.add(target);
                             }
                             index++;
@@ -170,11 +179,30 @@ public final class Intake {
             }
             return writer.finish();
         } catch (StreamConstraintsException e) {
-            throw new IntakeException(413, "request too large or too deeply nested: " + e.getOriginalMessage(), Map.of());
+            throw exceeded(e);
         } catch (JsonProcessingException e) {
             throw IntakeException.badRequest("malformed JSON at line " + e.getLocation().getLineNr()
                     + ", column " + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage());
         }
+    }
+
+    /** A Jackson read limit, said in the client's terms rather than the library's. */
+    private IntakeException exceeded(StreamConstraintsException e) {
+        StreamReadConstraints limits = json.streamReadConstraints();
+        String message = String.valueOf(e.getOriginalMessage());
+        if (message.startsWith("Document nesting depth")) {
+            return IntakeException.badRequest("JSON nested deeper than " + limits.getMaxNestingDepth() + " levels");
+        }
+        String what;
+        if (message.startsWith("Number value length")) {
+            what = "a JSON number longer than " + limits.getMaxNumberLength() + " digits";
+        } else if (message.startsWith("Name length")) {
+            what = "a JSON field name longer than " + limits.getMaxNameLength() + " bytes";
+        } else {
+            what = "a JSON string longer than " + limits.getMaxStringLength() + " characters (a target may have "
+                    + rules.maxLength() + ")";
+        }
+        return new IntakeException(413, "request too large: " + what, Map.of());
     }
 
     private static String describe(JsonToken token) {
@@ -195,6 +223,12 @@ public final class Intake {
     private IntakeException tooMany() {
         return new IntakeException(413, "a batch may hold at most " + maxBatchSize
                 + " targets (PROCQ_MAX_BATCH_SIZE)", Map.of("limit", maxBatchSize));
+    }
+
+    private static IntakeException tooMuchBeforeType() {
+        return new IntakeException(413, "targets came before \"type\", so they must be held in memory, and they "
+                + "exceed " + (MAX_BUFFERED_BEFORE_TYPE >> 20) + " MiB; put \"type\" first to stream a batch of any size",
+                Map.of("limit", MAX_BUFFERED_BEFORE_TYPE));
     }
 
     private Optional<BatchReceipt> replayOf(String idempotencyKey) {
@@ -230,6 +264,8 @@ public final class Intake {
                     openCopies.get().clear();
                 }
             });
+        } catch (StrictUtf8InputStream.MalformedUtf8 e) {
+            throw IntakeException.badRequest(e.getMessage());
         } catch (IOException | UncheckedIOException e) {
             // the client stopped sending or the body broke off: nothing was committed
             throw IntakeException.badRequest("could not read the request body: " + e.getMessage());

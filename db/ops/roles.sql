@@ -1,0 +1,99 @@
+-- procq: least-privilege database roles.
+--
+-- Three group roles (NOLOGIN), one per kind of process, each allowed exactly the statements
+-- that process runs (see src/main/java/dev/procq/store/):
+--
+--   procq_api       the HTTP API: records batches and jobs (INSERT, COPY), reads everything,
+--                   cancels and retries (UPDATE of job state columns), steers job types.
+--   procq_worker    workers: claim, renew, finish and rescue jobs (UPDATE of job run columns),
+--                   record attempts, register themselves, seed job types, delete for retention.
+--   procq_readonly  operators and dashboards: SELECT on every table and view, nothing else.
+--
+-- Schema changes belong to the schema's OWNER only: the role that runs `procq migrate`
+-- (e.g. a login role procq_owner that created the schema). None of the three roles above can
+-- create, alter or drop anything, so run `procq api` as procq_api with
+-- PROCQ_MIGRATE_ON_START=false and run `procq migrate` as the owner.
+--
+-- How to apply, as the schema owner (creating the roles needs CREATEROLE or a superuser; if the
+-- owner has neither, have a superuser run the DO block first):
+--
+--   psql "postgresql://procq_owner@db/procq" -v ON_ERROR_STOP=1 -f db/ops/roles.sql
+--
+-- then give each process a login of its own:
+--
+--   CREATE ROLE procq_api_1    LOGIN PASSWORD '...' IN ROLE procq_api;
+--   CREATE ROLE procq_worker_1 LOGIN PASSWORD '...' IN ROLE procq_worker;
+--   CREATE ROLE alice          LOGIN PASSWORD '...' IN ROLE procq_readonly;
+--
+-- The file is idempotent and is the whole truth about these roles: it first revokes what they
+-- had, then grants what they need, in one transaction, so running processes never see a gap.
+-- Re-run it after every `procq migrate`: tables a later migration adds are readable by all
+-- three roles at once (default privileges for the schema owner), anything more is granted here.
+
+BEGIN;
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'procq_api') THEN
+        CREATE ROLE procq_api NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'procq_worker') THEN
+        CREATE ROLE procq_worker NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'procq_readonly') THEN
+        CREATE ROLE procq_readonly NOLOGIN;
+    END IF;
+END
+$$;
+
+-- Start from nothing, so a privilege removed from this file is removed from the database.
+-- (Revoking on a table also revokes its column privileges.)
+REVOKE ALL ON ALL TABLES IN SCHEMA procq FROM PUBLIC, procq_api, procq_worker, procq_readonly;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA procq FROM PUBLIC, procq_api, procq_worker, procq_readonly;
+REVOKE ALL ON SCHEMA procq FROM PUBLIC, procq_api, procq_worker, procq_readonly;
+
+GRANT USAGE ON SCHEMA procq TO procq_api, procq_worker, procq_readonly;
+
+-- Everyone reads everything: tables, the operator views and the migration history.
+GRANT SELECT ON ALL TABLES IN SCHEMA procq TO procq_api, procq_worker, procq_readonly;
+-- Tables later migrations create (as the schema owner) are readable at once.
+DO $$
+BEGIN
+    EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA procq '
+                   'GRANT SELECT ON TABLES TO procq_api, procq_worker, procq_readonly',
+                   (SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'procq'));
+END
+$$;
+
+-- procq_api ---------------------------------------------------------------------------
+-- intake: BatchDao.insertUnlessKeyUsed, setTotal, setPriority; JobCopyWriter (COPY is an INSERT)
+GRANT INSERT ON procq.batch, procq.job TO procq_api;
+-- setTotal/setPriority, cancel (requestCancel/clearCancel), and the counters that the
+-- statement triggers on procq.job keep (they run with the rights of whoever changes jobs)
+GRANT UPDATE (total, priority, cancel_requested, pending, running, ok, failed, cancelled, started_at, finished_at)
+    ON procq.batch TO procq_api;
+-- setPriority, JobDao.cancelPendingOfBatch, retryFailedOfBatch
+GRANT UPDATE (priority, state, finished_at, error, run_at, max_attempts) ON procq.job TO procq_api;
+-- JobTypeDao: seed (insertIfMissing) and steer (update)
+GRANT INSERT, UPDATE (concurrency, paused, updated_at) ON procq.job_type TO procq_api;
+
+-- procq_worker ------------------------------------------------------------------------
+-- JobDao.claimPending (FOR UPDATE needs UPDATE), finishIfRunning, renewLeases,
+-- rescueExpiredLeases, releaseAllHeldBy
+GRANT UPDATE (state, attempts, worker_id, lease_expires_at, started_at, finished_at, exit_code, signal, error,
+              run_at, max_attempts)
+    ON procq.job TO procq_worker;
+-- the counters kept by the triggers on procq.job
+GRANT UPDATE (pending, running, ok, failed, cancelled, started_at, finished_at) ON procq.batch TO procq_worker;
+-- finishIfRunning and rescueExpiredLeases record attempts
+GRANT INSERT ON procq.job_attempt TO procq_worker;
+-- WorkerDao.register, heartbeat, markStopped
+GRANT INSERT, UPDATE (heartbeat_at, stopped_at) ON procq.worker TO procq_worker;
+-- LiveTypes seeds missing job types from the file
+GRANT INSERT ON procq.job_type TO procq_worker;
+-- retention: finished batches (their jobs and attempts cascade), old attempts, old worker rows
+GRANT DELETE ON procq.batch, procq.job, procq.job_attempt, procq.worker TO procq_worker;
+
+-- procq_readonly: SELECT above and nothing else.
+
+COMMIT;
