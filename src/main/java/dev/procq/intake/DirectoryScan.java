@@ -65,7 +65,10 @@ final class DirectoryScan implements Intake.TargetSource {
     public void forEach(Intake.TargetSink sink) throws IOException, SQLException {
         long started = System.nanoTime();
         try {
-            Files.walkFileTree(root, EnumSet.noneOf(FileVisitOption.class), Integer.MAX_VALUE, new Visitor(sink));
+            Path start = startingDirectory();
+            if (start != null) {
+                Files.walkFileTree(start, EnumSet.noneOf(FileVisitOption.class), Integer.MAX_VALUE, new Visitor(sink));
+            }
             while (!inFlight.isEmpty()) hand(sink);
         } catch (SinkFailed e) {
             throw e.getCause();
@@ -78,6 +81,29 @@ final class DirectoryScan implements Intake.TargetSource {
         }
         log.info("scan {}:{} recorded {} file(s) in {} ms{}", rootName, glob.text(), recorded,
                 (System.nanoTime() - started) / 1_000_000, skipped.isEmpty() ? "" : ", skipped " + skipped);
+        if (recorded == 0) {
+            throw new IntakeException(400, "scan " + rootName + ":" + glob.text() + " matched no files"
+                    + (skipped.isEmpty() ? "" : " it could record (skipped: " + skipped + ")"),
+                    Map.of("scan", summary()));
+        }
+    }
+
+    /** Where the walk begins: the root, or the directories the glob names literally, if they really are directories below it. */
+    private Path startingDirectory() {
+        String literal = glob.literalDirectories();
+        if (literal.isEmpty()) return root;
+        Path start = root.resolve(literal).normalize();
+        try {
+            // equal only when no part of it is a symlink: those are never followed, here neither
+            if (start.startsWith(root) && start.toRealPath().equals(start)
+                    && Files.isDirectory(start, LinkOption.NOFOLLOW_LINKS)) {
+                return start;
+            }
+            skip(root.relativize(start), SYMLINK_TO_DIRECTORY, "the glob's directory is reached through a symlink, not followed");
+        } catch (IOException e) {
+            // nothing there: nothing matches
+        }
+        return null;
     }
 
     ScanSummary summary() {

@@ -59,6 +59,24 @@ final class ScanGlob {
     }
 
     /**
+     * The leading directories the glob names literally ("2024/june" in "2024/june/*.jpg"), or
+     * "" when it starts with a pattern: nothing outside them can match, so the walk starts there.
+     */
+    String literalDirectories() {
+        int end = 0;
+        int segmentStart = 0;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if ("*?[]{}\\".indexOf(c) >= 0) break;
+            if (c == '/') {
+                if (i > segmentStart) end = i;
+                segmentStart = i + 1;
+            }
+        }
+        return text.substring(0, end);
+    }
+
+    /**
      * Rewrites each "**" plus slash that starts a path segment, outside brackets and braces,
      * as a group of itself or nothing, so it matches any number of directories including none.
      */

@@ -209,6 +209,15 @@ class DirectoryScanTest {
         assertThat(notes.has("width")).isFalse();
     }
 
+    @Test
+    void aGlobThatNamesItsDirectoriesFindsOnlyWhatIsThere() {
+        Procq.Response response = procq.postJson("/api/v1/batches",
+                "{\"type\": \"thumbnail\", \"scan\": {\"root\": \"photos\", \"glob\": \"2024/06/*.jpg\"}}");
+        assertThat(response.status()).as(response.body()).isEqualTo(202);
+        assertThat(rowsByPath(response.json().get("id").asLong()).keySet())
+                .containsExactlyInAnyOrder("2024/06/rotated.jpg", "2024/06/corrupt.jpg", "2024/06/truncated.jpg");
+    }
+
     static Stream<Arguments> refusedScans() {
         return Stream.of(
                 Arguments.of("unknown root", "{\"type\": \"thumbnail\", \"scan\": {\"root\": \"etc\", \"glob\": \"**/*.jpg\"}}",
@@ -230,6 +239,12 @@ class DirectoryScanTest {
                         400, "either targets or scan"),
                 Arguments.of("a match the type refuses", "{\"type\": \"thumbnail\", \"scan\": {\"root\": \"photos\", \"glob\": \"**/*\"}}",
                         400, "does not match the targetPattern"),
+                Arguments.of("no match", "{\"type\": \"thumbnail\", \"scan\": {\"root\": \"photos\", \"glob\": \"**/*.jpeg\"}}",
+                        400, "scan photos:**/*.jpeg matched no files"),
+                Arguments.of("directories through a symlink", "{\"type\": \"thumbnail\", \"scan\": {\"root\": \"photos\", \"glob\": \"album/06/*.jpg\"}}",
+                        400, "matched no files it could record (skipped: {symlinkToDirectory=1})"),
+                Arguments.of("out through a symlink", "{\"type\": \"thumbnail\", \"scan\": {\"root\": \"photos\", \"glob\": \"escape/*.jpg\"}}",
+                        400, "matched no files it could record"),
                 Arguments.of("more matches than a batch may hold", "{\"type\": \"thumbnail\", \"scan\": {\"root\": \"many\", \"glob\": \"*.jpg\"}}",
                         413, "at most 10 targets"));
     }
