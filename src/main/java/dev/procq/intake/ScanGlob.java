@@ -32,7 +32,7 @@ final class ScanGlob {
                 throw IntakeException.badRequest("scan.glob contains a control character at offset " + i);
             }
         }
-        if (glob.startsWith("/") || glob.startsWith("\\")) {
+        if (glob.startsWith("/")) {
             throw IntakeException.badRequest("scan.glob must be relative to the root, got '" + glob + "'");
         }
         // Matches only ever see paths below the root, but a pattern that names a parent says
