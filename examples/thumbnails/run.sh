@@ -50,6 +50,7 @@ export THUMBNAIL_DIR="$WORK/thumbs"
 start_procq "$WORK"
 
 log "POST /api/v1/batches: scan photos:**/*.jpg"
+started=$(date +%s%N)
 receipt="$(curl -fsS -X POST -H 'Content-Type: application/json' "$PROCQ_URL/api/v1/batches" \
   -d '{"type": "thumbnail", "scan": {"root": "photos", "glob": "**/*.jpg"}, "priority": 0}')"
 printf '%s\n' "$receipt"
@@ -59,9 +60,8 @@ log "meta of the first job, recorded in phase 1:"
 curl -fsS "$PROCQ_URL/api/v1/batches/$id/jobs?limit=1" | sed 's/.*"meta":\({[^}]*}\).*/   \1/'
 echo
 
-started=$(date +%s%N)
 batch="$(await_batch "$id")"
-log "phase 2 took $(( ($(date +%s%N) - started) / 1000000 )) ms"
+log "scan and thumbnails done $(( ($(date +%s%N) - started) / 1000000 )) ms after the POST"
 
 ok="$(json_value "$batch" OK)"; failed="$(json_value "$batch" FAILED)"
 thumbs="$(find "$WORK/thumbs" -type f -name '*.jpg' | wc -l)"
@@ -71,7 +71,7 @@ failed_job="$(curl -fsS "$PROCQ_URL/api/v1/jobs/$failed_id")"
 log "the FAILED job $failed_id: $(json_value "$failed_job" target)"
 printf '   error: %s\n   meta.error: %s\n   output: %s\n' "$(json_value "$failed_job" error)" \
   "$(printf '%s' "$failed_job" | sed -n 's/.*"meta":{[^}]*"error":"\([^"]*\)".*/\1/p')" \
-  "$(printf '%s' "$failed_job" | sed -n 's/.*"outputTail":"\([^"]*\)".*/\1/p')"
+  "$(printf '%s' "$failed_job" | sed -n 's/.*"outputTail":"\([^"]*\)".*/\1/p' | sed 's/\\n/\n           /g')"
 example="$(find "$WORK/thumbs" -type f -name 'photo 4.jpg' | head -n 1)"
 [ -n "$example" ] && log "turned photo 4 ($(/usr/bin/identify -format '%wx%h' "$(find "$WORK/photos" -name 'photo 4.jpg')") with EXIF orientation 6) -> thumbnail $(/usr/bin/identify -format '%wx%h' "$example")"
 
