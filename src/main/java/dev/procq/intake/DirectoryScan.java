@@ -11,6 +11,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.sql.SQLException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
@@ -107,7 +108,8 @@ final class DirectoryScan implements Intake.TargetSource {
     }
 
     ScanSummary summary() {
-        return new ScanSummary(rootName, glob.text(), recorded, Map.copyOf(skipped), List.copyOf(examples));
+        return new ScanSummary(rootName, glob.text(), recorded, Collections.unmodifiableMap(new TreeMap<>(skipped)),
+                List.copyOf(examples));
     }
 
     /** Passes the oldest file found to intake once its facts are read. */
