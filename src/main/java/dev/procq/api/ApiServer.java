@@ -7,6 +7,7 @@ import dev.procq.config.JobTypes;
 import dev.procq.config.Settings;
 import dev.procq.intake.Intake;
 import dev.procq.intake.IntakeException;
+import dev.procq.intake.ScanRoots;
 import dev.procq.metrics.Metrics;
 import dev.procq.store.Database;
 import io.javalin.Javalin;
@@ -39,7 +40,8 @@ public final class ApiServer implements AutoCloseable {
         this.database = database;
         this.metrics = metrics;
         this.auth = new TokenAuth(settings.apiTokens(), settings.httpHost());
-        Intake intake = new Intake(database.jdbi(), types, settings.maxTargetLength(), settings.maxBatchSize());
+        Intake intake = new Intake(database.jdbi(), types, settings.maxTargetLength(), settings.maxBatchSize(),
+                new ScanRoots(settings.scanRoots()));
         this.batches = new BatchHandlers(database.jdbi(), intake, types);
         this.jobs = new JobHandlers(database.jdbi());
         this.app = Javalin.create(config -> {

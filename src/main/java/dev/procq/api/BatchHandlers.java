@@ -52,7 +52,7 @@ final class BatchHandlers {
         }
         ctx.header("Location", "/api/v1/batches/" + receipt.id());
         ctx.status(receipt.replayed() ? 200 : 202)
-                .json(new Views.Receipt(receipt.id(), receipt.type(), receipt.total()));
+                .json(new Views.Receipt(receipt.id(), receipt.type(), receipt.total(), receipt.scan()));
     }
 
     void get(Context ctx) {

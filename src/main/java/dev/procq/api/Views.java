@@ -2,6 +2,7 @@ package dev.procq.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.procq.intake.ScanSummary;
 import dev.procq.store.AttemptRow;
 import dev.procq.store.BatchRow;
 import dev.procq.store.JobRow;
@@ -49,7 +50,7 @@ final class Views {
         }
     }
 
-    record Receipt(long id, String type, long total) {
+    record Receipt(long id, String type, long total, @JsonInclude(JsonInclude.Include.NON_NULL) ScanSummary scan) {
     }
 
     record Error(String error, Object detail) {

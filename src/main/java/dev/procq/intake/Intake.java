@@ -43,11 +43,17 @@ public final class Intake {
     private final TargetRules rules;
     private final long maxBatchSize;
     private final JsonFactory json;
+    private final ScanRoots scanRoots;
     /** COPYs opened by the request on this thread, so a failure can end them before rolling back. */
     private final ThreadLocal<List<JobCopyWriter>> openCopies = ThreadLocal.withInitial(ArrayList::new);
 
     public Intake(Jdbi jdbi, JobTypes types, int maxTargetLength, long maxBatchSize) {
+        this(jdbi, types, maxTargetLength, maxBatchSize, ScanRoots.none());
+    }
+
+    public Intake(Jdbi jdbi, JobTypes types, int maxTargetLength, long maxBatchSize, ScanRoots scanRoots) {
         this.jdbi = jdbi;
+        this.scanRoots = scanRoots;
         this.types = types;
         this.rules = new TargetRules(maxTargetLength);
         this.maxBatchSize = maxBatchSize;
@@ -60,7 +66,7 @@ public final class Intake {
                 .build();
     }
 
-    /** A JSON body: {"type": "...", "priority": 0, "targets": ["...", ...]}. */
+    /** A JSON body: {"type": "...", "priority": 0, "targets": ["...", ...]}, or "scan": {"root": "...", "glob": "..."} instead of targets. */
     public BatchReceipt submitJson(InputStream body, String idempotencyKey) {
         Optional<BatchReceipt> replay = replayOf(idempotencyKey);
         if (replay.isPresent()) return replay.get();
@@ -112,6 +118,7 @@ public final class Intake {
             String typeName = null;
             Integer priority = null;
             boolean sawTargets = false;
+            DirectoryScan scan = null;
             BatchWriter writer = null;
             List<String> buffered = null;
             long bufferedCost = 0;
@@ -159,17 +166,23 @@ public final class Intake {
                             index++;
                         }
                     }
-                    case "scan" -> throw IntakeException.badRequest(
-                            "scan is not available: no scan roots are configured (PROCQ_SCAN_ROOTS)");
+                    case "scan" -> scan = scanRoots.prepare(ScanRequest.read(parser));
                     default -> throw IntakeException.badRequest("unknown field '" + field
-                            + "' (known: type, targets, priority)");
+                            + "' (known: type, targets, scan, priority)");
                 }
             }
             if (parser.currentToken() != JsonToken.END_OBJECT || parser.nextToken() != null) {
                 throw IntakeException.badRequest("body must hold exactly one JSON object");
             }
             if (typeName == null) throw IntakeException.badRequest("type is required");
-            if (!sawTargets) throw IntakeException.badRequest("targets is required (an array of strings)");
+            if (scan != null) {
+                if (sawTargets) throw IntakeException.badRequest("give either targets or scan, not both");
+                writer = open(handle, requireType(typeName), new BatchOptions(typeName, priority == null ? 0 : priority, idempotencyKey));
+                if (writer.replayed != null) return writer.replayed;
+                scan.forEach(writer::add);
+                return writer.finish().withScan(scan.summary());
+            }
+            if (!sawTargets) throw IntakeException.badRequest("targets is required (an array of strings), or scan");
             if (writer == null) {
                 writer = open(handle, requireType(typeName), new BatchOptions(typeName, priority == null ? 0 : priority, idempotencyKey));
                 if (writer.replayed != null) return writer.replayed;
