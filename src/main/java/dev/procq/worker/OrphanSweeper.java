@@ -2,6 +2,7 @@ package dev.procq.worker;
 
 import dev.procq.pool.ProcessGroups;
 import dev.procq.store.WorkerDao;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -12,10 +13,16 @@ import org.slf4j.LoggerFactory;
 /**
  * Ends children left behind by an earlier worker run on this host that died without
  * stopping them (SIGKILL, OOM killer). Every child carries its worker's id in
- * {@link #MARKER}, so only procq's own processes are touched.
+ * {@link #MARKER}, so only procq's own processes are touched. Runs at start, after every
+ * rescue, and every {@link #INTERVAL}.
  */
 final class OrphanSweeper {
     static final String MARKER = "PROCQ_WORKER_ID";
+    /**
+     * Besides at start and after every rescue: a worker that died on this host may have been
+     * rescued by a worker elsewhere, and its grandchildren must not run until the next restart.
+     */
+    static final Duration INTERVAL = Duration.ofMinutes(1);
     private static final Logger log = LoggerFactory.getLogger(OrphanSweeper.class);
 
     private OrphanSweeper() {

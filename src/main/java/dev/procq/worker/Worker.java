@@ -91,17 +91,23 @@ public final class Worker implements AutoCloseable {
     /** Registers this worker (waiting for the database if needed) and starts its threads. */
     public Worker start() throws InterruptedException {
         workerId = registerWhenReachable();
-        quietly("orphan sweep", () -> OrphanSweeper.sweep(jdbi, hostName(), workerId));
+        quietly("orphan sweep", this::sweepOrphans);
         completer = new Completer(jdbi, workerId, this::written);
         leaseKeeper = new LeaseKeeper(jdbi, workerId, lease, held, claimSequence::get);
-        rescuer = new Rescuer(jdbi);
+        rescuer = new Rescuer(jdbi, lease);
         listener = new JobListener(database, this::notified);
         scheduler = Executors.newScheduledThreadPool(1, runnable -> daemon(runnable, "procq-maintenance"));
         scheduler.scheduleWithFixedDelay(() -> quietly("lease renewal", leaseKeeper::runOnce),
                 leaseKeeper.interval().toMillis(), leaseKeeper.interval().toMillis(), TimeUnit.MILLISECONDS);
         scheduler.scheduleWithFixedDelay(() -> quietly("rescue", () -> {
-            if (!rescuer.runOnce().isEmpty()) wakeup.signal();
+            if (!rescuer.runOnce().isEmpty()) {
+                wakeup.signal();
+                // A worker died; if it ran on this host, its children's children may still run.
+                sweepOrphans();
+            }
         }), 0, Rescuer.INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        scheduler.scheduleWithFixedDelay(() -> quietly("orphan sweep", this::sweepOrphans),
+                OrphanSweeper.INTERVAL.toMillis(), OrphanSweeper.INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
         scheduler.scheduleWithFixedDelay(() -> quietly("cancel check", leaseKeeper::stopCancelled),
                 1, 1, TimeUnit.SECONDS);
         completerThread = daemon(completer, "procq-completer");
@@ -119,6 +125,10 @@ public final class Worker implements AutoCloseable {
 
     public int runningChildren() {
         return running.get();
+    }
+
+    private void sweepOrphans() {
+        OrphanSweeper.sweep(jdbi, hostName(), workerId);
     }
 
     private long registerWhenReachable() throws InterruptedException {
