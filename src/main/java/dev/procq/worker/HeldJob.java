@@ -14,6 +14,8 @@ final class HeldJob {
     final long claimSequence;
     volatile RunningChild child;
     volatile StopCause stopCause;
+    /** Set once the child ended (or never started) and the attempt's verdict is made. */
+    volatile boolean ended;
 
     HeldJob(ClaimedJob job, long claimSequence) {
         this.job = job;

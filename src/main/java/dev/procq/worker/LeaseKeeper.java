@@ -51,7 +51,9 @@ final class LeaseKeeper {
         Set<Long> renewed = new HashSet<>(stillHeld);
         int lost = 0;
         for (HeldJob job : held.values()) {
-            if (job.claimSequence <= judgedUpTo && !renewed.contains(job.job.id()) && job.stopCause == null) {
+            // An ended job's result may just have been written, taking it out of RUNNING: not a loss.
+            if (job.claimSequence <= judgedUpTo && !renewed.contains(job.job.id()) && job.stopCause == null
+                    && !job.ended) {
                 lost++;
                 log.warn("lost the lease on job {} (target {}); stopping its child", job.job.id(), job.job.target());
                 job.stop(HeldJob.StopCause.LEASE_LOST, "lease lost");

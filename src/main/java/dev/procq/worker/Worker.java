@@ -186,7 +186,16 @@ public final class Worker implements AutoCloseable {
             long sequence = claimSequence.incrementAndGet();
             for (ClaimedJob job : claimed) {
                 HeldJob entry = new HeldJob(job, sequence);
-                held.put(job.id(), entry);
+                HeldJob stale = held.put(job.id(), entry);
+                if (stale != null) {
+                    // This worker stalled past its lease, the job was rescued and it claimed the job
+                    // again before its lease keeper noticed: the old attempt's child must not run on.
+                    log.warn("claimed job {} again as attempt {} while attempt {} still ran here; stopping that one",
+                            job.id(), job.attempt(), stale.job.attempt());
+                    stale.stop(HeldJob.StopCause.LEASE_LOST, "lease lost");
+                }
+                // Claimed while shutdown began: handed back at once, not started.
+                if (stopping) entry.stop(HeldJob.StopCause.SHUTDOWN, "shutdown");
                 running.incrementAndGet();
                 runningByType.get(type.name()).incrementAndGet();
                 launch(entry, type);
@@ -196,6 +205,10 @@ public final class Worker implements AutoCloseable {
 
     private void launch(HeldJob entry, JobType type) {
         ClaimedJob job = entry.job;
+        if (entry.stopCause == HeldJob.StopCause.SHUTDOWN) {
+            finished(entry, type, null, Verdict.handedBack(job));
+            return;
+        }
         List<String> argv;
         try {
             argv = CommandTemplate.expand(type.command(), job.target(), job.meta());
@@ -219,12 +232,13 @@ public final class Worker implements AutoCloseable {
     }
 
     private void finished(HeldJob entry, JobType type, ChildResult result, AttemptResult forced) {
+        entry.ended = true;
         running.decrementAndGet();
         runningByType.get(type.name()).decrementAndGet();
         wakeup.signal();
         if (entry.stopCause == HeldJob.StopCause.LEASE_LOST) {
-            // Someone else owns this job now; a write would be fenced out anyway.
-            held.remove(entry.job.id());
+            // Someone else owns this job now (maybe a later attempt here); a write would be fenced out anyway.
+            held.remove(entry.job.id(), entry);
             return;
         }
         AttemptResult verdict = forced != null ? forced : Verdict.of(entry.job, type, result, entry.stopCause);
@@ -233,7 +247,10 @@ public final class Worker implements AutoCloseable {
     }
 
     private void written(List<AttemptResult> results) {
-        for (AttemptResult result : results) held.remove(result.jobId());
+        for (AttemptResult result : results) {
+            // Only the attempt written: a later attempt of the same job may be held by now.
+            held.computeIfPresent(result.jobId(), (id, entry) -> entry.job.attempt() == result.attempt() ? null : entry);
+        }
     }
 
     private void notified(String payload) {
