@@ -90,7 +90,12 @@ public final class Worker implements AutoCloseable {
 
     /** Registers this worker (waiting for the database if needed) and starts its threads. */
     public Worker start() throws InterruptedException {
-        workerId = registerWhenReachable();
+        long registered = registerWhenReachable();
+        if (registered < 0) {
+            log.info("stop requested before the worker could register; not starting");
+            return this;
+        }
+        workerId = registered;
         quietly("orphan sweep", this::sweepOrphans);
         completer = new Completer(jdbi, workerId, this::written);
         leaseKeeper = new LeaseKeeper(jdbi, workerId, lease, held, claimSequence::get);
@@ -131,10 +136,11 @@ public final class Worker implements AutoCloseable {
         OrphanSweeper.sweep(jdbi, hostName(), workerId);
     }
 
+    /** The worker's id in procq.worker, or -1 when a stop was requested before it could register. */
     private long registerWhenReachable() throws InterruptedException {
         String host = hostName();
         boolean warned = false;
-        while (true) {
+        while (!stopping) {
             try {
                 return jdbi.withExtension(WorkerDao.class, dao -> dao.register(host, ProcessHandle.current().pid(),
                         globalLimit, types.names().toArray(String[]::new)));
@@ -146,6 +152,7 @@ public final class Worker implements AutoCloseable {
                 Thread.sleep(1000);
             }
         }
+        return -1;
     }
 
     private void claimLoop() {
@@ -296,6 +303,14 @@ public final class Worker implements AutoCloseable {
 
     private volatile boolean hurry;
 
+    /**
+     * The first SIGTERM: claim nothing more from now on. Safe to call from a signal handler,
+     * and before {@link #start()} has returned (a worker still waiting for the database gives up).
+     */
+    public void requestStop() {
+        beginStopping();
+    }
+
     /** A second SIGTERM: skip what is left of the grace period. */
     public void hurry() {
         hurry = true;
@@ -305,6 +320,7 @@ public final class Worker implements AutoCloseable {
         if (stopping) return;
         stopping = true;
         wakeup.signal();
+        if (workerId < 0) return;
         log.info("worker {} stopping: claiming nothing more, {} children running", workerId, running.get());
     }
 
