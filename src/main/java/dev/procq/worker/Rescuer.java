@@ -15,13 +15,20 @@ import org.slf4j.LoggerFactory;
  * <p>A lease that ran out while PostgreSQL itself was away says nothing about its holder: no
  * worker could renew. So after the database comes back, whether this rescuer saw it go (its
  * own statements failed) or not (the server restarted between two runs), it waits one lease
- * before rescuing anything, and the holders that are alive renew first.
+ * plus {@link #RECONNECT_MARGIN} before rescuing anything, and the holders that are alive
+ * reconnect and renew first.
  */
 final class Rescuer {
     static final Duration INTERVAL = Duration.ofSeconds(2);
     static final int BATCH = 1000;
     /** A target whose worker is lost this many times is FAILED: it may be what kills its workers. */
     static final int MAX_LOST_LEASES = 3;
+    /**
+     * How long a live holder may need to get a connection again after an outage: the pool's
+     * connection timeout (3 s) plus its back-off between attempts. Its next renewal follows
+     * within a third of its lease.
+     */
+    static final Duration RECONNECT_MARGIN = Duration.ofSeconds(5);
     private static final Logger log = LoggerFactory.getLogger(Rescuer.class);
 
     private final Jdbi jdbi;
@@ -30,10 +37,15 @@ final class Rescuer {
     private long reconnectedAtNanos;
     private boolean outage;
 
-    /** @param lease this worker's lease: how long holders get to renew after the database is back */
-    Rescuer(Jdbi jdbi, Duration lease) {
+    /** @param settleAfterOutage how long holders get to renew after an outage before anything is rescued */
+    Rescuer(Jdbi jdbi, Duration settleAfterOutage) {
         this.jdbi = jdbi;
-        this.settleAfterOutage = lease;
+        this.settleAfterOutage = settleAfterOutage;
+    }
+
+    /** The rescuer of a worker whose own lease is {@code lease}. */
+    static Rescuer forLease(Jdbi jdbi, Duration lease) {
+        return new Rescuer(jdbi, lease.plus(RECONNECT_MARGIN));
     }
 
     /** Rescues at most one batch of expired leases; returns the jobs rescued. */

@@ -99,7 +99,7 @@ public final class Worker implements AutoCloseable {
         quietly("orphan sweep", this::sweepOrphans);
         completer = new Completer(jdbi, workerId, this::written);
         leaseKeeper = new LeaseKeeper(jdbi, workerId, lease, held, claimSequence::get);
-        rescuer = new Rescuer(jdbi, lease);
+        rescuer = Rescuer.forLease(jdbi, lease);
         listener = new JobListener(database, this::notified);
         scheduler = Executors.newScheduledThreadPool(1, runnable -> daemon(runnable, "procq-maintenance"));
         scheduler.scheduleWithFixedDelay(() -> quietly("lease renewal", leaseKeeper::runOnce),
