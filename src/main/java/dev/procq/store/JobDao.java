@@ -76,12 +76,15 @@ public interface JobDao {
                                @Bind("durationsMs") Long[] durationsMs, @Bind("retryDelaysMs") Long[] retryDelaysMs,
                                @Bind("refunds") Boolean[] refunds);
 
-    /** Renews the leases of every job this worker holds; returns the ids it still holds. */
+    /**
+     * Renews the leases of the given jobs, each only while this worker still holds it; returns
+     * the ids renewed. A job missing from the answer was lost (rescued, cancelled, finished).
+     */
     @SqlQuery("""
             UPDATE procq.job SET lease_expires_at = now() + :leaseMillis * interval '1 millisecond'
-             WHERE worker_id = :worker AND state = 'RUNNING'
+             WHERE id = ANY(:ids) AND worker_id = :worker AND state = 'RUNNING'
             RETURNING id""")
-    List<Long> renewLeases(@Bind("worker") long workerId, @Bind("leaseMillis") long leaseMillis);
+    List<Long> renewLeases(@Bind("worker") long workerId, @Bind("ids") Long[] ids, @Bind("leaseMillis") long leaseMillis);
 
     /**
      * Returns jobs whose lease ran out to PENDING as a new attempt (or FAILED after

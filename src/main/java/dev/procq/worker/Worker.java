@@ -29,7 +29,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,7 +58,6 @@ public final class Worker implements AutoCloseable {
     private final Map<Long, HeldJob> held = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> runningByType = new ConcurrentHashMap<>();
     private final AtomicInteger running = new AtomicInteger();
-    private final AtomicLong claimSequence = new AtomicLong();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final Map<String, String> passedEnvironment;
     private final WorkerMetrics metrics;
@@ -98,7 +96,7 @@ public final class Worker implements AutoCloseable {
         workerId = registered;
         quietly("orphan sweep", this::sweepOrphans);
         completer = new Completer(jdbi, workerId, this::written);
-        leaseKeeper = new LeaseKeeper(jdbi, workerId, lease, held, claimSequence::get);
+        leaseKeeper = new LeaseKeeper(jdbi, workerId, lease, held);
         rescuer = Rescuer.forLease(jdbi, lease);
         listener = new JobListener(database, this::notified);
         scheduler = Executors.newScheduledThreadPool(1, runnable -> daemon(runnable, "procq-maintenance"));
@@ -190,9 +188,8 @@ public final class Worker implements AutoCloseable {
                     dao -> dao.claimPending(type.name(), free, workerId, lease.toMillis()));
             if (claimed.isEmpty()) continue;
             metrics.claimed(type.name(), claimed);
-            long sequence = claimSequence.incrementAndGet();
             for (ClaimedJob job : claimed) {
-                HeldJob entry = new HeldJob(job, sequence);
+                HeldJob entry = new HeldJob(job);
                 HeldJob stale = held.put(job.id(), entry);
                 if (stale != null) {
                     // This worker stalled past its lease, the job was rescued and it claimed the job
