@@ -64,6 +64,7 @@ public final class Worker implements AutoCloseable {
 
     private volatile boolean stopping;
     private volatile long workerId = -1;
+    private volatile String runTag;
     private Completer completer;
     private LeaseKeeper leaseKeeper;
     private Rescuer rescuer;
@@ -140,8 +141,13 @@ public final class Worker implements AutoCloseable {
         boolean warned = false;
         while (!stopping) {
             try {
-                return jdbi.withExtension(WorkerDao.class, dao -> dao.register(host, ProcessHandle.current().pid(),
-                        globalLimit, types.names().toArray(String[]::new)));
+                return jdbi.inTransaction(handle -> {
+                    WorkerDao dao = handle.attach(WorkerDao.class);
+                    long id = dao.register(host, ProcessHandle.current().pid(), globalLimit,
+                            types.names().toArray(String[]::new));
+                    runTag = dao.runTag(id);
+                    return id;
+                });
             } catch (RuntimeException e) {
                 if (!warned) {
                     log.warn("cannot register with the database yet ({}); retrying", e.getMessage());
@@ -275,8 +281,9 @@ public final class Worker implements AutoCloseable {
         env.put("PROCQ_JOB_ID", Long.toString(job.id()));
         env.put("PROCQ_BATCH_ID", Long.toString(job.batchId()));
         env.put("PROCQ_ATTEMPT", Integer.toString(job.attempt()));
+        env.put("PROCQ_WORKER_ID", Long.toString(workerId));
         // Marks every process of this worker run, so a restarted worker can find and end orphans.
-        env.put(OrphanSweeper.MARKER, Long.toString(workerId));
+        env.put(OrphanSweeper.MARKER, runTag);
         return env;
     }
 
