@@ -281,8 +281,9 @@ public final class Worker implements AutoCloseable {
         env.put("PROCQ_JOB_ID", Long.toString(job.id()));
         env.put("PROCQ_BATCH_ID", Long.toString(job.batchId()));
         env.put("PROCQ_ATTEMPT", Integer.toString(job.attempt()));
-        env.put("PROCQ_WORKER_ID", Long.toString(workerId));
         // Marks every process of this worker run, so a restarted worker can find and end orphans.
+        // No bare PROCQ_WORKER_ID: ids repeat across databases, and a sweep matching on one
+        // (as earlier versions did) would take this child for another installation's orphan.
         env.put(OrphanSweeper.MARKER, runTag);
         return env;
     }
