@@ -71,6 +71,7 @@ final class ServerCommands {
                  MetricsServer metricsServer = settings.workerMetricsPort()
                          .map(port -> openMetrics(metrics, settings, port)).orElse(null)) {
                 Worker worker = new Worker(database, types, settings, metrics.registry());
+                signals.onRequest(worker::requestStop);
                 signals.onHurry(worker::hurry);
                 worker.start();
                 if (metricsServer != null) {

@@ -13,12 +13,14 @@ final class ShutdownSignals {
     private final CountDownLatch requested = new CountDownLatch(1);
     private final AtomicInteger received = new AtomicInteger();
     private volatile Runnable onHurry = () -> { };
+    private volatile Runnable onRequest = () -> { };
 
     ShutdownSignals install() {
         for (String name : new String[] {"TERM", "INT"}) {
             Signal.handle(new Signal(name), signal -> {
                 if (received.incrementAndGet() == 1) {
                     System.err.println("procq: SIG" + name + " received, stopping (send it again to hurry)");
+                    onRequest.run();
                     requested.countDown();
                 } else {
                     System.err.println("procq: SIG" + name + " again, stopping running children now");
@@ -27,6 +29,14 @@ final class ShutdownSignals {
             });
         }
         return this;
+    }
+
+    /**
+     * Runs on the first signal, in the signal's thread: for work that must stop even while the
+     * main thread is still busy starting (a worker waiting for the database to register).
+     */
+    void onRequest(Runnable action) {
+        this.onRequest = action;
     }
 
     void onHurry(Runnable action) {

@@ -27,6 +27,7 @@ public final class Settings {
     public static final String DEFAULT_JOB_TYPES = "./jobtypes.yaml";
     public static final String DEFAULT_URL = "http://127.0.0.1:8080";
     public static final Duration DEFAULT_LEASE = Duration.ofSeconds(15);
+    public static final Duration MIN_LEASE = Duration.ofSeconds(1);
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(30);
     public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
     public static final long DEFAULT_MAX_BATCH_SIZE = 5_000_000;
@@ -111,7 +112,13 @@ public final class Settings {
     }
 
     public Duration leaseDuration() {
-        return durationValue("PROCQ_LEASE", DEFAULT_LEASE);
+        Duration lease = durationValue("PROCQ_LEASE", DEFAULT_LEASE);
+        // Renewed every third of it: shorter, and one GC pause or slow query loses healthy jobs.
+        if (lease.compareTo(MIN_LEASE) < 0) {
+            throw new ConfigException("PROCQ_LEASE=" + get("PROCQ_LEASE").orElse("") + " is shorter than " + MIN_LEASE.toSeconds()
+                    + "s: a worker would lose its jobs on any short pause");
+        }
+        return lease;
     }
 
     public Duration shutdownGrace() {

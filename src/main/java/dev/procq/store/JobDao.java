@@ -76,22 +76,29 @@ public interface JobDao {
                                @Bind("durationsMs") Long[] durationsMs, @Bind("retryDelaysMs") Long[] retryDelaysMs,
                                @Bind("refunds") Boolean[] refunds);
 
-    /** Renews the leases of every job this worker holds; returns the ids it still holds. */
+    /**
+     * Renews the leases of the given jobs, each only while this worker still holds it; returns
+     * the ids renewed. A job missing from the answer was lost (rescued, cancelled, finished).
+     */
     @SqlQuery("""
             UPDATE procq.job SET lease_expires_at = now() + :leaseMillis * interval '1 millisecond'
-             WHERE worker_id = :worker AND state = 'RUNNING'
+             WHERE id = ANY(:ids) AND worker_id = :worker AND state = 'RUNNING'
             RETURNING id""")
-    List<Long> renewLeases(@Bind("worker") long workerId, @Bind("leaseMillis") long leaseMillis);
+    List<Long> renewLeases(@Bind("worker") long workerId, @Bind("ids") Long[] ids, @Bind("leaseMillis") long leaseMillis);
 
     /**
      * Returns jobs whose lease ran out to PENDING as a new attempt (or FAILED after
      * repeated losses), recording the lost attempt. A lost lease does not count against
      * maxAttempts: the target did not fail, its worker went away.
+     *
+     * <p>Rescues nothing unless {@code settled}, nor within {@code settleMillis} of the server's
+     * start: leases that ran out while PostgreSQL was down are their holders' to renew first.
      */
     @SqlQuery("""
             WITH expired AS (
                 SELECT id FROM procq.job
                  WHERE state = 'RUNNING' AND lease_expires_at < now()
+                   AND :settled AND pg_postmaster_start_time() < now() - :settleMillis * interval '1 millisecond'
                  ORDER BY lease_expires_at
                  LIMIT :limit
                  FOR UPDATE SKIP LOCKED
@@ -122,7 +129,8 @@ public interface JobDao {
                 ON CONFLICT (job_id, attempt) DO NOTHING
             )
             SELECT id FROM rescued""")
-    List<Long> rescueExpiredLeases(@Bind("limit") int limit, @Bind("maxLosses") int maxLosses);
+    List<Long> rescueExpiredLeases(@Bind("limit") int limit, @Bind("maxLosses") int maxLosses,
+                                   @Bind("settled") boolean settled, @Bind("settleMillis") long settleMillis);
 
     /** Hands back every job a stopped worker still holds, without counting the attempt. */
     @SqlUpdate("""

@@ -6,15 +6,25 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 /** procq.worker: one row per worker run. */
 public interface WorkerDao {
+    /**
+     * Names one worker run on its host: id, pid and start to the microsecond. Worker ids are only
+     * unique within one database; two procq installations on one host must never take each
+     * other's children for orphans.
+     */
+    String RUN_TAG = "id || '.' || pid || '.' || (extract(epoch FROM started_at) * 1000000)::bigint";
+
     @SqlQuery("""
             INSERT INTO procq.worker (host, pid, concurrency, types) VALUES (:host, :pid, :concurrency, :types)
             RETURNING id""")
     long register(@Bind("host") String host, @Bind("pid") long pid, @Bind("concurrency") int concurrency,
                   @Bind("types") String[] types);
 
-    /** Earlier runs on this host, newest first; their children may have outlived them. */
-    @SqlQuery("""
-            SELECT id || ':' || pid FROM procq.worker
+    @SqlQuery("SELECT " + RUN_TAG + " FROM procq.worker WHERE id = :id")
+    String runTag(@Bind("id") long id);
+
+    /** Run tags of earlier runs on this host, newest first; their children may have outlived them. */
+    @SqlQuery("SELECT " + RUN_TAG + " " + """
+             FROM procq.worker
              WHERE host = :host AND id <> :self AND started_at > now() - interval '30 days'
              ORDER BY id DESC LIMIT 1000""")
     java.util.List<String> earlierRunsOnHost(@Bind("host") String host, @Bind("self") long self);

@@ -4,20 +4,20 @@ import dev.procq.pool.RunningChild;
 import dev.procq.store.ClaimedJob;
 
 /**
- * A job this worker holds, from its claim until its result is written. {@code claimSequence}
- * orders it against lease renewals; {@code stopCause} says why procq itself stopped the child.
+ * A job this worker holds, from its claim until its result is written. Only held jobs have
+ * their leases renewed; {@code stopCause} says why procq itself stopped the child.
  */
 final class HeldJob {
     enum StopCause { CANCELLED, SHUTDOWN, LEASE_LOST }
 
     final ClaimedJob job;
-    final long claimSequence;
     volatile RunningChild child;
     volatile StopCause stopCause;
+    /** Set once the child ended (or never started) and the attempt's verdict is made. */
+    volatile boolean ended;
 
-    HeldJob(ClaimedJob job, long claimSequence) {
+    HeldJob(ClaimedJob job) {
         this.job = job;
-        this.claimSequence = claimSequence;
     }
 
     /** Stops the child once, remembering the first cause. */

@@ -8,7 +8,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.LongSupplier;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,14 +24,12 @@ final class LeaseKeeper {
     private final long workerId;
     private final Duration lease;
     private final Map<Long, HeldJob> held;
-    private final LongSupplier claimSequence;
 
-    LeaseKeeper(Jdbi jdbi, long workerId, Duration lease, Map<Long, HeldJob> held, LongSupplier claimSequence) {
+    LeaseKeeper(Jdbi jdbi, long workerId, Duration lease, Map<Long, HeldJob> held) {
         this.jdbi = jdbi;
         this.workerId = workerId;
         this.lease = lease;
         this.held = held;
-        this.claimSequence = claimSequence;
     }
 
     /** How often to renew: three chances before a lease runs out. */
@@ -42,16 +39,19 @@ final class LeaseKeeper {
 
     /** Renews; returns the number of jobs found lost. */
     int runOnce() {
-        // Only jobs claimed before this renewal began can be judged by its answer.
-        long judgedUpTo = claimSequence.getAsLong();
+        // Exactly the jobs this worker knows it runs: a RUNNING row it has lost track of (a claim
+        // whose launch failed unexpectedly) expires and is rescued instead of being renewed forever.
+        List<HeldJob> judged = List.copyOf(held.values());
+        Long[] ids = judged.stream().map(job -> job.job.id()).toArray(Long[]::new);
         List<Long> stillHeld = jdbi.inTransaction(handle -> {
             handle.attach(WorkerDao.class).heartbeat(workerId);
-            return handle.attach(JobDao.class).renewLeases(workerId, lease.toMillis());
+            return handle.attach(JobDao.class).renewLeases(workerId, ids, lease.toMillis());
         });
         Set<Long> renewed = new HashSet<>(stillHeld);
         int lost = 0;
-        for (HeldJob job : held.values()) {
-            if (job.claimSequence <= judgedUpTo && !renewed.contains(job.job.id()) && job.stopCause == null) {
+        for (HeldJob job : judged) {
+            // An ended job's result may just have been written, taking it out of RUNNING: not a loss.
+            if (!renewed.contains(job.job.id()) && job.stopCause == null && !job.ended) {
                 lost++;
                 log.warn("lost the lease on job {} (target {}); stopping its child", job.job.id(), job.job.target());
                 job.stop(HeldJob.StopCause.LEASE_LOST, "lease lost");

@@ -14,6 +14,15 @@ final class Verdict {
     }
 
     static AttemptResult of(ClaimedJob job, JobType type, ChildResult result, HeldJob.StopCause stopCause) {
+        // A stop that came after the child had ended by itself did not stop anything: a job that
+        // finished just as its batch was cancelled or its worker shut down keeps its real outcome,
+        // so a completed job is neither run again nor reported CANCELLED.
+        if (result.outcome() != ChildResult.Outcome.STOPPED) {
+            stopCause = null;
+        } else if (stopCause == null) {
+            // Only the launcher's own close stops a child no HeldJob asked to stop: a shutdown.
+            stopCause = HeldJob.StopCause.SHUTDOWN;
+        }
         if (stopCause == HeldJob.StopCause.CANCELLED) {
             return result(job, result, JobState.CANCELLED, Outcome.STOPPED, "cancelled while running", Duration.ZERO, false);
         }
@@ -35,6 +44,12 @@ final class Verdict {
                     RetryPolicy.delayAfter(job.attempt(), type.backoff()), false);
         }
         return result(job, result, JobState.FAILED, outcome, error, Duration.ZERO, false);
+    }
+
+    /** A job claimed just as the worker began to shut down: handed back unstarted, not counted. */
+    static AttemptResult handedBack(ClaimedJob job) {
+        return new AttemptResult(job.id(), job.attempt(), JobState.PENDING, Outcome.STOPPED, null, null,
+                "worker shut down; handed back", null, job.startedAt(), Duration.ZERO, Duration.ZERO, true);
     }
 
     /** A job that could not even be turned into a command (e.g. a missing {meta.NAME}). */

@@ -29,7 +29,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,13 +58,13 @@ public final class Worker implements AutoCloseable {
     private final Map<Long, HeldJob> held = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> runningByType = new ConcurrentHashMap<>();
     private final AtomicInteger running = new AtomicInteger();
-    private final AtomicLong claimSequence = new AtomicLong();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final Map<String, String> passedEnvironment;
     private final WorkerMetrics metrics;
 
     private volatile boolean stopping;
     private volatile long workerId = -1;
+    private volatile String runTag;
     private Completer completer;
     private LeaseKeeper leaseKeeper;
     private Rescuer rescuer;
@@ -90,18 +89,29 @@ public final class Worker implements AutoCloseable {
 
     /** Registers this worker (waiting for the database if needed) and starts its threads. */
     public Worker start() throws InterruptedException {
-        workerId = registerWhenReachable();
-        quietly("orphan sweep", () -> OrphanSweeper.sweep(jdbi, hostName(), workerId));
+        long registered = registerWhenReachable();
+        if (registered < 0) {
+            log.info("stop requested before the worker could register; not starting");
+            return this;
+        }
+        workerId = registered;
+        quietly("orphan sweep", this::sweepOrphans);
         completer = new Completer(jdbi, workerId, this::written);
-        leaseKeeper = new LeaseKeeper(jdbi, workerId, lease, held, claimSequence::get);
-        rescuer = new Rescuer(jdbi);
+        leaseKeeper = new LeaseKeeper(jdbi, workerId, lease, held);
+        rescuer = Rescuer.forLease(jdbi, lease);
         listener = new JobListener(database, this::notified);
         scheduler = Executors.newScheduledThreadPool(1, runnable -> daemon(runnable, "procq-maintenance"));
         scheduler.scheduleWithFixedDelay(() -> quietly("lease renewal", leaseKeeper::runOnce),
                 leaseKeeper.interval().toMillis(), leaseKeeper.interval().toMillis(), TimeUnit.MILLISECONDS);
         scheduler.scheduleWithFixedDelay(() -> quietly("rescue", () -> {
-            if (!rescuer.runOnce().isEmpty()) wakeup.signal();
+            if (!rescuer.runOnce().isEmpty()) {
+                wakeup.signal();
+                // A worker died; if it ran on this host, its children's children may still run.
+                sweepOrphans();
+            }
         }), 0, Rescuer.INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        scheduler.scheduleWithFixedDelay(() -> quietly("orphan sweep", this::sweepOrphans),
+                OrphanSweeper.INTERVAL.toMillis(), OrphanSweeper.INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
         scheduler.scheduleWithFixedDelay(() -> quietly("cancel check", leaseKeeper::stopCancelled),
                 1, 1, TimeUnit.SECONDS);
         completerThread = daemon(completer, "procq-completer");
@@ -121,13 +131,23 @@ public final class Worker implements AutoCloseable {
         return running.get();
     }
 
+    private void sweepOrphans() {
+        OrphanSweeper.sweep(jdbi, hostName(), workerId);
+    }
+
+    /** The worker's id in procq.worker, or -1 when a stop was requested before it could register. */
     private long registerWhenReachable() throws InterruptedException {
         String host = hostName();
         boolean warned = false;
-        while (true) {
+        while (!stopping) {
             try {
-                return jdbi.withExtension(WorkerDao.class, dao -> dao.register(host, ProcessHandle.current().pid(),
-                        globalLimit, types.names().toArray(String[]::new)));
+                return jdbi.inTransaction(handle -> {
+                    WorkerDao dao = handle.attach(WorkerDao.class);
+                    long id = dao.register(host, ProcessHandle.current().pid(), globalLimit,
+                            types.names().toArray(String[]::new));
+                    runTag = dao.runTag(id);
+                    return id;
+                });
             } catch (RuntimeException e) {
                 if (!warned) {
                     log.warn("cannot register with the database yet ({}); retrying", e.getMessage());
@@ -136,6 +156,7 @@ public final class Worker implements AutoCloseable {
                 Thread.sleep(1000);
             }
         }
+        return -1;
     }
 
     private void claimLoop() {
@@ -173,10 +194,18 @@ public final class Worker implements AutoCloseable {
                     dao -> dao.claimPending(type.name(), free, workerId, lease.toMillis()));
             if (claimed.isEmpty()) continue;
             metrics.claimed(type.name(), claimed);
-            long sequence = claimSequence.incrementAndGet();
             for (ClaimedJob job : claimed) {
-                HeldJob entry = new HeldJob(job, sequence);
-                held.put(job.id(), entry);
+                HeldJob entry = new HeldJob(job);
+                HeldJob stale = held.put(job.id(), entry);
+                if (stale != null) {
+                    // This worker stalled past its lease, the job was rescued and it claimed the job
+                    // again before its lease keeper noticed: the old attempt's child must not run on.
+                    log.warn("claimed job {} again as attempt {} while attempt {} still ran here; stopping that one",
+                            job.id(), job.attempt(), stale.job.attempt());
+                    stale.stop(HeldJob.StopCause.LEASE_LOST, "lease lost");
+                }
+                // Claimed while shutdown began: handed back at once, not started.
+                if (stopping) entry.stop(HeldJob.StopCause.SHUTDOWN, "shutdown");
                 running.incrementAndGet();
                 runningByType.get(type.name()).incrementAndGet();
                 launch(entry, type);
@@ -186,6 +215,10 @@ public final class Worker implements AutoCloseable {
 
     private void launch(HeldJob entry, JobType type) {
         ClaimedJob job = entry.job;
+        if (entry.stopCause == HeldJob.StopCause.SHUTDOWN) {
+            finished(entry, type, null, Verdict.handedBack(job));
+            return;
+        }
         List<String> argv;
         try {
             argv = CommandTemplate.expand(type.command(), job.target(), job.meta());
@@ -209,12 +242,13 @@ public final class Worker implements AutoCloseable {
     }
 
     private void finished(HeldJob entry, JobType type, ChildResult result, AttemptResult forced) {
+        entry.ended = true;
         running.decrementAndGet();
         runningByType.get(type.name()).decrementAndGet();
         wakeup.signal();
         if (entry.stopCause == HeldJob.StopCause.LEASE_LOST) {
-            // Someone else owns this job now; a write would be fenced out anyway.
-            held.remove(entry.job.id());
+            // Someone else owns this job now (maybe a later attempt here); a write would be fenced out anyway.
+            held.remove(entry.job.id(), entry);
             return;
         }
         AttemptResult verdict = forced != null ? forced : Verdict.of(entry.job, type, result, entry.stopCause);
@@ -223,7 +257,10 @@ public final class Worker implements AutoCloseable {
     }
 
     private void written(List<AttemptResult> results) {
-        for (AttemptResult result : results) held.remove(result.jobId());
+        for (AttemptResult result : results) {
+            // Only the attempt written: a later attempt of the same job may be held by now.
+            held.computeIfPresent(result.jobId(), (id, entry) -> entry.job.attempt() == result.attempt() ? null : entry);
+        }
     }
 
     private void notified(String payload) {
@@ -245,7 +282,9 @@ public final class Worker implements AutoCloseable {
         env.put("PROCQ_BATCH_ID", Long.toString(job.batchId()));
         env.put("PROCQ_ATTEMPT", Integer.toString(job.attempt()));
         // Marks every process of this worker run, so a restarted worker can find and end orphans.
-        env.put(OrphanSweeper.MARKER, Long.toString(workerId));
+        // No bare PROCQ_WORKER_ID: ids repeat across databases, and a sweep matching on one
+        // (as earlier versions did) would take this child for another installation's orphan.
+        env.put(OrphanSweeper.MARKER, runTag);
         return env;
     }
 
@@ -269,6 +308,14 @@ public final class Worker implements AutoCloseable {
 
     private volatile boolean hurry;
 
+    /**
+     * The first SIGTERM: claim nothing more from now on. Safe to call from a signal handler,
+     * and before {@link #start()} has returned (a worker still waiting for the database gives up).
+     */
+    public void requestStop() {
+        beginStopping();
+    }
+
     /** A second SIGTERM: skip what is left of the grace period. */
     public void hurry() {
         hurry = true;
@@ -278,6 +325,7 @@ public final class Worker implements AutoCloseable {
         if (stopping) return;
         stopping = true;
         wakeup.signal();
+        if (workerId < 0) return;
         log.info("worker {} stopping: claiming nothing more, {} children running", workerId, running.get());
     }
 
