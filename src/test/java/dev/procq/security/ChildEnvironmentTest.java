@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A real `procq worker` JVM, started with its database password, API tokens and other secrets in
  * its environment, runs `env -0` as a child: the child sees the type's allowlist and procq's own
- * PROCQ_JOB_ID, PROCQ_BATCH_ID, PROCQ_ATTEMPT and PROCQ_WORKER_ID, and nothing else.
+ * PROCQ_JOB_ID, PROCQ_BATCH_ID, PROCQ_ATTEMPT and PROCQ_WORKER_RUN, and nothing else.
  */
 class ChildEnvironmentTest {
     @RegisterExtension
@@ -40,7 +40,7 @@ class ChildEnvironmentTest {
     static final String API_TOKEN = "api-secret-" + UUID.randomUUID();
     static final String AWS_SECRET = "aws-secret-" + UUID.randomUUID();
     static final String PATH = "/usr/local/bin:/usr/bin:/bin";
-    static final Set<String> PROCQ_OWN = Set.of("PROCQ_JOB_ID", "PROCQ_BATCH_ID", "PROCQ_ATTEMPT", "PROCQ_WORKER_ID");
+    static final Set<String> PROCQ_OWN = Set.of("PROCQ_JOB_ID", "PROCQ_BATCH_ID", "PROCQ_ATTEMPT", "PROCQ_WORKER_RUN");
 
     /** `env -u NAME` removes a variable that is not there and prints the rest, NUL-separated. */
     static final String TYPES = """
@@ -109,7 +109,7 @@ class ChildEnvironmentTest {
     void childSeesOnlyTheDefaultAllowlistAndProcqsOwnVariables() throws Exception {
         Child child = run("defaults");
         assertThat(child.environment().keySet())
-                .containsExactlyInAnyOrder("PATH", "LANG", "TZ", "PROCQ_JOB_ID", "PROCQ_BATCH_ID", "PROCQ_ATTEMPT", "PROCQ_WORKER_ID");
+                .containsExactlyInAnyOrder("PATH", "LANG", "TZ", "PROCQ_JOB_ID", "PROCQ_BATCH_ID", "PROCQ_ATTEMPT", "PROCQ_WORKER_RUN");
         assertThat(child.environment()).containsEntry("PATH", PATH).containsEntry("LANG", "C.UTF-8").containsEntry("TZ", "UTC")
                 .containsEntry("PROCQ_JOB_ID", Long.toString(child.jobId()))
                 .containsEntry("PROCQ_BATCH_ID", Long.toString(child.batchId()))
@@ -121,7 +121,7 @@ class ChildEnvironmentTest {
     void childOfANarrowedTypeSeesItsPassEnvAndEnvOnly() throws Exception {
         Child child = run("narrowed");
         assertThat(child.environment().keySet()).containsExactlyInAnyOrder("PATH", "SERVICE_URL", "GREETING",
-                "PROCQ_JOB_ID", "PROCQ_BATCH_ID", "PROCQ_ATTEMPT", "PROCQ_WORKER_ID");
+                "PROCQ_JOB_ID", "PROCQ_BATCH_ID", "PROCQ_ATTEMPT", "PROCQ_WORKER_RUN");
         assertThat(child.environment()).containsEntry("SERVICE_URL", "http://service.internal")
                 .containsEntry("GREETING", "hello world")
                 .containsEntry("PROCQ_JOB_ID", Long.toString(child.jobId()));

@@ -161,8 +161,8 @@ class DatabaseRolesTest {
         });
         workerDb.jdbi().useExtension(JobDao.class, dao -> {
             dao.claimPending("exit", 1, workerId, 1000);
-            dao.renewLeases(workerId, 1000);
-            dao.rescueExpiredLeases(10, 3);
+            dao.renewLeases(workerId, new Long[] {-1L}, 1000);
+            dao.rescueExpiredLeases(10, 3, true, 20_000);
             dao.releaseAllHeldBy(workerId);
             dao.finishIfRunning(workerId, new Long[] {-1L}, new Integer[] {1}, new String[] {"OK"}, new String[] {"OK"},
                     new Integer[] {0}, new Integer[] {null}, new String[] {null}, new String[] {""}, new Long[] {1L},
