@@ -7,6 +7,7 @@ import dev.procq.config.JobTypes;
 import dev.procq.config.Settings;
 import dev.procq.intake.Intake;
 import dev.procq.intake.IntakeException;
+import dev.procq.metrics.JobGauges;
 import dev.procq.metrics.Metrics;
 import dev.procq.store.Database;
 import io.javalin.Javalin;
@@ -42,6 +43,7 @@ public final class ApiServer implements AutoCloseable {
         Intake intake = new Intake(database.jdbi(), types, settings.maxTargetLength(), settings.maxBatchSize());
         this.batches = new BatchHandlers(database.jdbi(), intake, types);
         this.jobs = new JobHandlers(database.jdbi());
+        new JobGauges(database.jdbi(), types.names()).bindTo(metrics.registry());
         this.app = Javalin.create(config -> {
             config.startup.showJavalinBanner = false;
             config.jsonMapper(new JavalinJackson(JSON, false));

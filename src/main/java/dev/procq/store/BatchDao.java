@@ -55,4 +55,12 @@ public interface BatchDao {
             SELECT DISTINCT j.batch_id FROM procq.job j JOIN procq.batch b ON b.id = j.batch_id
              WHERE j.state = 'RUNNING' AND j.worker_id = :worker AND b.cancel_requested""")
     List<Long> cancelledWithRunningJobsOf(@Bind("worker") long workerId);
+
+    /** Jobs per type and state, summed from the batch counters: never counts job rows. */
+    @SqlQuery("""
+            SELECT type, sum(pending) AS pending, sum(running) AS running, sum(ok) AS ok,
+                   sum(failed) AS failed, sum(cancelled) AS cancelled
+              FROM procq.batch GROUP BY type ORDER BY type""")
+    @RegisterConstructorMapper(TypeJobCounts.class)
+    List<TypeJobCounts> countJobsByType();
 }

@@ -63,6 +63,11 @@ public final class Procq implements AutoCloseable {
         return postgres.database();
     }
 
+    /** The one registry the API and the workers of this harness report to. */
+    public Metrics metrics() {
+        return metrics;
+    }
+
     public String baseUrl() {
         return "http://127.0.0.1:" + api.port();
     }
