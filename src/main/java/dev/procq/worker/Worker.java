@@ -71,6 +71,7 @@ public final class Worker implements AutoCloseable {
     private Completer completer;
     private LeaseKeeper leaseKeeper;
     private Rescuer rescuer;
+    private ScheduledExecutorService pruneScheduler;
     private JobListener listener;
     private ScheduledExecutorService scheduler;
     private Thread claimThread;
@@ -106,6 +107,7 @@ public final class Worker implements AutoCloseable {
             metrics.leasesExpired(rescued.size());
             if (!rescued.isEmpty()) wakeup.signal();
         }), 0, Rescuer.INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        settings.retention().ifPresent(this::startPruning);
         scheduler.scheduleWithFixedDelay(() -> quietly("cancel check", leaseKeeper::stopCancelled),
                 1, 1, TimeUnit.SECONDS);
         completerThread = daemon(completer, "procq-completer");
@@ -115,6 +117,23 @@ public final class Worker implements AutoCloseable {
         claimThread.start();
         log.info("worker {} started: types {}, concurrency {}, lease {}", workerId, types.names(), globalLimit, lease);
         return this;
+    }
+
+    /** Retention runs on its own thread: a long prune must never delay lease renewal. */
+    private void startPruning(Duration retention) {
+        Pruner pruner = new Pruner(jdbi, retention);
+        pruneScheduler = Executors.newSingleThreadScheduledExecutor(runnable -> daemon(runnable, "procq-pruner"));
+        pruneScheduler.schedule(() -> pruneAndReschedule(pruner), Pruner.FIRST_RUN_DELAY.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void pruneAndReschedule(Pruner pruner) {
+        Duration next = Pruner.INTERVAL;
+        try {
+            next = Pruner.delayAfter(pruner.runOnce());
+        } catch (RuntimeException e) {
+            log.warn("pruning failed: {}", e.getMessage());
+        }
+        if (!stopping) pruneScheduler.schedule(() -> pruneAndReschedule(pruner), next.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     public long id() {
@@ -303,6 +322,7 @@ public final class Worker implements AutoCloseable {
         }
         listener.stop();
         scheduler.shutdownNow();
+        if (pruneScheduler != null) pruneScheduler.shutdownNow();
         launcher.close();
         stopped.countDown();
         log.info("worker {} stopped", workerId);
