@@ -59,8 +59,8 @@ public final class ApiClient {
                 + (priority == null ? "" : "&priority=" + priority);
         HttpRequest.Builder request = request("/api/v1/batches" + query)
                 .header("Content-Type", "text/plain; charset=utf-8")
-                // Lets the API refuse a bad type before a single line is sent.
-                .expectContinue(true)
+                // No Expect: 100-continue: Java 17's client hangs when the answer to it is a refusal.
+                // The API reads the whole body before it answers instead.
                 .POST(lines);
         return submit(request, idempotencyKey);
     }
@@ -136,10 +136,11 @@ public final class ApiClient {
     private HttpResponse<String> exchange(HttpRequest request) {
         try {
             return http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        } catch (java.net.ConnectException e) {
+            throw new ApiException(0, "cannot reach " + base + ": connection refused");
         } catch (IOException e) {
-            // Reading a --file or stdin can fail too; its own message says which.
             String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-            throw new ApiException(0, "cannot reach " + base + ": " + why);
+            throw new ApiException(0, "talking to " + base + " failed: " + why);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ApiException(0, "interrupted");

@@ -127,12 +127,13 @@ public final class StatusCommand implements Callable<Integer> {
     }
 
     private static void printList(JsonNode page, PrintWriter out) {
-        String format = "%8s  %-16s  %-9s  %9s  %9s  %9s  %9s  %9s  %s%n";
-        out.printf(format, "ID", "TYPE", "STATE", "TOTAL", "OK", "FAILED", "RUNNING", "PENDING", "CREATED");
+        String format = "%8s  %-16s  %-9s  %9s  %9s  %9s  %9s  %9s  %9s  %s%n";
+        out.printf(format, "ID", "TYPE", "STATE", "TOTAL", "OK", "FAILED", "RUNNING", "PENDING", "CANCELLED", "CREATED");
         for (JsonNode item : page.path("items")) {
             BatchStatus batch = ApiClient.JSON.convertValue(item, BatchStatus.class);
-            out.printf(format, batch.id(), SafeText.of(batch.type()), batch.state(), batch.total(), batch.counts().ok(),
-                    batch.counts().failed(), batch.counts().running(), batch.counts().pending(), time(batch.createdAt()));
+            BatchStatus.Counts c = batch.counts();
+            out.printf(format, batch.id(), SafeText.of(batch.type()), batch.state(), batch.total(), c.ok(), c.failed(),
+                    c.running(), c.pending(), c.cancelled(), time(batch.createdAt()));
         }
     }
 

@@ -207,13 +207,32 @@ class CliTest {
         assertThat(noBatch.err()).contains("batch 999999 not found");
     }
 
+    static byte[] millionLines() {
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < 1_000_000; i++) lines.append(i).append('\n');
+        return lines.toString().getBytes(StandardCharsets.US_ASCII);
+    }
+
     @Test
     void anUnknownTypeIsRefusedBeforeAMillionLinesAreSent() {
-        byte[] million = "0\n".repeat(1_000_000).getBytes(StandardCharsets.US_ASCII);
-        CliRun run = cli().stdin(million).run("submit", "--type", "nope");
+        CliRun run = cli().stdin(millionLines()).run("submit", "--type", "nope");
 
         assertThat(run.exit()).as(run.toString()).isEqualTo(1);
         assertThat(run.err()).contains("unknown type 'nope'");
+    }
+
+    @Test
+    void aRepeatedSubmissionWithItsIdempotencyKeyGetsTheFirstBatchWithoutSendingItAgain() throws Exception {
+        Path file = temp.resolve("million.txt");
+        Files.write(file, millionLines());
+        CliRun first = cli().run("submit", "--type", "exit", "--priority", "1000", "--idempotency-key", "cli-once", "0");
+        long id = idOf(first);
+
+        CliRun again = cli().run("submit", "--type", "exit", "--idempotency-key", "cli-once", "--file", file.toString());
+
+        assertThat(again.exit()).as(again.toString()).isZero();
+        assertThat(idOf(again)).isEqualTo(id);
+        assertThat(procq.batch(id).get("total").asLong()).isEqualTo(1);
     }
 
     @Test
@@ -238,7 +257,7 @@ class CliTest {
 
         CliRun list = cli().run("status");
         assertThat(list.exit()).isZero();
-        assertThat(list.out()).containsPattern("(?m)^ +" + id + "  exit +DONE +3 +2 +1 +0 +0 ");
+        assertThat(list.out()).containsPattern("(?m)^ +" + id + "  exit +DONE +3 +2 +1 +0 +0 +0 ");
     }
 
     @Test
