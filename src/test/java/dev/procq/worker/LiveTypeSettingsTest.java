@@ -9,7 +9,6 @@ import dev.procq.testing.PrometheusText;
 import dev.procq.testing.Procq;
 import java.time.Duration;
 import java.util.Collections;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -27,6 +26,9 @@ class LiveTypeSettingsTest {
                 command: ["sleep", "{target}"]
                 concurrency: 2
               quick:
+                command: ["sleep", "{target}"]
+                concurrency: 2
+              tuned:
                 command: ["sleep", "{target}"]
                 concurrency: 2
             """;
@@ -61,7 +63,7 @@ class LiveTypeSettingsTest {
 
         sql("UPDATE procq.job_type SET concurrency = 5 WHERE name = 'slow'");
 
-        await().atMost(Duration.ofSeconds(5)).until(() -> count(batch, "RUNNING") == 5);
+        await().atMost(Duration.ofSeconds(10)).until(() -> count(batch, "RUNNING") == 5);
         await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).until(() -> count(batch, "RUNNING") == 5);
         assertThat(procq.post("/api/v1/batches/" + batch + "/cancel", null, "", Map.of()).status()).isEqualTo(200);
         await().atMost(Duration.ofSeconds(15)).until(() -> count(batch, "RUNNING") == 0);
@@ -69,11 +71,11 @@ class LiveTypeSettingsTest {
 
     @Test
     void aPausedTypeClaimsNothingUntilResumed() {
-        long batch = procq.submit("quick", Collections.nCopies(12, "0.2"));
-        await().atMost(Duration.ofSeconds(10)).until(() -> count(batch, "OK") >= 2);
+        long batch = procq.submit("quick", Collections.nCopies(16, "1"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> count(batch, "RUNNING") == 2);
 
         sql("UPDATE procq.job_type SET paused = true WHERE name = 'quick'");
-        await().atMost(Duration.ofSeconds(5)).until(() ->
+        await().atMost(Duration.ofSeconds(10)).until(() ->
                 Double.valueOf(1).equals(PrometheusText.parse(procq.get("/metrics").body())
                         .value("procq_worker_type_paused", Map.of("type", "quick"))));
         // What was running finishes; nothing new starts while paused.
@@ -83,25 +85,27 @@ class LiveTypeSettingsTest {
         await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(4))
                 .until(() -> count(batch, "RUNNING") == 0 && count(batch, "PENDING") == pending);
 
-        Procq.Response resumed = procq.send("PATCH", "/api/v1/types/quick", "{\"paused\": false}");
+        Procq.Response resumed = procq.send("PATCH", "/api/v1/types/quick", "{\"paused\": false, \"concurrency\": 8}");
         assertThat(resumed.status()).isEqualTo(200);
         assertThat(resumed.json().get("paused").asBoolean()).isFalse();
 
         await().atMost(Duration.ofSeconds(20)).until(() -> procq.batch(batch).get("state").asText().equals("DONE"));
-        assertThat(count(batch, "OK")).isEqualTo(12);
+        assertThat(count(batch, "OK")).isEqualTo(16);
     }
 
     @Test
     void theTypesEndpointShowsWhatTheWorkersFollow() {
-        procq.send("PATCH", "/api/v1/types/quick", "{\"concurrency\": 3}");
-        JsonNode types = procq.get("/api/v1/types").json();
-        JsonNode quick = List.of(types.get(0), types.get(1)).stream()
-                .filter(type -> type.get("name").asText().equals("quick")).findFirst().orElseThrow();
+        procq.send("PATCH", "/api/v1/types/tuned", "{\"concurrency\": 3}");
+        JsonNode tuned = null;
+        for (JsonNode type : procq.get("/api/v1/types").json()) {
+            if (type.get("name").asText().equals("tuned")) tuned = type;
+        }
 
-        assertThat(quick.get("concurrency").asInt()).isEqualTo(3);
-        assertThat(quick.get("file").get("concurrency").asInt()).isEqualTo(2);
+        assertThat(tuned).isNotNull();
+        assertThat(tuned.get("concurrency").asInt()).isEqualTo(3);
+        assertThat(tuned.get("file").get("concurrency").asInt()).isEqualTo(2);
         await().atMost(Duration.ofSeconds(5)).until(() ->
                 Double.valueOf(3).equals(PrometheusText.parse(procq.get("/metrics").body())
-                        .value("procq_worker_type_concurrency", Map.of("type", "quick"))));
+                        .value("procq_worker_type_concurrency", Map.of("type", "tuned"))));
     }
 }
