@@ -1,5 +1,10 @@
 package dev.procq;
 
+import dev.procq.cli.CancelCommand;
+import dev.procq.cli.RetryCommand;
+import dev.procq.cli.Shell;
+import dev.procq.cli.StatusCommand;
+import dev.procq.cli.SubmitCommand;
 import dev.procq.config.ConfigException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -13,6 +18,10 @@ import picocli.CommandLine.Command;
                 ServerCommands.Api.class,
                 ServerCommands.WorkerDaemon.class,
                 ServerCommands.Migrate.class,
+                SubmitCommand.class,
+                StatusCommand.class,
+                CancelCommand.class,
+                RetryCommand.class,
         },
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:the work failed (e.g. a target FAILED, the server refused)", "2:bad usage or configuration"})
@@ -24,12 +33,30 @@ public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    private final Shell shell;
+
+    private Main(Shell shell) {
+        this.shell = shell;
+    }
+
+    /** Streams, terminals and environment of this run, for the client commands. */
+    public Shell shell() {
+        return shell;
+    }
+
     public static void main(String[] args) {
         System.exit(run(args));
     }
 
     public static int run(String... args) {
-        CommandLine commandLine = new CommandLine(new Main());
+        return run(Shell.system(), args);
+    }
+
+    /** Runs a command with the given streams and environment; the client commands read both from here. */
+    public static int run(Shell shell, String... args) {
+        CommandLine commandLine = new CommandLine(new Main(shell));
+        commandLine.setOut(shell.out());
+        commandLine.setErr(shell.err());
         commandLine.setExecutionExceptionHandler((e, cmd, parseResult) -> {
             if (e instanceof ConfigException) {
                 cmd.getErr().println("procq: " + e.getMessage());
@@ -38,7 +65,12 @@ public final class Main implements Runnable {
             cmd.getErr().println("procq: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
             return EXIT_FAILED;
         });
-        return commandLine.execute(args);
+        try {
+            return commandLine.execute(args);
+        } finally {
+            shell.out().flush();
+            shell.err().flush();
+        }
     }
 
     @Override

@@ -49,6 +49,7 @@ final class ServerCommands {
             try (Database database = new Database(settings.requireDatabase("api"), "api", settings.databasePoolSize())) {
                 if (settings.migrateOnStart()) database.migrate();
                 Metrics metrics = new Metrics("api");
+                database.bindMetrics(metrics.registry());
                 try (ApiServer api = new ApiServer(settings, database, types, metrics).start()) {
                     signals.await();
                 }
@@ -70,6 +71,7 @@ final class ServerCommands {
             try (Database database = new Database(settings.requireDatabase("worker"), "worker", 4);
                  MetricsServer metricsServer = settings.workerMetricsPort()
                          .map(port -> openMetrics(metrics, settings, port)).orElse(null)) {
+                database.bindMetrics(metrics.registry());
                 Worker worker = new Worker(database, types, settings, metrics.registry());
                 signals.onRequest(worker::requestStop);
                 signals.onHurry(worker::hurry);
@@ -118,6 +120,7 @@ final class ServerCommands {
                 try (Database database = new Database(dev.requireDatabase("dev"), "dev", dev.databasePoolSize())) {
                     database.migrate();
                     Metrics metrics = new Metrics("dev");
+                    database.bindMetrics(metrics.registry());
                     Worker worker = new Worker(database, types, dev, metrics.registry());
                     signals.onHurry(worker::hurry);
                     try (ApiServer api = new ApiServer(dev, database, types, metrics).start()) {

@@ -8,6 +8,7 @@ import dev.procq.config.Settings;
 import dev.procq.intake.Intake;
 import dev.procq.intake.IntakeException;
 import dev.procq.intake.ScanRoots;
+import dev.procq.metrics.JobGauges;
 import dev.procq.metrics.Metrics;
 import dev.procq.store.Database;
 import io.javalin.Javalin;
@@ -33,6 +34,7 @@ public final class ApiServer implements AutoCloseable {
     private final TokenAuth auth;
     private final BatchHandlers batches;
     private final JobHandlers jobs;
+    private final TypeHandlers jobTypes;
     private final Javalin app;
 
     public ApiServer(Settings settings, Database database, JobTypes types, Metrics metrics) {
@@ -44,6 +46,8 @@ public final class ApiServer implements AutoCloseable {
                 new ScanRoots(settings.scanRoots()));
         this.batches = new BatchHandlers(database.jdbi(), intake, types);
         this.jobs = new JobHandlers(database.jdbi());
+        this.jobTypes = new TypeHandlers(database.jdbi(), types);
+        new JobGauges(database.jdbi(), types.names()).bindTo(metrics.registry());
         this.app = Javalin.create(config -> {
             config.startup.showJavalinBanner = false;
             config.jsonMapper(new JavalinJackson(JSON, false));
@@ -64,6 +68,8 @@ public final class ApiServer implements AutoCloseable {
         routes.post("/api/v1/batches/{id}/cancel", batches::cancel);
         routes.post("/api/v1/batches/{id}/retry", batches::retry);
         routes.get("/api/v1/jobs/{id}", jobs::get);
+        routes.get("/api/v1/types", jobTypes::list);
+        routes.patch("/api/v1/types/{name}", jobTypes::update);
         routes.get("/healthz", ctx -> ctx.json(Map.of("status", "ok")));
         routes.get("/readyz", this::ready);
         routes.get("/metrics", ctx -> ctx.contentType(Metrics.CONTENT_TYPE).result(metrics.scrape()));

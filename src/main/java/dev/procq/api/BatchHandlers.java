@@ -34,18 +34,28 @@ final class BatchHandlers {
     }
 
     void create(Context ctx) {
+        RequestBody body = new RequestBody(ctx::bodyInputStream);
+        try {
+            create(ctx, body);
+        } finally {
+            // Whatever the answer, the client reads it only once it has sent everything.
+            body.drain();
+        }
+    }
+
+    private void create(Context ctx, RequestBody body) {
         String key = ctx.header("Idempotency-Key");
         String contentType = ctx.contentType() == null ? "" : ctx.contentType().toLowerCase(Locale.ROOT);
         BatchReceipt receipt;
         if (contentType.startsWith("application/json")) {
-            receipt = intake.submitJson(ctx.bodyInputStream(), key);
+            receipt = intake.submitJson(body, key);
         } else if (contentType.startsWith("text/plain")) {
             String type = ctx.queryParam("type");
             if (type == null || type.isBlank()) {
                 throw ApiError.badRequest("text/plain bodies need the type in the query string: ?type=NAME");
             }
             int priority = intParam(ctx, "priority", 0, Integer.MIN_VALUE, Integer.MAX_VALUE);
-            receipt = intake.submitLines(ctx.bodyInputStream(), new BatchOptions(type, priority, key));
+            receipt = intake.submitLines(body, new BatchOptions(type, priority, key));
         } else {
             throw new ApiError(415, "Content-Type must be application/json or text/plain, got '"
                     + (contentType.isEmpty() ? "none" : contentType) + "'", java.util.Map.of());

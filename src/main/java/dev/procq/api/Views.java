@@ -55,4 +55,21 @@ final class Views {
 
     record Error(String error, Object detail) {
     }
+
+    /**
+     * A job type: the live values from procq.job_type, and what this API's job-types file says
+     * ({@code file} is null for a type only the table knows).
+     */
+    record JobType(String name, int concurrency, boolean paused, FileSettings file) {
+    }
+
+    record FileSettings(int concurrency, String timeout, int maxAttempts, String backoff, String targetPattern,
+                        boolean allowDashTargets) {
+        static FileSettings of(dev.procq.config.JobType type) {
+            return new FileSettings(type.concurrency(),
+                    type.timeout() == null ? null : dev.procq.config.Durations.format(type.timeout()),
+                    type.maxAttempts(), dev.procq.config.Durations.format(type.backoff()),
+                    type.targetPattern() == null ? null : type.targetPattern().pattern(), type.allowDashTargets());
+        }
+    }
 }

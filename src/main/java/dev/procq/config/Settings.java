@@ -33,6 +33,9 @@ public final class Settings {
     public static final long DEFAULT_MAX_BATCH_SIZE = 5_000_000;
     public static final int DEFAULT_MAX_TARGET_LENGTH = 4096;
     public static final int DEFAULT_DB_POOL_SIZE = 10;
+    public static final Duration DEFAULT_RETENTION = Duration.ofDays(7);
+    /** Shorter retention is almost certainly a missing unit ("7" is seven seconds), so it is refused. */
+    public static final Duration MIN_RETENTION = Duration.ofMinutes(1);
 
     private final Map<String, String> env;
 
@@ -135,6 +138,20 @@ public final class Settings {
         return Optional.of(intValue("PROCQ_WORKER_METRICS_PORT", DEFAULT_WORKER_METRICS_PORT, 0, 65535));
     }
 
+    /**
+     * How long finished batches are kept before workers prune them (PROCQ_RETENTION, e.g. 7d, 36h);
+     * empty when set to "off".
+     */
+    public Optional<Duration> retention() {
+        if (get("PROCQ_RETENTION").map(v -> v.equalsIgnoreCase("off")).orElse(false)) return Optional.empty();
+        Duration retention = durationValue("PROCQ_RETENTION", DEFAULT_RETENTION);
+        if (retention.compareTo(MIN_RETENTION) < 0) {
+            throw new ConfigException("PROCQ_RETENTION=" + get("PROCQ_RETENTION").orElse("") + " is shorter than "
+                    + Durations.format(MIN_RETENTION) + "; write the unit, e.g. 7d or 36h, or 'off' to keep everything");
+        }
+        return Optional.of(retention);
+    }
+
     // ---- client
 
     public String clientUrl() {
@@ -182,6 +199,7 @@ public final class Settings {
         shutdownGrace();
         pollInterval();
         workerMetricsPort();
+        retention();
         scanRoots();
         database();
         return this;

@@ -55,4 +55,27 @@ public interface BatchDao {
             SELECT DISTINCT j.batch_id FROM procq.job j JOIN procq.batch b ON b.id = j.batch_id
              WHERE j.state = 'RUNNING' AND j.worker_id = :worker AND b.cancel_requested""")
     List<Long> cancelledWithRunningJobsOf(@Bind("worker") long workerId);
+
+    /** Jobs per type and state, summed from the batch counters: never counts job rows. */
+    @SqlQuery("""
+            SELECT type, sum(pending) AS pending, sum(running) AS running, sum(ok) AS ok,
+                   sum(failed) AS failed, sum(cancelled) AS cancelled
+              FROM procq.batch GROUP BY type ORDER BY type""")
+    @RegisterConstructorMapper(TypeJobCounts.class)
+    List<TypeJobCounts> countJobsByType();
+
+    /** Batches that finished longer than {@code ageMillis} ago, oldest first: what retention removes. */
+    @SqlQuery("""
+            SELECT id FROM procq.batch
+             WHERE finished_at < now() - :ageMillis * interval '1 millisecond'
+             ORDER BY finished_at, id
+             LIMIT :limit""")
+    List<Long> findFinishedBefore(@Bind("ageMillis") long ageMillis, @Bind("limit") int limit);
+
+    /** Deletes the batch row once its jobs are gone, if it is still finished and old enough. */
+    @SqlUpdate("""
+            DELETE FROM procq.batch b
+             WHERE b.id = :id AND b.finished_at < now() - :ageMillis * interval '1 millisecond'
+               AND NOT EXISTS (SELECT 1 FROM procq.job j WHERE j.batch_id = b.id)""")
+    int deleteIfEmptyAndFinishedBefore(@Bind("id") long id, @Bind("ageMillis") long ageMillis);
 }

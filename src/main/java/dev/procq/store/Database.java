@@ -2,7 +2,9 @@ package dev.procq.store;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
 import dev.procq.config.Settings.DatabaseTarget;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -52,6 +54,15 @@ public final class Database implements AutoCloseable {
 
     public DataSource dataSource() {
         return dataSource;
+    }
+
+    /**
+     * Publishes the pool's meters (hikaricp_connections_active, _pending, _timeout_total, ...,
+     * tagged pool=NAME) to the registry. Once per Database: HikariCP allows one tracker.
+     */
+    public Database bindMetrics(MeterRegistry registry) {
+        dataSource.setMetricsTrackerFactory(new MicrometerMetricsTrackerFactory(registry));
+        return this;
     }
 
     public DatabaseTarget target() {

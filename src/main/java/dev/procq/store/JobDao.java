@@ -161,4 +161,18 @@ public interface JobDao {
                    max_attempts = attempts + :maxAttempts
              WHERE batch_id = :batch AND state = 'FAILED'""")
     int retryFailedOfBatch(@Bind("batch") long batchId, @Bind("maxAttempts") int maxAttempts);
+
+    /**
+     * Deletes up to {@code limit} final jobs (their attempts cascade) of a batch that finished
+     * longer than {@code ageMillis} ago. The state guard sits on the deleted row itself, so a job
+     * an operator retried a moment ago is left alone.
+     */
+    @SqlUpdate("""
+            DELETE FROM procq.job
+             WHERE id IN (SELECT j.id FROM procq.job j JOIN procq.batch b ON b.id = j.batch_id
+                           WHERE j.batch_id = :batch
+                             AND b.finished_at < now() - :ageMillis * interval '1 millisecond'
+                           LIMIT :limit)
+               AND state IN ('OK', 'FAILED', 'CANCELLED')""")
+    int deleteFinishedOfBatch(@Bind("batch") long batchId, @Bind("ageMillis") long ageMillis, @Bind("limit") int limit);
 }

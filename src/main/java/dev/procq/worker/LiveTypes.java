@@ -65,6 +65,18 @@ final class LiveTypes {
         return row.paused() ? 0 : row.concurrency();
     }
 
+    /** The type's concurrency per worker as last read (the file's value before the first read). */
+    int concurrency(String name) {
+        JobTypeRow row = rows.get(name);
+        if (row != null) return row.concurrency();
+        return types.find(name).map(JobType::concurrency).orElse(0);
+    }
+
+    boolean paused(String name) {
+        JobTypeRow row = rows.get(name);
+        return row != null && row.paused();
+    }
+
     Collection<JobType> types() {
         return types.all();
     }

@@ -14,7 +14,9 @@ import dev.procq.store.Database;
 import dev.procq.store.JobDao;
 import dev.procq.store.JobNotifications;
 import dev.procq.store.WorkerDao;
+import dev.procq.store.Outcome;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.net.InetAddress;
@@ -68,6 +70,7 @@ public final class Worker implements AutoCloseable {
     private Completer completer;
     private LeaseKeeper leaseKeeper;
     private Rescuer rescuer;
+    private ScheduledExecutorService pruneScheduler;
     private JobListener listener;
     private ScheduledExecutorService scheduler;
     private Thread claimThread;
@@ -83,8 +86,8 @@ public final class Worker implements AutoCloseable {
         this.lease = settings.leaseDuration();
         this.liveTypes = new LiveTypes(jdbi, types);
         this.passedEnvironment = System.getenv();
-        this.metrics = new WorkerMetrics(registry, running::get);
         for (JobType type : types.all()) runningByType.put(type.name(), new AtomicInteger());
+        this.metrics = new WorkerMetrics(registry, running::get, liveTypes);
     }
 
     /** Registers this worker (waiting for the database if needed) and starts its threads. */
@@ -104,7 +107,9 @@ public final class Worker implements AutoCloseable {
         scheduler.scheduleWithFixedDelay(() -> quietly("lease renewal", leaseKeeper::runOnce),
                 leaseKeeper.interval().toMillis(), leaseKeeper.interval().toMillis(), TimeUnit.MILLISECONDS);
         scheduler.scheduleWithFixedDelay(() -> quietly("rescue", () -> {
-            if (!rescuer.runOnce().isEmpty()) {
+            List<Long> rescued = rescuer.runOnce();
+            metrics.leasesExpired(rescued.size());
+            if (!rescued.isEmpty()) {
                 wakeup.signal();
                 // A worker died; if it ran on this host, its children's children may still run.
                 sweepOrphans();
@@ -112,6 +117,7 @@ public final class Worker implements AutoCloseable {
         }), 0, Rescuer.INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
         scheduler.scheduleWithFixedDelay(() -> quietly("orphan sweep", this::sweepOrphans),
                 OrphanSweeper.INTERVAL.toMillis(), OrphanSweeper.INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        settings.retention().ifPresent(this::startPruning);
         scheduler.scheduleWithFixedDelay(() -> quietly("cancel check", leaseKeeper::stopCancelled),
                 1, 1, TimeUnit.SECONDS);
         completerThread = daemon(completer, "procq-completer");
@@ -121,6 +127,23 @@ public final class Worker implements AutoCloseable {
         claimThread.start();
         log.info("worker {} started: types {}, concurrency {}, lease {}", workerId, types.names(), globalLimit, lease);
         return this;
+    }
+
+    /** Retention runs on its own thread: a long prune must never delay lease renewal. */
+    private void startPruning(Duration retention) {
+        Pruner pruner = new Pruner(jdbi, retention);
+        pruneScheduler = Executors.newSingleThreadScheduledExecutor(runnable -> daemon(runnable, "procq-pruner"));
+        pruneScheduler.schedule(() -> pruneAndReschedule(pruner), Pruner.FIRST_RUN_DELAY.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void pruneAndReschedule(Pruner pruner) {
+        Duration next = Pruner.INTERVAL;
+        try {
+            next = Pruner.delayAfter(pruner.runOnce());
+        } catch (RuntimeException e) {
+            log.warn("pruning failed: {}", e.getMessage());
+        }
+        if (!stopping) pruneScheduler.schedule(() -> pruneAndReschedule(pruner), next.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     public long id() {
@@ -347,6 +370,7 @@ public final class Worker implements AutoCloseable {
         }
         listener.stop();
         scheduler.shutdownNow();
+        if (pruneScheduler != null) pruneScheduler.shutdownNow();
         launcher.close();
         stopped.countDown();
         log.info("worker {} stopped", workerId);
@@ -387,17 +411,40 @@ public final class Worker implements AutoCloseable {
         }
     }
 
-    /** The worker's own meters: claims, results by outcome, run time and queue wait. */
+    /**
+     * The worker's own meters: claims, attempts by outcome (SPAWN_FAILED among them), run time,
+     * queue wait, lease expiries found by its rescuer, and each type's live limits as it sees them.
+     */
     static final class WorkerMetrics {
+        /** Outcomes a worker writes itself; LEASE_EXPIRED is counted by procq_worker_lease_expiries. */
+        private static final List<Outcome> WORKER_OUTCOMES = List.of(Outcome.OK, Outcome.FAILED, Outcome.TIMEOUT,
+                Outcome.SPAWN_FAILED, Outcome.STOPPED);
         private final MeterRegistry registry;
+        private final Counter leaseExpiries;
 
-        WorkerMetrics(MeterRegistry registry, java.util.function.IntSupplier running) {
+        WorkerMetrics(MeterRegistry registry, java.util.function.IntSupplier running, LiveTypes liveTypes) {
             this.registry = registry;
-            registry.gauge("procq_worker_running_children", java.util.List.of(), running, r -> r.getAsInt());
+            Gauge.builder("procq_worker_running_children", running, r -> r.getAsInt())
+                    .description("children this worker is running now").strongReference(true).register(registry);
+            leaseExpiries = Counter.builder("procq_worker_lease_expiries")
+                    .description("RUNNING jobs whose lease ran out (their worker died or stalled), found by this worker's rescuer")
+                    .register(registry);
+            for (JobType type : liveTypes.types()) {
+                String name = type.name();
+                Gauge.builder("procq_worker_type_concurrency", liveTypes, live -> live.concurrency(name)).tag("type", name)
+                        .description("the type's concurrency per worker as this worker reads it from procq.job_type")
+                        .strongReference(true).register(registry);
+                Gauge.builder("procq_worker_type_paused", liveTypes, live -> live.paused(name) ? 1 : 0).tag("type", name)
+                        .description("1 while procq.job_type says the type is paused, as this worker last read it")
+                        .strongReference(true).register(registry);
+                // Present at zero from the start, so rate() and alerts work before the first failure.
+                claims(name);
+                for (Outcome outcome : WORKER_OUTCOMES) attempts(name, outcome);
+            }
         }
 
         void claimed(String type, List<ClaimedJob> jobs) {
-            Counter.builder("procq_worker_claimed_jobs").tag("type", type).register(registry).increment(jobs.size());
+            claims(type).increment(jobs.size());
             Timer queueWait = Timer.builder("procq_worker_queue_wait").tag("type", type)
                     .description("from a job's creation to its claim").publishPercentileHistogram().register(registry);
             for (ClaimedJob job : jobs) {
@@ -407,10 +454,25 @@ public final class Worker implements AutoCloseable {
         }
 
         void finished(String type, ClaimedJob job, AttemptResult result) {
-            Counter.builder("procq_worker_attempts").tag("type", type).tag("outcome", result.outcome().name())
-                    .register(registry).increment();
-            Timer.builder("procq_worker_run_time").tag("type", type).publishPercentileHistogram()
-                    .register(registry).record(result.duration());
+            attempts(type, result.outcome()).increment();
+            Timer.builder("procq_worker_run_time").tag("type", type).description("how long each child ran")
+                    .publishPercentileHistogram().register(registry).record(result.duration());
+        }
+
+        void leasesExpired(int jobs) {
+            if (jobs > 0) leaseExpiries.increment(jobs);
+        }
+
+        private Counter claims(String type) {
+            return Counter.builder("procq_worker_claimed_jobs").tag("type", type)
+                    .description("jobs this worker claimed").register(registry);
+        }
+
+        private Counter attempts(String type, Outcome outcome) {
+            return Counter.builder("procq_worker_attempts").tag("type", type).tag("outcome", outcome.name())
+                    .description("attempts this worker finished, by outcome: OK, FAILED (exit code or signal), TIMEOUT, "
+                            + "SPAWN_FAILED (program could not start), STOPPED (cancel or shutdown)")
+                    .register(registry);
         }
     }
 }

@@ -63,6 +63,11 @@ public final class Procq implements AutoCloseable {
         return postgres.database();
     }
 
+    /** The one registry the API and the workers of this harness report to. */
+    public Metrics metrics() {
+        return metrics;
+    }
+
     public String baseUrl() {
         return "http://127.0.0.1:" + api.port();
     }
@@ -83,6 +88,19 @@ public final class Procq implements AutoCloseable {
     public Response postBytes(String path, String contentType, byte[] body) {
         return send(HttpRequest.newBuilder(URI.create(baseUrl() + path)).timeout(Duration.ofSeconds(60))
                 .header("Content-Type", contentType).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build());
+    }
+
+    /** Any method with a JSON body, e.g. PATCH. */
+    public Response send(String method, String path, String jsonBody) {
+        return send(method, path, jsonBody, Map.of());
+    }
+
+    public Response send(String method, String path, String jsonBody, Map<String, String> headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl() + path)).timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json")
+                .method(method, HttpRequest.BodyPublishers.ofString(jsonBody));
+        headers.forEach(request::header);
+        return send(request.build());
     }
 
     public Response get(String path) {

@@ -1,0 +1,103 @@
+package dev.procq.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.procq.config.JobType;
+import dev.procq.config.JobTypes;
+import dev.procq.store.JobTypeDao;
+import dev.procq.store.JobTypeRow;
+import io.javalin.http.Context;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * /api/v1/types: each type's live concurrency and pause (procq.job_type), changed with PATCH.
+ * Workers re-read the table every few seconds, so a change needs no restart.
+ */
+final class TypeHandlers {
+    /** The same ceiling as PROCQ_WORKER_CONCURRENCY. */
+    static final int MAX_CONCURRENCY = 100_000;
+
+    private final Jdbi jdbi;
+    private final JobTypes types;
+
+    TypeHandlers(Jdbi jdbi, JobTypes types) {
+        this.jdbi = jdbi;
+        this.types = types;
+    }
+
+    void list(Context ctx) {
+        Map<String, Views.JobType> byName = new TreeMap<>();
+        List<JobTypeRow> rows = jdbi.withExtension(JobTypeDao.class, JobTypeDao::list);
+        for (JobTypeRow row : rows) byName.put(row.name(), view(row));
+        // A type in the file that no worker has seeded yet runs with the file's values.
+        for (JobType type : types.all()) {
+            byName.putIfAbsent(type.name(), new Views.JobType(type.name(), type.concurrency(), false,
+                    Views.FileSettings.of(type)));
+        }
+        ctx.json(new ArrayList<>(byName.values()));
+    }
+
+    void update(Context ctx) {
+        String name = ctx.pathParam("name");
+        Change change = Change.parse(ctx.body());
+        Optional<JobType> fromFile = types.find(name);
+        JobTypeRow row = jdbi.inTransaction(handle -> {
+            JobTypeDao dao = handle.attach(JobTypeDao.class);
+            fromFile.ifPresent(type -> dao.insertIfMissing(type.name(), type.concurrency()));
+            return dao.update(name, change.concurrency(), change.paused());
+        }).orElseThrow(() -> ApiError.notFound("job type '" + name + "'"));
+        ctx.json(view(row));
+    }
+
+    private Views.JobType view(JobTypeRow row) {
+        return new Views.JobType(row.name(), row.concurrency(), row.paused(),
+                types.find(row.name()).map(Views.FileSettings::of).orElse(null));
+    }
+
+    /** A PATCH body: {"concurrency": N} and/or {"paused": true|false}, nothing else. */
+    record Change(Integer concurrency, Boolean paused) {
+        static Change parse(String body) {
+            JsonNode root;
+            try {
+                root = ApiServer.JSON.readTree(body);
+            } catch (JsonProcessingException e) {
+                throw ApiError.badRequest("malformed JSON: " + e.getOriginalMessage());
+            }
+            if (root == null || !root.isObject()) {
+                throw ApiError.badRequest("body must be a JSON object like {\"concurrency\": 8} or {\"paused\": true}");
+            }
+            Integer concurrency = null;
+            Boolean paused = null;
+            Iterator<Map.Entry<String, JsonNode>> fields = root.fields();
+            while (fields.hasNext()) {
+                Map.Entry<String, JsonNode> field = fields.next();
+                JsonNode value = field.getValue();
+                switch (field.getKey()) {
+                    case "concurrency" -> {
+                        if (!value.isIntegralNumber() || !value.canConvertToInt()
+                                || value.asInt() < 1 || value.asInt() > MAX_CONCURRENCY) {
+                            throw ApiError.badRequest("concurrency must be a whole number from 1 to " + MAX_CONCURRENCY
+                                    + ", got " + value);
+                        }
+                        concurrency = value.asInt();
+                    }
+                    case "paused" -> {
+                        if (!value.isBoolean()) throw ApiError.badRequest("paused must be true or false, got " + value);
+                        paused = value.asBoolean();
+                    }
+                    default -> throw ApiError.badRequest("unknown field '" + field.getKey() + "' (known: concurrency, paused)");
+                }
+            }
+            if (concurrency == null && paused == null) {
+                throw ApiError.badRequest("nothing to change: give concurrency, paused or both");
+            }
+            return new Change(concurrency, paused);
+        }
+    }
+}

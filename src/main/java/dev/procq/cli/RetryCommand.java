@@ -1,0 +1,68 @@
+package dev.procq.cli;
+
+import dev.procq.Main;
+import java.time.Duration;
+import java.util.OptionalDouble;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+/** procq retry: a batch's FAILED targets run again. */
+@Command(name = "retry", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Run a batch's FAILED targets again, each with a fresh allowance of attempts.",
+                "A cancelled batch is resumed. With --wait, follow it like submit --wait."},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:queued again (with --wait: every target OK)",
+                "1:no such batch, or the API refused or could not be reached; with --wait: a target FAILED again",
+                "2:bad usage"})
+public final class RetryCommand implements Callable<Integer> {
+    @ParentCommand
+    Main main;
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(paramLabel = "BATCH_ID", description = "the batch whose FAILED targets to run again")
+    long batchId;
+
+    @Option(names = {"-w", "--wait"}, description = "follow the batch with a progress bar until it is done; exit 1 if any target FAILED")
+    boolean wait;
+
+    @Option(names = "--progress-every", paramLabel = "DURATION", defaultValue = "10s",
+            converter = ClientOptions.DurationConverter.class,
+            description = "with --wait and stderr not a terminal: print a progress line this often (default: ${DEFAULT-VALUE})")
+    Duration progressEvery;
+
+    @Option(names = "--json", description = "print the API's JSON as it is")
+    boolean json;
+
+    @Mixin
+    ClientOptions clientOptions;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        Shell shell = main.shell();
+        long id = ClientOptions.positiveId(spec.commandLine(), batchId);
+        ApiClient api = clientOptions.client(shell);
+        long failedBefore = api.batch(id).counts().failed();
+        String raw = api.retryRaw(id);
+        BatchStatus batch = ApiClient.read(raw, BatchStatus.class);
+        if (json) {
+            shell.out().println(raw);
+        } else {
+            shell.out().println(failedBefore == 0
+                    ? "batch " + id + " has no FAILED targets; nothing to run again"
+                    : "batch " + id + ": " + failedBefore + " FAILED targets are PENDING again");
+            shell.out().println(ProgressLine.render(batch, OptionalDouble.empty(), java.util.Optional.empty()));
+        }
+        shell.out().flush();
+        if (!wait) return Main.EXIT_OK;
+        BatchStatus done = new BatchWaiter(api, shell, progressEvery).await(id);
+        return BatchWaiter.conclude(done, shell.err());
+    }
+}
