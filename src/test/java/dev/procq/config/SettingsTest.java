@@ -53,9 +53,11 @@ class SettingsTest {
 
     @Test
     void listeningBeyondLoopbackNeedsTokens() {
-        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_HTTP_HOST", "0.0.0.0")).validate())
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_HTTP_HOST", "0.0.0.0")).validateForApi())
                 .isInstanceOf(ConfigException.class).hasMessageContaining("PROCQ_API_TOKENS");
-        Settings withTokens = new Settings(Map.of("PROCQ_HTTP_HOST", "0.0.0.0", "PROCQ_API_TOKENS", "a, b")).validate();
+        // a worker has no API to protect: its metrics port may listen anywhere
+        new Settings(Map.of("PROCQ_HTTP_HOST", "0.0.0.0")).validate();
+        Settings withTokens = new Settings(Map.of("PROCQ_HTTP_HOST", "0.0.0.0", "PROCQ_API_TOKENS", "a, b")).validateForApi();
         assertThat(withTokens.apiTokens()).isEqualTo(List.of("a", "b"));
     }
 
