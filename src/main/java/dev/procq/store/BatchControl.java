@@ -27,7 +27,10 @@ public final class BatchControl {
         });
     }
 
-    /** FAILED jobs become PENDING with a fresh allowance of {@code maxAttempts}; a cancelled batch is resumed. */
+    /**
+     * FAILED jobs become PENDING with a fresh allowance of {@code maxAttempts}. The batch's cancel
+     * flag is cleared so its state follows its jobs again; CANCELLED jobs stay cancelled.
+     */
     public Optional<BatchRow> retry(long batchId, int maxAttempts) {
         return jdbi.inTransaction(handle -> {
             BatchDao batches = handle.attach(BatchDao.class);
