@@ -8,7 +8,7 @@ import dev.procq.config.Settings;
 import dev.procq.intake.Intake;
 import dev.procq.intake.IntakeException;
 import dev.procq.intake.ScanRoots;
-import dev.procq.metrics.JobGauges;
+
 import dev.procq.metrics.Metrics;
 import dev.procq.store.Database;
 import io.javalin.Javalin;

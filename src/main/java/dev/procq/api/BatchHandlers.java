@@ -5,6 +5,7 @@ import dev.procq.config.JobTypes;
 import dev.procq.intake.BatchOptions;
 import dev.procq.intake.BatchReceipt;
 import dev.procq.intake.Intake;
+import dev.procq.intake.IntakeException;
 import dev.procq.store.BatchControl;
 import dev.procq.store.BatchDao;
 import dev.procq.store.BatchRow;
@@ -37,10 +38,16 @@ final class BatchHandlers {
         RequestBody body = new RequestBody(ctx::bodyInputStream);
         try {
             create(ctx, body);
-        } finally {
-            // Whatever the answer, the client reads it only once it has sent everything.
+        } catch (IntakeException e) {
+            // A body refused for its size is not read any further: that is the point of the limit.
+            if (e.status() != 413) body.drain();
+            throw e;
+        } catch (RuntimeException e) {
             body.drain();
+            throw e;
         }
+        // Answered early (a replayed Idempotency-Key): the client reads the answer once it has sent everything.
+        body.drain();
     }
 
     private void create(Context ctx, RequestBody body) {

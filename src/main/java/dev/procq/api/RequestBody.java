@@ -13,8 +13,8 @@ import java.util.function.Supplier;
  * client cannot hold the server with an endless body.
  */
 final class RequestBody extends InputStream {
-    static final long DRAIN_LIMIT_BYTES = 1L << 30;
-    static final Duration DRAIN_LIMIT_TIME = Duration.ofSeconds(60);
+    static final long DRAIN_LIMIT_BYTES = 64L << 20;
+    static final Duration DRAIN_LIMIT_TIME = Duration.ofSeconds(10);
 
     private final Supplier<InputStream> open;
     private InputStream body;

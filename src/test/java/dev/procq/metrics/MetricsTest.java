@@ -37,7 +37,9 @@ class MetricsTest {
 
     @BeforeAll
     static void start() throws Exception {
-        procq = new Procq(postgres, TYPES, Map.of("PROCQ_WORKER_CONCURRENCY", "4", "PROCQ_WORKER_METRICS_PORT", "off"));
+        // A short lease: rescues wait one lease plus a margin after the database server starts.
+        procq = new Procq(postgres, TYPES, Map.of("PROCQ_WORKER_CONCURRENCY", "4", "PROCQ_WORKER_METRICS_PORT", "off",
+                "PROCQ_LEASE", "2s"));
         procq.database().bindMetrics(procq.metrics().registry());
         procq.startApi();
         procq.startWorker();
@@ -131,7 +133,7 @@ class MetricsTest {
                     RETURNING id""").bind("batch", batch).bind("worker", deadWorker).mapTo(Long.class).one();
         });
 
-        await().atMost(Duration.ofSeconds(15)).untilAsserted(() ->
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
                 assertThat(value(scrape(), "procq_worker_lease_expiries_total", Map.of())).isEqualTo(before + 1));
         await().atMost(Duration.ofSeconds(15)).until(() -> "OK".equals(procq.get("/api/v1/jobs/" + job).json().get("state").asText()));
         assertThat(procq.get("/api/v1/jobs/" + job).json().get("attempts").get(0).get("outcome").asText()).isEqualTo("LEASE_EXPIRED");

@@ -1,4 +1,4 @@
-package dev.procq.metrics;
+package dev.procq.api;
 
 import dev.procq.store.BatchDao;
 import dev.procq.store.JobState;
