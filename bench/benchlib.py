@@ -169,6 +169,52 @@ def cpu_seconds(*pids):
     print(f"{own / tick:.2f} {reaped / tick:.2f}")
 
 
+def cpu_snapshot(*labelled):
+    """Prints 'label pid self children' CPU seconds for each label=pid given, for cpu-diff."""
+    import os
+    tick = os.sysconf("SC_CLK_TCK")
+    for item in labelled:
+        label, pid = item.split("=")
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        print(label, pid, (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick)
+
+
+def cpu_diff(before_file, after_file, jobs):
+    """Milliseconds of CPU per job between two snapshots, per label, plus 'children' (what the worker reaped);
+    processes new since the first snapshot count whole. Prints 'total label=ms ...'."""
+    def read(path):
+        with open(path) as f:
+            return {(c[0], c[1]): (float(c[2]), float(c[3])) for c in (l.split() for l in f) if len(c) == 4}
+    before, after = read(before_file), read(after_file)
+    per = {}
+    for key, (own, reaped) in after.items():
+        b_own, b_reaped = before.get(key, (0.0, 0.0))
+        per[key[0]] = per.get(key[0], 0.0) + own - b_own
+        if key[0] == "worker":
+            per["children"] = per.get("children", 0.0) + reaped - b_reaped
+    jobs = int(jobs)
+    total = sum(per.values()) * 1000 / jobs
+    print(f"{total:.2f} " + " ".join(f"{k}={v * 1000 / jobs:.2f}" for k, v in sorted(per.items())))
+
+
+def cpu_run(*command):
+    """Runs a command; prints wall seconds and the CPU seconds (user + sys) of it and everything it reaped."""
+    import resource
+    import subprocess
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.time()
+    with open(command[-1]) as stdin:
+        subprocess.run(command[:-1], stdin=stdin, check=True)
+    wall = time.time() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    print(f"{wall:.4f} {cpu:.2f}")
+
+
 def stat(kind, *values):
     numbers = [float(v) for v in values]
     if kind == "median":
@@ -259,5 +305,8 @@ if __name__ == "__main__":
         "cmp": compare,
         "calc": calc,
         "cpu": cpu_seconds,
+        "cpu-snap": cpu_snapshot,
+        "cpu-diff": cpu_diff,
+        "cpu-run": cpu_run,
     }
     functions[command](*args)
