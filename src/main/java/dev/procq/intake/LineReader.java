@@ -30,34 +30,44 @@ final class LineReader implements Closeable {
 
     /** The next line without its terminator, or null at the end. */
     String next() throws IOException {
-        StringBuilder line = new StringBuilder();
-        boolean any = false;
+        // Most lines lie inside the buffer and become a String in one copy; only a line cut
+        // by the buffer's end is pieced together, and never beyond maxLength.
+        StringBuilder cut = null;
         while (true) {
             if (position == limit) {
                 limit = reader.read(buffer, 0, buffer.length);
                 position = 0;
                 if (limit <= 0) {
                     limit = 0;
-                    if (!any) return null;
+                    if (cut == null) return null;
                     lineNumber++;
-                    return line.toString();
+                    return cut.toString();
                 }
             }
-            char c = buffer[position++];
             if (skipLineFeed) {
                 skipLineFeed = false;
-                if (c == '\n') continue;
+                if (buffer[position] == '\n') {
+                    position++;
+                    continue;
+                }
             }
-            any = true;
-            if (c == '\n' || c == '\r') {
-                skipLineFeed = c == '\r';
-                lineNumber++;
-                return line.toString();
-            }
-            if (line.length() >= maxLength) {
+            int start = position;
+            int end = start;
+            while (end < limit && buffer[end] != '\n' && buffer[end] != '\r') end++;
+            if ((cut == null ? 0 : cut.length()) + end - start > maxLength) {
                 throw new LineTooLongException(lineNumber + 1);
             }
-            line.append(c);
+            if (end == limit) {
+                if (cut == null) cut = new StringBuilder(Math.max(64, 2 * (end - start)));
+                cut.append(buffer, start, end - start);
+                position = end;
+                continue;
+            }
+            skipLineFeed = buffer[end] == '\r';
+            position = end + 1;
+            lineNumber++;
+            if (cut == null) return new String(buffer, start, end - start);
+            return cut.append(buffer, start, end - start).toString();
         }
     }
 

@@ -77,6 +77,10 @@ public final class JobCopyWriter implements AutoCloseable {
         }
     }
 
+    private static boolean needsEscape(char c) {
+        return c == '\\' || c == '\t' || c == '\n' || c == '\r';
+    }
+
     private static String escape(String value) {
         StringBuilder out = new StringBuilder(value.length() + 8);
         appendEscaped(out, value);
@@ -85,7 +89,14 @@ public final class JobCopyWriter implements AutoCloseable {
 
     /** COPY text format: backslash, tab, newline and carriage return are escaped. */
     private static void appendEscaped(StringBuilder out, String value) {
-        for (int i = 0; i < value.length(); i++) {
+        int first = 0;
+        while (first < value.length() && !needsEscape(value.charAt(first))) first++;
+        if (first == value.length()) {
+            out.append(value); // the usual target: copied whole
+            return;
+        }
+        out.append(value, 0, first);
+        for (int i = first; i < value.length(); i++) {
             char c = value.charAt(i);
             switch (c) {
                 case '\\' -> out.append("\\\\");

@@ -1,0 +1,312 @@
+"""Helpers for bench/run: HTTP loops against a running procq and the statistics.
+
+Every loop is bounded in count and time and talks only to 127.0.0.1.
+"""
+import http.client
+import json
+import statistics
+import sys
+import threading
+import time
+
+HOST = "127.0.0.1"
+
+
+def request(port, method, path, body=None, headers=None, timeout=600):
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        data = response.read()
+        return response.status, data
+    finally:
+        conn.close()
+
+
+def get_json(port, path):
+    status, data = request(port, "GET", path, timeout=30)
+    if status != 200:
+        raise SystemExit(f"GET {path}: {status} {data[:200]!r}")
+    return json.loads(data)
+
+
+def percentile(values, p):
+    """Nearest-rank percentile: the smallest value with at least p% of the values at or below it."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * p // 100))
+    return ordered[int(rank) - 1]
+
+
+def wait_ready(port, seconds):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            status, _ = request(port, "GET", "/readyz", timeout=2)
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"API on port {port} not ready after {seconds}s")
+
+
+def submit_file(port, job_type, path):
+    """POSTs a text/plain file of targets; prints: batch id, seconds from request start to 202."""
+    with open(path, "rb") as f:
+        body = f.read()
+    started = time.time()
+    status, data = request(port, "POST", f"/api/v1/batches?type={job_type}", body=body,
+                           headers={"Content-Type": "text/plain"})
+    elapsed = time.time() - started
+    if status != 202:
+        raise SystemExit(f"POST {path}: {status} {data[:300]!r}")
+    print(json.loads(data)["id"], f"{started:.6f}", f"{elapsed:.6f}")
+
+
+def submit_stream(port, job_type, path):
+    """Like submit_file, but sends the body in chunks (Transfer-Encoding: chunked), never whole in memory."""
+    started = time.time()
+    conn = http.client.HTTPConnection(HOST, port, timeout=900)
+    with open(path, "rb") as f:
+        conn.request("POST", f"/api/v1/batches?type={job_type}", body=iter(lambda: f.read(1 << 16), b""),
+                     headers={"Content-Type": "text/plain"}, encode_chunked=True)
+        response = conn.getresponse()
+        data = response.read()
+    elapsed = time.time() - started
+    conn.close()
+    if response.status != 202:
+        raise SystemExit(f"POST {path}: {response.status} {data[:300]!r}")
+    print(json.loads(data)["id"], f"{started:.6f}", f"{elapsed:.6f}")
+
+
+def wait_done(port, batch_id, seconds):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        batch = get_json(port, f"/api/v1/batches/{batch_id}")
+        if batch["state"] in ("DONE", "CANCELLED"):
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"batch {batch_id} not done after {seconds}s")
+
+
+def latency_series(port, count, job_type="true"):
+    """B4: single-target batches one after another, each to an idle worker; prints the batch ids."""
+    ids = []
+    for i in range(count):
+        body = json.dumps({"type": job_type, "targets": [f"latency-{i}"]})
+        status, data = request(port, "POST", "/api/v1/batches", body=body,
+                               headers={"Content-Type": "application/json"})
+        if status != 202:
+            raise SystemExit(f"POST: {status} {data[:200]!r}")
+        batch_id = json.loads(data)["id"]
+        ids.append(batch_id)
+        deadline = time.time() + 10
+        while get_json(port, f"/api/v1/batches/{batch_id}")["state"] != "DONE":
+            if time.time() > deadline:
+                raise SystemExit(f"batch {batch_id} not done after 10s")
+            time.sleep(0.005)
+        time.sleep(0.05)  # the worker is idle again before the next one
+    print(",".join(map(str, ids)))
+
+
+def status_latencies(port, batch_id, count, seconds):
+    """GETs the batch's status up to count times (within seconds); returns latencies in ms and first/last bodies."""
+    latencies = []
+    first = last = None
+    deadline = time.time() + seconds
+    for _ in range(count):
+        if time.time() > deadline:
+            break
+        started = time.perf_counter()
+        status, data = request(port, "GET", f"/api/v1/batches/{batch_id}", timeout=30)
+        latencies.append((time.perf_counter() - started) * 1000)
+        if status != 200:
+            raise SystemExit(f"GET batch {batch_id}: {status}")
+        last = json.loads(data)
+        if first is None:
+            first = last
+    return latencies, first, last
+
+
+def status_p99(port, batch_id, count, seconds):
+    """B5: prints p50 p99 max (ms), the sample count and how many jobs finished meanwhile."""
+    latencies, first, last = status_latencies(port, batch_id, count, seconds)
+    done = lambda b: b["counts"]["OK"] + b["counts"]["FAILED"]
+    print(f"{percentile(latencies, 50):.2f} {percentile(latencies, 99):.2f} {max(latencies):.2f} "
+          f"{len(latencies)} {done(last) - done(first)}")
+
+
+def probe_while(port, batch_id, stop_file, out_file):
+    """Status calls on a small batch while something else runs, until stop_file exists; writes p50 p99 max n."""
+    import os
+    latencies = []
+    deadline = time.time() + 900
+    while not os.path.exists(stop_file) and time.time() < deadline:
+        started = time.perf_counter()
+        request(port, "GET", f"/api/v1/batches/{batch_id}", timeout=60)
+        latencies.append((time.perf_counter() - started) * 1000)
+        time.sleep(0.02)
+    with open(out_file, "w") as f:
+        if latencies:
+            f.write(f"{percentile(latencies, 50):.2f} {percentile(latencies, 99):.2f} {max(latencies):.2f} {len(latencies)}\n")
+        else:
+            f.write("nan nan nan 0\n")
+
+
+def cpu_seconds(*pids):
+    """CPU seconds used so far: 'self children' for the given processes (children: reaped descendants)."""
+    import os
+    tick = os.sysconf("SC_CLK_TCK")
+    own = reaped = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        own += int(fields[11]) + int(fields[12])
+        reaped += int(fields[13]) + int(fields[14])
+    print(f"{own / tick:.2f} {reaped / tick:.2f}")
+
+
+def cpu_snapshot(*labelled):
+    """Prints 'label pid self children' CPU seconds for each label=pid given, for cpu-diff."""
+    import os
+    tick = os.sysconf("SC_CLK_TCK")
+    for item in labelled:
+        label, pid = item.split("=")
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        print(label, pid, (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick)
+
+
+def cpu_diff(before_file, after_file, jobs):
+    """Milliseconds of CPU per job between two snapshots, per label, plus 'children' (what the worker reaped);
+    processes new since the first snapshot count whole. Prints 'total label=ms ...'."""
+    def read(path):
+        with open(path) as f:
+            return {(c[0], c[1]): (float(c[2]), float(c[3])) for c in (l.split() for l in f) if len(c) == 4}
+    before, after = read(before_file), read(after_file)
+    per = {}
+    for key, (own, reaped) in after.items():
+        b_own, b_reaped = before.get(key, (0.0, 0.0))
+        per[key[0]] = per.get(key[0], 0.0) + own - b_own
+        if key[0] == "worker":
+            per["children"] = per.get("children", 0.0) + reaped - b_reaped
+    jobs = int(jobs)
+    total = sum(per.values()) * 1000 / jobs
+    print(f"{total:.2f} " + " ".join(f"{k}={v * 1000 / jobs:.2f}" for k, v in sorted(per.items())))
+
+
+def cpu_run(*command):
+    """Runs a command; prints wall seconds and the CPU seconds (user + sys) of it and everything it reaped."""
+    import resource
+    import subprocess
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.time()
+    with open(command[-1]) as stdin:
+        subprocess.run(command[:-1], stdin=stdin, check=True)
+    wall = time.time() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    print(f"{wall:.4f} {cpu:.2f}")
+
+
+def stat(kind, *values):
+    numbers = [float(v) for v in values]
+    if kind == "median":
+        print(f"{statistics.median(numbers):.6f}")
+    elif kind == "max":
+        print(f"{max(numbers):.6f}")
+    elif kind == "min":
+        print(f"{min(numbers):.6f}")
+
+
+def heap_peak(jstat_file):
+    """Largest used heap (MB) among jstat -gc samples: S0U + S1U + EU + OU."""
+    peak = 0.0
+    header = None
+    with open(jstat_file) as f:
+        for line in f:
+            cols = line.split()
+            if not cols:
+                continue
+            if cols[0] == "S0C":
+                header = cols
+                continue
+            if header is None or len(cols) != len(header):
+                continue
+            try:
+                row = dict(zip(header, map(float, cols)))
+            except ValueError:
+                continue
+            peak = max(peak, (row["S0U"] + row["S1U"] + row["EU"] + row["OU"]) / 1024)
+    print(f"{peak:.0f}")
+
+
+def rss_peak(samples_file):
+    """Largest VmRSS sample (kB in the file) as MB."""
+    peak = 0
+    with open(samples_file) as f:
+        for line in f:
+            line = line.strip()
+            if line.isdigit():
+                peak = max(peak, int(line))
+    print(f"{peak / 1024:.0f}")
+
+
+def table(results_file):
+    """Prints the results (tab-separated: name what procq peer ratio target ok) as an aligned table."""
+    rows = [["fig", "what", "procq", "peer", "ratio", "target", ""]]
+    with open(results_file) as f:
+        for line in f:
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) == 7:
+                rows.append(cols[:6] + ["PASS" if cols[6] == "1" else "MISS"])
+    order = {f"B{i}": i for i in range(1, 8)}
+    rows[1:] = sorted(rows[1:], key=lambda r: (order.get(r[0][:2], 9), r[0]))
+    widths = [max(len(r[i]) for r in rows) for i in range(7)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+
+
+def compare(a, op, b):
+    """Exit 0 if the comparison holds, for bash."""
+    a, b = float(a), float(b)
+    holds = {"le": a <= b, "ge": a >= b, "lt": a < b, "gt": a > b}[op]
+    raise SystemExit(0 if holds else 1)
+
+
+def calc(expression):
+    """Arithmetic for bash, on numbers only."""
+    allowed = set("0123456789.+-*/() e")
+    if not set(expression) <= allowed:
+        raise SystemExit(f"not arithmetic: {expression}")
+    print(f"{eval(expression):.6g}")
+
+
+if __name__ == "__main__":
+    command, *args = sys.argv[1:]
+    functions = {
+        "wait-ready": lambda port, seconds: wait_ready(int(port), float(seconds)),
+        "submit-file": lambda port, t, path: submit_file(int(port), t, path),
+        "submit-stream": lambda port, t, path: submit_stream(int(port), t, path),
+        "wait-done": lambda port, b, seconds: wait_done(int(port), int(b), float(seconds)),
+        "latency-series": lambda port, n: latency_series(int(port), int(n)),
+        "status-p99": lambda port, b, n, s: status_p99(int(port), int(b), int(n), float(s)),
+        "probe-while": lambda port, b, stop, out: probe_while(int(port), int(b), stop, out),
+        "stat": lambda kind, *values: stat(kind, *values),
+        "heap-peak": heap_peak,
+        "rss-peak": rss_peak,
+        "table": table,
+        "cmp": compare,
+        "calc": calc,
+        "cpu": cpu_seconds,
+        "cpu-snap": cpu_snapshot,
+        "cpu-diff": cpu_diff,
+        "cpu-run": cpu_run,
+    }
+    functions[command](*args)
