@@ -2,6 +2,7 @@ package dev.procq.pool;
 
 import static dev.procq.pool.Specs.spec;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -31,7 +32,8 @@ class ConcurrencyTest {
         // Run one after another they would take 500 s; a loose bound proves they overlap
         // without turning a loaded CI machine into a failure.
         assertThat(took).isLessThan(Duration.ofSeconds(20));
-        assertThat(launcher.runningCount()).isZero();
+        // The launcher forgets a child in a callback of the same result, so it may lag a moment.
+        await().atMost(Duration.ofSeconds(5)).until(() -> launcher.runningCount() == 0);
     }
 
     private Duration runAll(int count, String... argv) {

@@ -151,7 +151,7 @@ class TerminationTest {
             assertThat(child.result().join().error()).isEqualTo("stopped: shutdown");
         });
         assertThat(children.get(1).result().join().signal()).isEqualTo(9);
-        assertThat(launcher.runningCount()).isZero();
+        await().atMost(Duration.ofSeconds(5)).until(() -> launcher.runningCount() == 0);
         awaitSleepGone(polite);
         awaitSleepGone(stubborn);
     }
