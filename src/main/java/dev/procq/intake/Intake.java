@@ -75,25 +75,19 @@ public final class Intake {
 
     /** A text body: one target per line (blank lines skipped); type and priority from the query string. */
     public BatchReceipt submitLines(InputStream body, BatchOptions options) {
-        Optional<BatchReceipt> replay = replayOf(options.idempotencyKey());
-        if (replay.isPresent()) return replay.get();
-        JobType type = requireType(options.type());
-        return inTransaction(handle -> {
-            BatchWriter writer = open(handle, type, options);
-            if (writer.replayed != null) return writer.replayed;
-            try (LineReader lines = new LineReader(body, rules.maxLength())) {
+        return submit(options, sink -> {
+            LineReader lines = new LineReader(body, rules.maxLength());
+            try {
                 String line;
                 while ((line = lines.next()) != null) {
-                    if (line.isEmpty()) continue;
-                    writer.add(line, "line " + lines.lineNumber());
+                    if (!line.isEmpty()) sink.add(line, null, "line " + lines.lineNumber());
                 }
             } catch (CharacterCodingException e) {
-                throw IntakeException.badRequest("body is not valid UTF-8 near line " + (writer.count + 1));
+                throw IntakeException.badRequest("body is not valid UTF-8 near line " + (lines.lineNumber() + 1));
             } catch (LineReader.LineTooLongException e) {
                 throw new IntakeException(413, "line " + e.lineNumber() + ": longer than " + rules.maxLength()
                         + " characters", Map.of("position", "line " + e.lineNumber()));
             }
-            return writer.finish();
         });
     }
 
