@@ -14,6 +14,8 @@ import java.util.Objects;
  * @param duration from the start to the exit of the child
  * @param error a short human reason for the failure; {@code null} on success
  * @param outputTail the last bytes of merged stdout and stderr, decoded as UTF-8 leniently
+ * @param usage CPU time and peak memory of the child; {@code null} when the backend that ran it
+ *     cannot tell (the ProcessBuilder backend) or it never started
  */
 public record ChildResult(
         Outcome outcome,
@@ -21,7 +23,8 @@ public record ChildResult(
         Integer signal,
         Duration duration,
         String error,
-        String outputTail) {
+        String outputTail,
+        ResourceUsage usage) {
 
     public enum Outcome {
         /** The child exited by itself, with any exit code. */
@@ -33,7 +36,12 @@ public record ChildResult(
         /** {@link RunningChild#stop(String)} ended the child. */
         STOPPED,
         /** The child never ran. */
-        SPAWN_FAILED
+        SPAWN_FAILED,
+        /**
+         * What became of the child is unknown: the spawn helper that ran it died. Its process
+         * group has been killed; the attempt is nobody's failure.
+         */
+        LOST
     }
 
     public ChildResult {
@@ -48,28 +56,38 @@ public record ChildResult(
 
     static ChildResult exited(int exitCode, Duration duration, String outputTail) {
         return new ChildResult(Outcome.EXITED, exitCode, null, duration,
-                exitCode == 0 ? null : "exit code " + exitCode, outputTail);
+                exitCode == 0 ? null : "exit code " + exitCode, outputTail, null);
     }
 
     static ChildResult killedBy(int signal, Duration duration, String outputTail) {
         return new ChildResult(Outcome.KILLED_BY_SIGNAL, null, signal, duration,
-                Signal.describeDeath(signal), outputTail);
+                Signal.describeDeath(signal), outputTail, null);
     }
 
     static ChildResult timedOut(Duration timeout, Integer exitCode, Integer signal,
             Duration duration, String outputTail) {
         return new ChildResult(Outcome.TIMED_OUT, exitCode, signal, duration,
-                "timed out after " + shortText(timeout), outputTail);
+                "timed out after " + shortText(timeout), outputTail, null);
     }
 
     static ChildResult stopped(String reason, Integer exitCode, Integer signal, Duration duration,
             String outputTail) {
         return new ChildResult(Outcome.STOPPED, exitCode, signal, duration, "stopped: " + reason,
-                outputTail);
+                outputTail, null);
     }
 
     static ChildResult spawnFailed(String error, Duration duration) {
-        return new ChildResult(Outcome.SPAWN_FAILED, null, null, duration, error, "");
+        return new ChildResult(Outcome.SPAWN_FAILED, null, null, duration, error, "", null);
+    }
+
+    static ChildResult lost(String why, Duration duration, String outputTail) {
+        return new ChildResult(Outcome.LOST, null, null, duration, why, outputTail, null);
+    }
+
+    /** The same result with what the child cost; {@code usage} may be null. */
+    ChildResult withUsage(ResourceUsage resourceUsage) {
+        return new ChildResult(outcome, exitCode, signal, duration, error, outputTail,
+                resourceUsage);
     }
 
     /** "500ms", "2s", "1.5s", "1m30s", "2h": short enough for an error column. */

@@ -23,6 +23,11 @@ final class Verdict {
             // Only the launcher's own close stops a child no HeldJob asked to stop: a shutdown.
             stopCause = HeldJob.StopCause.SHUTDOWN;
         }
+        if (result.outcome() == ChildResult.Outcome.LOST) {
+            // The helper that ran the child died and took the child's group with it: not the
+            // target's fault, so the job runs again at once and the attempt is not counted.
+            return result(job, result, JobState.PENDING, Outcome.LOST, result.error(), Duration.ZERO, true);
+        }
         if (stopCause == HeldJob.StopCause.CANCELLED) {
             return result(job, result, JobState.CANCELLED, Outcome.STOPPED, "cancelled while running", Duration.ZERO, false);
         }

@@ -418,7 +418,7 @@ public final class Worker implements AutoCloseable {
     static final class WorkerMetrics {
         /** Outcomes a worker writes itself; LEASE_EXPIRED is counted by procq_worker_lease_expiries. */
         private static final List<Outcome> WORKER_OUTCOMES = List.of(Outcome.OK, Outcome.FAILED, Outcome.TIMEOUT,
-                Outcome.SPAWN_FAILED, Outcome.STOPPED);
+                Outcome.SPAWN_FAILED, Outcome.STOPPED, Outcome.LOST);
         private final MeterRegistry registry;
         private final Counter leaseExpiries;
 
@@ -471,7 +471,7 @@ public final class Worker implements AutoCloseable {
         private Counter attempts(String type, Outcome outcome) {
             return Counter.builder("procq_worker_attempts").tag("type", type).tag("outcome", outcome.name())
                     .description("attempts this worker finished, by outcome: OK, FAILED (exit code or signal), TIMEOUT, "
-                            + "SPAWN_FAILED (program could not start), STOPPED (cancel or shutdown)")
+                            + "SPAWN_FAILED (program could not start), STOPPED (cancel or shutdown), LOST (spawn helper died)")
                     .register(registry);
         }
     }
