@@ -27,6 +27,8 @@ public final class Settings {
     public static final String DEFAULT_JOB_TYPES = "./jobtypes.yaml";
     public static final String DEFAULT_URL = "http://127.0.0.1:8080";
     public static final Duration DEFAULT_LEASE = Duration.ofSeconds(15);
+    public static final String DEFAULT_SPAWNER = "auto";
+    public static final List<String> SPAWNERS = List.of("auto", "native", "java");
     public static final Duration MIN_LEASE = Duration.ofSeconds(1);
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(30);
     public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
@@ -114,6 +116,16 @@ public final class Settings {
         return intValue("PROCQ_WORKER_CONCURRENCY", Runtime.getRuntime().availableProcessors(), 1, 100_000);
     }
 
+    /** How the worker starts children: {@code auto} (the spawn helper when it works), {@code native}, {@code java}. */
+    public String spawner() {
+        String value = get("PROCQ_SPAWNER").orElse(DEFAULT_SPAWNER).toLowerCase(java.util.Locale.ROOT);
+        if (!SPAWNERS.contains(value)) {
+            throw new ConfigException("PROCQ_SPAWNER=" + get("PROCQ_SPAWNER").orElse("")
+                    + " is not one of " + String.join(", ", SPAWNERS));
+        }
+        return value;
+    }
+
     public Duration leaseDuration() {
         Duration lease = durationValue("PROCQ_LEASE", DEFAULT_LEASE);
         // Renewed every third of it: shorter, and one GC pause or slow query loses healthy jobs.
@@ -195,6 +207,7 @@ public final class Settings {
         maxBatchSize();
         maxTargetLength();
         workerConcurrency();
+        spawner();
         leaseDuration();
         shutdownGrace();
         pollInterval();

@@ -31,14 +31,8 @@ final class ChildCommand {
      */
     static ProcessBuilder prepare(ChildSpec spec, SystemTools tools, Charset charset)
             throws CannotSpawn {
-        requirePassable(spec, charset);
+        Path program = check(spec, charset);
         Path directory = spec.workingDirectory();
-        if (directory != null && !Files.isDirectory(directory)) {
-            throw new CannotSpawn(Files.exists(directory)
-                    ? "working directory is not a directory: " + directory
-                    : "working directory not found: " + directory);
-        }
-        Path program = resolveProgram(spec.argv().get(0), spec.environment(), directory);
 
         List<String> options = spec.limits().prlimitOptions();
         List<String> command = new ArrayList<>(spec.argv().size() + options.size() + 9);
@@ -67,6 +61,23 @@ final class ChildCommand {
         builder.redirectInput(ProcessBuilder.Redirect.from(DEV_NULL));
         builder.redirectErrorStream(true);
         return builder;
+    }
+
+    /**
+     * Checks what every backend would otherwise only find out inside the child, where the reason
+     * is lost, and returns the program's path.
+     *
+     * @param charset what arguments and environment are encoded with for the child
+     */
+    static Path check(ChildSpec spec, Charset charset) throws CannotSpawn {
+        requirePassable(spec, charset);
+        Path directory = spec.workingDirectory();
+        if (directory != null && !Files.isDirectory(directory)) {
+            throw new CannotSpawn(Files.exists(directory)
+                    ? "working directory is not a directory: " + directory
+                    : "working directory not found: " + directory);
+        }
+        return resolveProgram(spec.argv().get(0), spec.environment(), directory);
     }
 
     /**

@@ -1,19 +1,5 @@
 package dev.procq.pool;
 
-import java.io.IOException;
-import java.nio.charset.Charset;
-import java.time.Duration;
-import java.util.Comparator;
-import java.util.List;
-import java.util.Objects;
-import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,81 +7,65 @@ import org.slf4j.LoggerFactory;
  * Starts child processes and keeps track of them until they end. One per worker process.
  *
  * <pre>{@code
+ * ChildLauncher launcher = ChildLauncher.open(Backend.AUTO);
  * RunningChild child = launcher.start(spec);   // never throws for a bad program
  * child.result().thenAccept(result -> ...);     // completes exactly once
  * child.stop("cancelled");                      // TERM the whole tree, grace, KILL
  * }</pre>
- *
- * <p>Every child leads its own session and process group, dies with the worker JVM, starts from an
- * empty environment plus exactly what its spec gives, reads /dev/null as stdin and writes stdout
- * and stderr into one pipe of which the last bytes are kept.
  */
-public final class ChildLauncher implements AutoCloseable {
+public interface ChildLauncher extends AutoCloseable {
 
-    /** After SIGKILL a process ends at once unless it is stuck inside the kernel. */
-    static final Duration WAIT_AFTER_KILL = Duration.ofSeconds(5);
-
-    private static final Logger log = LoggerFactory.getLogger(ChildLauncher.class);
-
-    private final SystemTools tools;
-    private final ScheduledThreadPoolExecutor timer;
-    private final SpawnerThread spawner;
-    private final Set<RunningChild> running = ConcurrentHashMap.newKeySet();
-    private final AtomicBoolean closed = new AtomicBoolean();
+    /** How children are started; {@code PROCQ_SPAWNER} names one. */
+    enum Backend {
+        /** The resident spawn helper where it can run, else ProcessBuilder. */
+        AUTO,
+        /** The resident spawn helper, {@code procq-spawnd}: one exec per child, no thread per child. */
+        NATIVE,
+        /** The JDK's ProcessBuilder with util-linux wrappers. */
+        JAVA
+    }
 
     /**
-     * @throws IllegalStateException when setsid, setpriv, prlimit or kill is missing on this host
+     * A launcher of the given backend. {@link Backend#AUTO} says once, in the log, why it falls
+     * back to ProcessBuilder.
+     *
+     * @throws IllegalStateException when the backend cannot work here, saying why
      */
-    public ChildLauncher() {
-        tools = SystemTools.locate();
-        timer = new ScheduledThreadPoolExecutor(1, task -> {
-            Thread thread = new Thread(task, "procq-child-timer");
-            thread.setDaemon(true);
-            return thread;
-        });
-        // Most children finish long before their timeout; their cancelled timeouts must not pile
-        // up in the queue until they would have fired.
-        timer.setRemoveOnCancelPolicy(true);
-        spawner = new SpawnerThread("procq-spawner");
+    static ChildLauncher open(Backend backend) {
+        Logger log = LoggerFactory.getLogger(ChildLauncher.class);
+        switch (backend) {
+            case JAVA:
+                return new ProcessBuilderLauncher();
+            case NATIVE:
+                try {
+                    return SpawnHelperLauncher.start();
+                } catch (SpawnHelperUnavailable e) {
+                    throw new IllegalStateException("PROCQ_SPAWNER=native, but the spawn helper"
+                            + " cannot run: " + e.getMessage(), e);
+                }
+            default:
+                try {
+                    return SpawnHelperLauncher.start();
+                } catch (SpawnHelperUnavailable e) {
+                    log.warn("spawn helper unavailable ({}); starting children through"
+                            + " ProcessBuilder, which costs several execs and threads per child",
+                            e.getMessage());
+                    return new ProcessBuilderLauncher();
+                }
+        }
     }
 
     /**
      * Starts a child. A program that is missing, not executable or otherwise cannot start gives a
      * child whose result is {@link ChildResult.Outcome#SPAWN_FAILED}, never an exception.
      */
-    public RunningChild start(ChildSpec spec) {
-        Objects.requireNonNull(spec, "spec");
-        long startedNanos = System.nanoTime();
-        if (closed.get()) {
-            return RunningChild.failed(spec, "launcher is closed", startedNanos);
-        }
-        ProcessBuilder builder;
-        try {
-            builder = ChildCommand.prepare(spec, tools, Charset.defaultCharset());
-        } catch (CannotSpawn refused) {
-            return RunningChild.failed(spec, refused.getMessage(), startedNanos);
-        }
-        RunningChild child;
-        try {
-            child = spawner.call(() -> spawn(spec, builder, startedNanos));
-        } catch (IllegalStateException e) {
-            return RunningChild.failed(spec, e.getMessage(), startedNanos);
-        }
-        if (child.pid().isPresent() && !child.result().isDone()) {
-            try {
-                child.watch();
-            } catch (RuntimeException | Error e) {
-                log.error("cannot watch child {}; killing it", child, e);
-                child.abandon(e);
-            }
-        }
-        return child;
-    }
+    RunningChild start(ChildSpec spec);
 
     /** How many children have started and not yet ended. */
-    public int runningCount() {
-        return running.size();
-    }
+    int runningCount();
+
+    /** Which backend this is, for the log and the metrics. */
+    String description();
 
     /**
      * Stops every child still running (SIGTERM to each group, the longest kill grace among them,
@@ -103,90 +73,5 @@ public final class ChildLauncher implements AutoCloseable {
      * "launcher is closed".
      */
     @Override
-    public void close() {
-        if (!closed.compareAndSet(false, true)) {
-            return;
-        }
-        try {
-            // A barrier: every spawn already under way has registered its child once this returns.
-            spawner.call(() -> null);
-        } catch (IllegalStateException gone) {
-            log.warn("spawner thread unavailable while closing: {}", gone.getMessage());
-        }
-        List<RunningChild> children = List.copyOf(running);
-        List<RunningChild> stopping = children.stream()
-                .filter(child -> child.claimShutdown("shutdown"))
-                .toList();
-        if (!stopping.isEmpty()) {
-            log.info("stopping {} running child(ren) for shutdown", stopping.size());
-        }
-        // One kill(1) for all groups: shutdown must not spawn one process per child.
-        ProcessGroups.signal(tools.kill(), Signal.TERM, groupIds(stopping));
-        Duration grace = stopping.stream()
-                .map(child -> child.spec().killGrace())
-                .max(Comparator.naturalOrder())
-                .orElse(Duration.ZERO);
-        boolean ended = awaitResults(children, grace);
-        if (!stopping.isEmpty()) {
-            Set<Long> liveGroups = ProcessGroups.liveGroupIds();
-            List<RunningChild> stubborn = stopping.stream()
-                    .filter(child -> child.groupMayStillRun(liveGroups))
-                    .toList();
-            ProcessGroups.signal(tools.kill(), Signal.KILL, groupIds(stubborn));
-        }
-        Duration lastWait = WAIT_AFTER_KILL.plus(RunningChild.OUTPUT_DRAIN_AFTER_EXIT);
-        if (!ended && !awaitResults(children, lastWait)) {
-            log.warn("some children did not end after SIGKILL: {}",
-                    children.stream().filter(child -> !child.result().isDone()).toList());
-        }
-        spawner.stop();
-        // Delayed SIGKILLs of groups stopped earlier still run after shutdown().
-        timer.shutdown();
-    }
-
-    private RunningChild spawn(ChildSpec spec, ProcessBuilder builder, long startedNanos) {
-        if (closed.get()) {
-            return RunningChild.failed(spec, "launcher is closed", startedNanos);
-        }
-        Process process;
-        try {
-            process = builder.start();
-        } catch (IOException | RuntimeException e) {
-            return RunningChild.failed(spec, "cannot start " + spec.argv().get(0) + ": "
-                    + e.getMessage(), startedNanos);
-        }
-        RunningChild child = RunningChild.started(spec, process, startedNanos, timer, tools);
-        try {
-            child.startReadingOutput();
-        } catch (RuntimeException | Error e) {
-            // Most likely no memory for another thread; this thread must live on regardless.
-            log.error("cannot read the output of child {}; killing it", child, e);
-            child.abandon(e);
-            return child;
-        }
-        running.add(child);
-        child.result().whenComplete((result, error) -> running.remove(child));
-        return child;
-    }
-
-    private static List<Long> groupIds(List<RunningChild> children) {
-        return children.stream().map(child -> child.pid().orElseThrow()).toList();
-    }
-
-    private static boolean awaitResults(List<RunningChild> children, Duration timeout) {
-        CompletableFuture<?>[] results = children.stream()
-                .map(RunningChild::result)
-                .toArray(CompletableFuture[]::new);
-        try {
-            CompletableFuture.allOf(results).get(timeout.toNanos(), TimeUnit.NANOSECONDS);
-            return true;
-        } catch (TimeoutException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("a child result failed", e);
-        }
-    }
+    void close();
 }

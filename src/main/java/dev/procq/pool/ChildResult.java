@@ -84,6 +84,24 @@ public record ChildResult(
         return new ChildResult(Outcome.LOST, null, null, duration, why, outputTail, null);
     }
 
+    /**
+     * How a child that was ended ends up described: by what procq did to it, if it did anything
+     * ({@code endedAs} TIMED_OUT or STOPPED, else null), otherwise by what the kernel said.
+     */
+    static ChildResult ended(Outcome endedAs, String stopReason, Duration timeout,
+            Integer exitCode, Integer signal, Duration duration, String outputTail) {
+        if (endedAs == Outcome.TIMED_OUT) {
+            return timedOut(timeout, exitCode, signal, duration, outputTail);
+        }
+        if (endedAs == Outcome.STOPPED) {
+            return stopped(stopReason, exitCode, signal, duration, outputTail);
+        }
+        if (signal != null) {
+            return killedBy(signal, duration, outputTail);
+        }
+        return exited(exitCode, duration, outputTail);
+    }
+
     /** The same result with what the child cost; {@code usage} may be null. */
     ChildResult withUsage(ResourceUsage resourceUsage) {
         return new ChildResult(outcome, exitCode, signal, duration, error, outputTail,

@@ -84,6 +84,11 @@ final class OutputTail {
             kept = bytes();
             truncated = totalBytes > size;
         }
+        return decode(kept, truncated);
+    }
+
+    /** Kept bytes as text, as {@link #text()} explains; {@code truncated} when older were dropped. */
+    static String decode(byte[] kept, boolean truncated) {
         int start = 0;
         while (truncated && start < Math.min(3, kept.length) && (kept[start] & 0xC0) == 0x80) {
             start++;

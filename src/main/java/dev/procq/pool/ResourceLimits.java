@@ -74,6 +74,33 @@ public record ResourceLimits(Long cpuSeconds, Long memoryBytes, Long openFiles, 
         return options;
     }
 
+    /** Linux resource numbers (the same on x86-64 and arm64) for {@link #kernelLimits()}. */
+    static final int RLIMIT_CPU = 0;
+    static final int RLIMIT_NPROC = 6;
+    static final int RLIMIT_NOFILE = 7;
+    static final int RLIMIT_AS = 9;
+
+    /**
+     * The same limits as setrlimit(2) takes them, for the spawn helper: each entry is
+     * {resource, soft, hard}, chosen as {@link #prlimitOptions()} chooses them.
+     */
+    List<long[]> kernelLimits() {
+        List<long[]> limits = new ArrayList<>(4);
+        if (cpuSeconds != null) {
+            limits.add(new long[] {RLIMIT_CPU, cpuSeconds, cpuSeconds + 1});
+        }
+        if (memoryBytes != null) {
+            limits.add(new long[] {RLIMIT_AS, memoryBytes, memoryBytes});
+        }
+        if (openFiles != null) {
+            limits.add(new long[] {RLIMIT_NOFILE, openFiles, openFiles});
+        }
+        if (processes != null) {
+            limits.add(new long[] {RLIMIT_NPROC, processes, processes});
+        }
+        return limits;
+    }
+
     private static void requirePositive(String name, Long value) {
         if (value != null && value <= 0) {
             throw new IllegalArgumentException(name + " must be positive when set, was " + value);

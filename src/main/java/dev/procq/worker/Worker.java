@@ -1,5 +1,6 @@
 package dev.procq.worker;
 
+import dev.procq.config.ConfigException;
 import dev.procq.config.JobType;
 import dev.procq.config.JobTypes;
 import dev.procq.config.Settings;
@@ -24,6 +25,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -81,13 +83,23 @@ public final class Worker implements AutoCloseable {
         this.jdbi = database.jdbi();
         this.types = types;
         this.settings = settings;
-        this.launcher = new ChildLauncher();
+        this.launcher = openLauncher(settings.spawner());
         this.globalLimit = settings.workerConcurrency();
         this.lease = settings.leaseDuration();
         this.liveTypes = new LiveTypes(jdbi, types);
         this.passedEnvironment = System.getenv();
         for (JobType type : types.all()) runningByType.put(type.name(), new AtomicInteger());
         this.metrics = new WorkerMetrics(registry, running::get, liveTypes);
+    }
+
+    private static ChildLauncher openLauncher(String spawner) {
+        try {
+            ChildLauncher opened = ChildLauncher.open(ChildLauncher.Backend.valueOf(spawner.toUpperCase(Locale.ROOT)));
+            log.info("children start through {}", opened.description());
+            return opened;
+        } catch (IllegalStateException e) {
+            throw new ConfigException(e.getMessage());
+        }
     }
 
     /** Registers this worker (waiting for the database if needed) and starts its threads. */

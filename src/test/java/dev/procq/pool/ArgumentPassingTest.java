@@ -15,10 +15,20 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
+@ParameterizedClass(name = "{0}")
+@EnumSource(Backends.class)
 class ArgumentPassingTest {
 
-    private final ChildLauncher launcher = new ChildLauncher();
+    private final Backends backend;
+    private final ChildLauncher launcher;
+
+    ArgumentPassingTest(Backends backend) {
+        this.backend = backend;
+        this.launcher = backend.open();
+    }
 
     @TempDir
     Path scratch;
@@ -55,7 +65,7 @@ class ArgumentPassingTest {
 
     @Test
     void nonAsciiTargetArrivesAsItsUtf8Bytes() {
-        assumeTrue(Charset.defaultCharset().equals(StandardCharsets.UTF_8),
+        assumeTrue(backend == Backends.NATIVE || Charset.defaultCharset().equals(StandardCharsets.UTF_8),
                 "the JVM passes arguments in its default charset, which is not UTF-8 here");
         String target = "héllo wörld ✓ 𝄞 Ωμέγα";
 

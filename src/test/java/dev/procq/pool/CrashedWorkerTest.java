@@ -3,6 +3,7 @@ package dev.procq.pool;
 import static dev.procq.pool.Specs.uniqueSleepSeconds;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.BufferedReader;
 import java.io.File;
@@ -20,14 +21,24 @@ import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** A real worker JVM, killed with SIGKILL, and what it leaves behind. */
+@ParameterizedClass(name = "{0}")
+@EnumSource(Backends.class)
 class CrashedWorkerTest {
 
     private static final String TAG = "PROCQ_WORKER_ID";
 
-    private final ChildLauncher launcher = new ChildLauncher();
+    private final Backends backend;
+    private final ChildLauncher launcher;
     private Process worker;
+
+    CrashedWorkerTest(Backends backend) {
+        this.backend = backend;
+        this.launcher = backend.open();
+    }
 
     @AfterEach
     void cleanUp() {
@@ -62,7 +73,16 @@ class CrashedWorkerTest {
         TerminationTest.awaitSleepRunning(orphanSeconds);
         TerminationTest.awaitSleepRunning(bystanderSeconds);
 
-        worker.destroyForcibly();
+        if (backend == Backends.NATIVE) {
+            // The helper ends every group when its worker dies; only a helper that dies with the
+            // worker (both SIGKILLed, the OOM killer) leaves orphans. Frozen first, it cannot react.
+            long helper = ProcessTable.childNamed(worker.pid(), HelperBinary.NAME).orElseThrow();
+            ProcessTable.signal(helper, "STOP");
+            worker.destroyForcibly();
+            ProcessTable.signal(helper, "KILL");
+        } else {
+            worker.destroyForcibly();
+        }
         await().atMost(Duration.ofSeconds(10)).until(() -> !ProcessTable.isLive(shellPid));
         long orphan = ProcessTable.live("sleep", orphanSeconds).get(0);
         assertThat(ProcessGroups.stat(orphan).orElseThrow().group())
@@ -78,11 +98,24 @@ class CrashedWorkerTest {
         assertThat(ProcessGroups.killTagged(TAG, Set.of(deadWorker))).isZero();
     }
 
+    @Test
+    void helperEndsEveryGroupOfADeadWorkerJvm() throws IOException {
+        assumeTrue(backend == Backends.NATIVE,
+                "through ProcessBuilder, a grandchild outlives its worker until killTagged ends it");
+        String seconds = uniqueSleepSeconds();
+        startWorker(List.of(), "sh", "-c", "sleep \"$1\" & wait", "sh", seconds);
+        TerminationTest.awaitSleepRunning(seconds);
+
+        worker.destroyForcibly();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> ProcessTable.live("sleep", seconds).isEmpty());
+    }
+
     /** Starts a stand-in worker JVM running one child and returns the child's pid. */
     private long startWorker(List<String> environment, String... argv) throws IOException {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xshare:auto", "-XX:TieredStopAtLevel=1",
+                "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-Dprocq.spawner=" + backend.name(),
                 "-cp", classPath(),
                 StandInWorker.class.getName()));
         command.addAll(environment);

@@ -8,10 +8,18 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
+@ParameterizedClass(name = "{0}")
+@EnumSource(Backends.class)
 class EnvironmentTest {
 
-    private final ChildLauncher launcher = new ChildLauncher();
+    private final ChildLauncher launcher;
+
+    EnvironmentTest(Backends backend) {
+        this.launcher = backend.open();
+    }
 
     @AfterEach
     void closeLauncher() {

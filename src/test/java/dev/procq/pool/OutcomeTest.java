@@ -7,10 +7,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.procq.pool.ChildResult.Outcome;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
+@ParameterizedClass(name = "{0}")
+@EnumSource(Backends.class)
 class OutcomeTest {
 
-    private final ChildLauncher launcher = new ChildLauncher();
+    private final ChildLauncher launcher;
+
+    OutcomeTest(Backends backend) {
+        this.launcher = backend.open();
+    }
 
     @AfterEach
     void closeLauncher() {

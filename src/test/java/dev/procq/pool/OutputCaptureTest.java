@@ -15,13 +15,21 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
+@ParameterizedClass(name = "{0}")
+@EnumSource(Backends.class)
 class OutputCaptureTest {
 
     private static final long MEGABYTE = 1024 * 1024;
 
-    private final ChildLauncher launcher = new ChildLauncher();
+    private final ChildLauncher launcher;
     private final HeapWatch heap = new HeapWatch();
+
+    OutputCaptureTest(Backends backend) {
+        this.launcher = backend.open();
+    }
 
     @AfterEach
     void closeLauncher() {

@@ -10,10 +10,18 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
+@ParameterizedClass(name = "{0}")
+@EnumSource(Backends.class)
 class ProcessGroupTest {
 
-    private final ChildLauncher launcher = new ChildLauncher();
+    private final ChildLauncher launcher;
+
+    ProcessGroupTest(Backends backend) {
+        this.launcher = backend.open();
+    }
 
     @AfterEach
     void closeLauncher() {

@@ -62,4 +62,47 @@ final class ProcessTable {
         }
         return List.of(all.split("\0", -1));
     }
+
+    /** The pid of a direct child of {@code parent} whose command name is {@code name}. */
+    static java.util.OptionalLong childNamed(long parent, String name) {
+        try (java.util.stream.Stream<Path> entries = java.nio.file.Files.list(Path.of("/proc"))) {
+            for (Path entry : entries.toList()) {
+                String pid = entry.getFileName().toString();
+                if (!pid.chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                String stat;
+                try {
+                    stat = java.nio.file.Files.readString(entry.resolve("stat"));
+                } catch (java.io.IOException gone) {
+                    continue;
+                }
+                int open = stat.indexOf('(');
+                int close = stat.lastIndexOf(')');
+                String[] fields = stat.substring(close + 2).split(" ");
+                if (stat.substring(open + 1, close).equals(name)
+                        && Long.parseLong(fields[1]) == parent) {
+                    return java.util.OptionalLong.of(Long.parseLong(pid));
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return java.util.OptionalLong.empty();
+    }
+
+    /** Sends a signal with kill(1), as an operator would. */
+    static void signal(long pid, String signal) {
+        try {
+            Process kill = new ProcessBuilder("kill", "-s", signal, Long.toString(pid)).start();
+            if (kill.waitFor() != 0) {
+                throw new IllegalStateException("kill -s " + signal + " " + pid + " failed");
+            }
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
 }

@@ -13,10 +13,18 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
+@ParameterizedClass(name = "{0}")
+@EnumSource(Backends.class)
 class SpawnFailureTest {
 
-    private final ChildLauncher launcher = new ChildLauncher();
+    private final ChildLauncher launcher;
+
+    SpawnFailureTest(Backends backend) {
+        this.launcher = backend.open();
+    }
 
     @TempDir
     Path scratch;

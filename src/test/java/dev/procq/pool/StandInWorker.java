@@ -9,7 +9,8 @@ import java.util.concurrent.CountDownLatch;
 /**
  * A worker JVM for tests that kill one: starts one child, prints its pid, then waits to be killed.
  *
- * <p>Arguments: {@code NAME=VALUE}... {@code --} program arguments...
+ * <p>Arguments: {@code NAME=VALUE}... {@code --} program arguments... The system property
+ * {@code procq.spawner} names the backend (NATIVE or JAVA).
  */
 final class StandInWorker {
 
@@ -25,7 +26,8 @@ final class StandInWorker {
         }
         List<String> argv = Arrays.asList(args).subList(separator + 1, args.length);
 
-        RunningChild child = new ChildLauncher().start(ChildSpec.of(argv, environment));
+        RunningChild child = ChildLauncher.open(ChildLauncher.Backend.valueOf(
+                System.getProperty("procq.spawner", "NATIVE"))).start(ChildSpec.of(argv, environment));
 
         System.out.println(child.pid().orElseThrow());
         System.out.flush();

@@ -12,12 +12,20 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
+@ParameterizedClass(name = "{0}")
+@EnumSource(Backends.class)
 class TerminationTest {
 
     private static final Duration SHORT_TIMEOUT = Duration.ofMillis(500);
 
-    private final ChildLauncher launcher = new ChildLauncher();
+    private final ChildLauncher launcher;
+
+    TerminationTest(Backends backend) {
+        this.launcher = backend.open();
+    }
 
     @AfterEach
     void closeLauncher() {

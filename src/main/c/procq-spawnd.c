@@ -1,0 +1,1016 @@
+/*
+ * procq-spawnd: the worker's resident spawn helper.
+ *
+ * One worker JVM starts one of these and talks to it over its stdin and stdout with
+ * length-prefixed binary frames (docs/spawn-helper.md). The helper forks and execs each job's
+ * program once (no wrapper programs in between), keeps the last bytes of its output, reaps it
+ * with wait4 and reports exactly how it ended: exit code or signal, CPU time and peak memory.
+ *
+ * Single-threaded: one epoll loop over the control pipe, a signalfd for SIGCHLD and the
+ * children's output pipes. Every descriptor is close-on-exec and non-blocking. Between fork and
+ * exec the child makes only async-signal-safe calls. The helper is a child subreaper, so
+ * orphaned grandchildren are reaped here too. EOF on stdin means the worker is gone: every
+ * child's process group is killed and the helper exits.
+ *
+ * Prior art: Erlang/OTP's erl_child_setup.c (a resident helper and one control channel,
+ * reaping in a loop because SIGCHLDs coalesce) and Bazel's process-tools (signal mask,
+ * setsid, pdeathsig with the getppid check).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROTOCOL_VERSION 1u
+
+/* Frames from the worker. */
+#define FRAME_HELLO 0x01
+#define FRAME_SPAWN 0x02
+#define FRAME_SIGNAL 0x03
+#define FRAME_SHUTDOWN 0x04
+
+/* Frames to the worker. */
+#define FRAME_HELLO_ACK 0x81
+#define FRAME_SPAWNED 0x82
+#define FRAME_SPAWN_FAILED 0x83
+#define FRAME_EXITED 0x84
+#define FRAME_ERROR 0x85
+
+/* Where a spawn failed, as reported in FRAME_SPAWN_FAILED. */
+#define STAGE_PIPE 1
+#define STAGE_FORK 2
+#define STAGE_SETSID 3
+#define STAGE_PDEATHSIG 4
+#define STAGE_RLIMIT 5
+#define STAGE_CHDIR 6
+#define STAGE_STDIO 7
+#define STAGE_EXEC 8
+
+/* Error codes of FRAME_ERROR. */
+#define ERROR_MALFORMED 1
+#define ERROR_OVERSIZED 2
+#define ERROR_UNKNOWN_TYPE 3
+#define ERROR_DUPLICATE_ID 4
+#define ERROR_NO_HELLO 5
+#define ERROR_VERSION 6
+#define ERROR_TOO_MANY_CHILDREN 7
+
+/* Features reported in FRAME_HELLO_ACK. */
+#define FEATURE_SUBREAPER 0x1u
+#define FEATURE_CLOSE_RANGE 0x2u
+
+/* EXITED flags. */
+#define EXIT_SIGNALLED 0x1u
+#define EXIT_CORE_DUMPED 0x2u
+#define EXIT_OUTPUT_CUT 0x4u
+
+/* The kernel's own limit on argv plus envp is about 2 MiB; a frame is one job's of those. */
+#define MAX_FRAME (4u * 1024 * 1024)
+#define MAX_ARGS 65536u
+#define MAX_TAIL (4u * 1024 * 1024)
+#define MAX_LINGER_MS 60000u
+#define MAX_CHILDREN 100000u
+/* Reads of one child's pipe per wakeup: a flooding child must not starve the others. */
+#define READS_PER_WAKEUP 4
+#define READ_CHUNK 65536
+/* After SHUTDOWN, how long the helper waits for killed children to be reaped before it exits. */
+#define SHUTDOWN_WAIT_MS 5000
+
+struct child {
+    uint64_t id;
+    pid_t pid;
+    int out_fd;          /* read end of the child's stdout+stderr pipe; -1 once closed */
+    int reaped;
+    int reported;        /* the EXITED frame is out; freed after this round of events */
+    int status;
+    struct rusage usage;
+    struct timespec started;
+    struct timespec ended;
+    int64_t linger_deadline_ms; /* once reaped with the pipe still open; 0 when not lingering */
+    uint32_t linger_ms;
+    int output_cut;
+    uint32_t tail_capacity;
+    uint8_t *tail;       /* ring buffer, allocated on the first output */
+    uint32_t tail_size;
+    uint32_t tail_next;
+    uint64_t total_bytes;
+    struct child *next;
+};
+
+static struct child *children;
+static uint32_t child_count;
+
+/*
+ * Process groups to SIGKILL at a deadline: the second half of "TERM, grace, KILL". They are
+ * kept apart from the children because a group outlives its leader: a grandchild that ignores
+ * SIGTERM and no longer holds the output is still there after the child was reported.
+ */
+struct pending_kill {
+    uint64_t id;
+    pid_t group;
+    int64_t deadline_ms;
+    struct pending_kill *next;
+};
+static struct pending_kill *pending_kills;
+/* Reported children, freed after the current round of events: one may still be named there. */
+static struct child *reported;
+static int epoll_fd = -1;
+static int signal_fd = -1;
+static int dev_null = -1;
+static pid_t self_pid;
+static pid_t parent_pid;
+static int said_hello;
+static int shutting_down;
+static int64_t shutdown_deadline_ms;
+
+static uint8_t *in_buf;
+static size_t in_len;
+static uint64_t skip_bytes; /* the rest of an oversized frame, read and dropped */
+static int in_closed;
+
+static uint8_t *out_buf;
+static size_t out_len;
+static size_t out_cap;
+static int out_waiting; /* EPOLLOUT registered */
+static int out_broken;
+
+/* epoll data for the two fixed descriptors; children use their struct's address. */
+static int tag_control_in;
+static int tag_signals;
+static int tag_control_out;
+
+static int64_t now_ms(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static void die(const char *what) {
+    fprintf(stderr, "procq-spawnd: %s: %s\n", what, strerror(errno));
+    exit(3);
+}
+
+/* ---- output to the worker ------------------------------------------------------------- */
+
+static void out_reserve(size_t more) {
+    if (out_len + more <= out_cap) return;
+    size_t cap = out_cap ? out_cap : 65536;
+    while (cap < out_len + more) cap *= 2;
+    uint8_t *grown = realloc(out_buf, cap);
+    if (!grown) die("out of memory for frames to the worker");
+    out_buf = grown;
+    out_cap = cap;
+}
+
+static void put_bytes(const void *data, size_t length) {
+    out_reserve(length);
+    memcpy(out_buf + out_len, data, length);
+    out_len += length;
+}
+
+static void put_u8(uint8_t value) { put_bytes(&value, 1); }
+
+static void put_u32(uint32_t value) {
+    uint8_t bytes[4] = {value, value >> 8, value >> 16, value >> 24};
+    put_bytes(bytes, 4);
+}
+
+static void put_u64(uint64_t value) {
+    put_u32((uint32_t)value);
+    put_u32((uint32_t)(value >> 32));
+}
+
+/* A frame is begun, filled with put_*, then ended, which writes its length in front. */
+static size_t begin_frame(uint8_t type) {
+    size_t start = out_len;
+    put_u32(0);
+    put_u8(type);
+    return start;
+}
+
+static void end_frame(size_t start) {
+    uint32_t length = (uint32_t)(out_len - start - 4);
+    uint8_t bytes[4] = {length, length >> 8, length >> 16, length >> 24};
+    memcpy(out_buf + start, bytes, 4);
+}
+
+static void flush_out(void) {
+    if (out_broken) {
+        out_len = 0;
+        return;
+    }
+    size_t written = 0;
+    while (written < out_len) {
+        ssize_t count = write(STDOUT_FILENO, out_buf + written, out_len - written);
+        if (count > 0) {
+            written += (size_t)count;
+        } else if (count < 0 && errno == EINTR) {
+            continue;
+        } else if (count < 0 && errno == EAGAIN) {
+            break;
+        } else {
+            /* The worker is gone; EOF on stdin follows and ends the helper. */
+            out_broken = 1;
+            out_len = 0;
+            return;
+        }
+    }
+    memmove(out_buf, out_buf + written, out_len - written);
+    out_len -= written;
+    int want = out_len > 0;
+    if (want != out_waiting) {
+        struct epoll_event event = {.events = want ? EPOLLOUT : 0, .data.ptr = &tag_control_out};
+        if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, STDOUT_FILENO, &event) < 0) die("epoll_ctl stdout");
+        out_waiting = want;
+    }
+}
+
+static void send_error(uint64_t id, uint32_t code, const char *message) {
+    size_t frame = begin_frame(FRAME_ERROR);
+    size_t length = strlen(message);
+    put_u64(id);
+    put_u32(code);
+    put_u32((uint32_t)length);
+    put_bytes(message, length);
+    end_frame(frame);
+}
+
+static void send_spawn_failed(uint64_t id, uint32_t stage, int error) {
+    const char *text = strerror(error);
+    size_t length = strlen(text);
+    size_t frame = begin_frame(FRAME_SPAWN_FAILED);
+    put_u64(id);
+    put_u32(stage);
+    put_u32((uint32_t)error);
+    put_u32((uint32_t)length);
+    put_bytes(text, length);
+    end_frame(frame);
+}
+
+/* ---- children ---------------------------------------------------------------------------- */
+
+static struct child *find_by_id(uint64_t id) {
+    for (struct child *child = children; child; child = child->next) {
+        if (child->id == id) return child;
+    }
+    return NULL;
+}
+
+static struct child *find_by_pid(pid_t pid) {
+    for (struct child *child = children; child; child = child->next) {
+        if (child->pid == pid && !child->reaped) return child;
+    }
+    return NULL;
+}
+
+static void tail_append(struct child *child, const uint8_t *data, size_t length) {
+    child->total_bytes += length;
+    uint32_t capacity = child->tail_capacity;
+    if (capacity == 0 || length == 0) return;
+    if (!child->tail) {
+        child->tail = malloc(capacity);
+        if (!child->tail) {
+            /* Without memory for a tail the child still runs; its output is dropped. */
+            child->tail_capacity = 0;
+            return;
+        }
+    }
+    if (length >= capacity) {
+        memcpy(child->tail, data + length - capacity, capacity);
+        child->tail_size = capacity;
+        child->tail_next = 0;
+        return;
+    }
+    uint32_t until_end = capacity - child->tail_next;
+    uint32_t first = length < until_end ? (uint32_t)length : until_end;
+    memcpy(child->tail + child->tail_next, data, first);
+    memcpy(child->tail, data + first, length - first);
+    child->tail_next = (uint32_t)((child->tail_next + length) % capacity);
+    child->tail_size = child->tail_size + length > capacity ? capacity
+                                                             : child->tail_size + (uint32_t)length;
+}
+
+static void close_output(struct child *child) {
+    if (child->out_fd < 0) return;
+    epoll_ctl(epoll_fd, EPOLL_CTL_DEL, child->out_fd, NULL);
+    close(child->out_fd);
+    child->out_fd = -1;
+}
+
+static void remove_child(struct child *gone) {
+    for (struct child **link = &children; *link; link = &(*link)->next) {
+        if (*link == gone) {
+            *link = gone->next;
+            break;
+        }
+    }
+    child_count--;
+    gone->next = reported;
+    reported = gone;
+}
+
+static void free_reported(void) {
+    while (reported) {
+        struct child *next = reported->next;
+        free(reported->tail);
+        free(reported);
+        reported = next;
+    }
+}
+
+static uint64_t micros(struct timeval value) {
+    return (uint64_t)value.tv_sec * 1000000u + (uint64_t)value.tv_usec;
+}
+
+/* Reports the exit once both the status and the end of the output are in. */
+static void report_if_done(struct child *child) {
+    if (child->reported || !child->reaped || child->out_fd >= 0) return;
+    child->reported = 1;
+    uint32_t flags = 0;
+    int32_t code;
+    if (WIFSIGNALED(child->status)) {
+        flags |= EXIT_SIGNALLED;
+        if (WCOREDUMP(child->status)) flags |= EXIT_CORE_DUMPED;
+        code = WTERMSIG(child->status);
+    } else {
+        code = WEXITSTATUS(child->status);
+    }
+    if (child->output_cut) flags |= EXIT_OUTPUT_CUT;
+    int64_t wall_ns = (int64_t)(child->ended.tv_sec - child->started.tv_sec) * 1000000000
+                      + (child->ended.tv_nsec - child->started.tv_nsec);
+    size_t frame = begin_frame(FRAME_EXITED);
+    put_u64(child->id);
+    put_u32(flags);
+    put_u32((uint32_t)code);
+    put_u64((uint64_t)(wall_ns < 0 ? 0 : wall_ns));
+    put_u64(micros(child->usage.ru_utime));
+    put_u64(micros(child->usage.ru_stime));
+    put_u64((uint64_t)child->usage.ru_maxrss);
+    put_u64(child->total_bytes);
+    put_u64(child->total_bytes - child->tail_size);
+    put_u32(child->tail_size);
+    if (child->tail_size < child->tail_capacity || child->tail_next == 0) {
+        put_bytes(child->tail, child->tail_size);
+    } else {
+        put_bytes(child->tail + child->tail_next, child->tail_size - child->tail_next);
+        put_bytes(child->tail, child->tail_next);
+    }
+    end_frame(frame);
+    remove_child(child);
+}
+
+static void read_output(struct child *child) {
+    static uint8_t chunk[READ_CHUNK];
+    if (child->out_fd < 0) return;
+    for (int round = 0; round < READS_PER_WAKEUP; round++) {
+        ssize_t count = read(child->out_fd, chunk, sizeof chunk);
+        if (count > 0) {
+            tail_append(child, chunk, (size_t)count);
+            continue;
+        }
+        if (count < 0 && errno == EINTR) continue;
+        if (count < 0 && errno == EAGAIN) return;
+        /* End of output (or a read error, which ends it just the same). */
+        close_output(child);
+        child->linger_deadline_ms = 0;
+        report_if_done(child);
+        return;
+    }
+}
+
+static void reap(void) {
+    while (1) {
+        int status;
+        struct rusage usage;
+        pid_t pid = wait4(-1, &status, WNOHANG, &usage);
+        if (pid == 0) return;
+        if (pid < 0) {
+            if (errno == EINTR) continue;
+            return; /* ECHILD: nobody left */
+        }
+        struct child *child = find_by_pid(pid);
+        if (!child) continue; /* an orphaned grandchild, reparented here */
+        clock_gettime(CLOCK_MONOTONIC, &child->ended);
+        child->reaped = 1;
+        child->status = status;
+        child->usage = usage;
+        if (child->out_fd >= 0) {
+            /* Drain what is already in the pipe; processes left behind may still hold it. */
+            read_output(child);
+            if (child->out_fd >= 0) child->linger_deadline_ms = now_ms() + child->linger_ms;
+        }
+        report_if_done(child);
+    }
+}
+
+/* Ends the output of children whose program exited while others still hold the pipe. */
+static void expire_lingering(void) {
+    int64_t now = now_ms();
+    struct child *child = children;
+    while (child) {
+        struct child *next = child->next;
+        if (child->reaped && child->out_fd >= 0 && child->linger_deadline_ms
+            && child->linger_deadline_ms <= now) {
+            /* What the job left behind holding its output is ended with it. */
+            kill(-child->pid, SIGKILL);
+            child->output_cut = 1;
+            close_output(child);
+            report_if_done(child);
+        }
+        child = next;
+    }
+}
+
+static int is_live_child(pid_t pid) {
+    for (struct child *child = children; child; child = child->next) {
+        if (child->pid == pid && !child->reaped) return 1;
+    }
+    return 0;
+}
+
+/*
+ * A group id is not reused while any process is in the group. Once the group is empty its id
+ * may become a new process's, and a new child of ours may lead a group of that id: that one is
+ * spared. kill(-group, 0) fails once nothing is left, and then nothing is sent.
+ */
+static void kill_group_if_there(uint64_t id, pid_t group) {
+    if (!find_by_id(id) && is_live_child(group)) return;
+    if (kill(-group, 0) == 0) kill(-group, SIGKILL);
+}
+
+static void expire_pending_kills(int all) {
+    int64_t now = now_ms();
+    for (struct pending_kill **link = &pending_kills; *link;) {
+        struct pending_kill *entry = *link;
+        if (all || entry->deadline_ms <= now) {
+            kill_group_if_there(entry->id, entry->group);
+            *link = entry->next;
+            free(entry);
+        } else {
+            link = &entry->next;
+        }
+    }
+}
+
+static int next_timeout_ms(void) {
+    int64_t nearest = 0;
+    for (struct pending_kill *entry = pending_kills; entry; entry = entry->next) {
+        if (!nearest || entry->deadline_ms < nearest) nearest = entry->deadline_ms;
+    }
+    for (struct child *child = children; child; child = child->next) {
+        if (child->linger_deadline_ms && (!nearest || child->linger_deadline_ms < nearest)) {
+            nearest = child->linger_deadline_ms;
+        }
+    }
+    if (shutting_down && (!nearest || shutdown_deadline_ms < nearest)) nearest = shutdown_deadline_ms;
+    if (!nearest) return -1;
+    int64_t wait = nearest - now_ms();
+    return wait < 0 ? 0 : (int)(wait > 60000 ? 60000 : wait);
+}
+
+static void kill_all_groups(void) {
+    for (struct child *child = children; child; child = child->next) {
+        kill(-child->pid, SIGKILL);
+    }
+    expire_pending_kills(1);
+}
+
+/* ---- spawning ---------------------------------------------------------------------------- */
+
+struct limit {
+    uint32_t resource;
+    uint64_t soft;
+    uint64_t hard;
+};
+
+struct spawn {
+    uint64_t id;
+    uint32_t tail_bytes;
+    uint32_t linger_ms;
+    uint32_t limit_count;
+    struct limit limits[8];
+    char *directory; /* NULL: the helper's own */
+    char *path;
+    char **argv;
+    char **envp;
+};
+
+/* In the child, between fork and exec: async-signal-safe calls only. */
+static void child_fail(int report_fd, uint32_t stage) {
+    uint32_t message[2] = {stage, (uint32_t)errno};
+    ssize_t ignored = write(report_fd, message, sizeof message);
+    (void)ignored;
+    _exit(127);
+}
+
+static void child_exec(const struct spawn *spawn, int output_fd, int report_fd) {
+    struct sigaction default_action;
+    memset(&default_action, 0, sizeof default_action);
+    default_action.sa_handler = SIG_DFL;
+    for (int number = 1; number < NSIG; number++) {
+        sigaction(number, &default_action, NULL); /* fails harmlessly for KILL, STOP, 32, 33 */
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    if (setsid() < 0) child_fail(report_fd, STAGE_SETSID);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) child_fail(report_fd, STAGE_PDEATHSIG);
+    /* The helper may have died before the line above: then nobody would ever kill us. */
+    if (getppid() != self_pid) _exit(127);
+    for (uint32_t index = 0; index < spawn->limit_count; index++) {
+        struct rlimit value = {.rlim_cur = spawn->limits[index].soft,
+                               .rlim_max = spawn->limits[index].hard};
+        if (setrlimit((int)spawn->limits[index].resource, &value) < 0) {
+            child_fail(report_fd, STAGE_RLIMIT);
+        }
+    }
+    if (spawn->directory && chdir(spawn->directory) < 0) child_fail(report_fd, STAGE_CHDIR);
+    if (dup2(dev_null, STDIN_FILENO) < 0 || dup2(output_fd, STDOUT_FILENO) < 0
+        || dup2(output_fd, STDERR_FILENO) < 0) {
+        child_fail(report_fd, STAGE_STDIO);
+    }
+    /* Everything else is close-on-exec already; this also covers what a library left open. */
+    syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
+    execve(spawn->path, spawn->argv, spawn->envp);
+    child_fail(report_fd, STAGE_EXEC);
+}
+
+static void spawn_child(const struct spawn *spawn) {
+    if (child_count >= MAX_CHILDREN) {
+        send_error(spawn->id, ERROR_TOO_MANY_CHILDREN, "too many children");
+        return;
+    }
+    int output[2];
+    int report[2];
+    if (pipe2(output, O_CLOEXEC) < 0) {
+        send_spawn_failed(spawn->id, STAGE_PIPE, errno);
+        return;
+    }
+    if (pipe2(report, O_CLOEXEC) < 0) {
+        int error = errno;
+        close(output[0]);
+        close(output[1]);
+        send_spawn_failed(spawn->id, STAGE_PIPE, error);
+        return;
+    }
+    struct child *child = calloc(1, sizeof *child);
+    if (!child) {
+        close(output[0]); close(output[1]); close(report[0]); close(report[1]);
+        send_spawn_failed(spawn->id, STAGE_FORK, ENOMEM);
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &child->started);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int error = errno;
+        close(output[0]); close(output[1]); close(report[0]); close(report[1]);
+        free(child);
+        send_spawn_failed(spawn->id, STAGE_FORK, error);
+        return;
+    }
+    if (pid == 0) {
+        close(output[0]);
+        close(report[0]);
+        child_exec(spawn, output[1], report[1]);
+    }
+    close(output[1]);
+    close(report[1]);
+    /* The report pipe closes at exec; anything read from it is the reason exec never came. */
+    uint32_t failure[2];
+    ssize_t count;
+    do {
+        count = read(report[0], failure, sizeof failure);
+    } while (count < 0 && errno == EINTR);
+    close(report[0]);
+    if (count == (ssize_t)sizeof failure) {
+        close(output[0]);
+        free(child);
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        send_spawn_failed(spawn->id, failure[0], (int)failure[1]);
+        return;
+    }
+    if (fcntl(output[0], F_SETFL, O_NONBLOCK) < 0) die("fcntl child pipe");
+    child->id = spawn->id;
+    child->pid = pid;
+    child->out_fd = output[0];
+    child->tail_capacity = spawn->tail_bytes;
+    child->linger_ms = spawn->linger_ms;
+    child->next = children;
+    children = child;
+    child_count++;
+    struct epoll_event event = {.events = EPOLLIN, .data.ptr = child};
+    if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, output[0], &event) < 0) die("epoll_ctl child pipe");
+    size_t frame = begin_frame(FRAME_SPAWNED);
+    put_u64(spawn->id);
+    put_u32((uint32_t)pid);
+    end_frame(frame);
+}
+
+/* ---- frames from the worker ------------------------------------------------------------ */
+
+struct reader {
+    const uint8_t *at;
+    const uint8_t *end;
+    int bad;
+};
+
+static uint32_t take_u32(struct reader *reader) {
+    if (reader->end - reader->at < 4) {
+        reader->bad = 1;
+        return 0;
+    }
+    const uint8_t *at = reader->at;
+    reader->at += 4;
+    return (uint32_t)at[0] | (uint32_t)at[1] << 8 | (uint32_t)at[2] << 16 | (uint32_t)at[3] << 24;
+}
+
+static uint64_t take_u64(struct reader *reader) {
+    uint64_t low = take_u32(reader);
+    return low | (uint64_t)take_u32(reader) << 32;
+}
+
+static uint8_t take_u8(struct reader *reader) {
+    if (reader->end - reader->at < 1) {
+        reader->bad = 1;
+        return 0;
+    }
+    return *reader->at++;
+}
+
+/* A string of the frame, copied with a NUL at its end; NUL inside it makes the frame bad. */
+static char *take_string(struct reader *reader, char **heap) {
+    uint32_t length = take_u32(reader);
+    if (reader->bad || (uint64_t)(reader->end - reader->at) < length) {
+        reader->bad = 1;
+        return NULL;
+    }
+    if (memchr(reader->at, 0, length)) {
+        reader->bad = 1;
+        return NULL;
+    }
+    char *copy = *heap;
+    memcpy(copy, reader->at, length);
+    copy[length] = 0;
+    *heap += length + 1;
+    reader->at += length;
+    return copy;
+}
+
+static int allowed_resource(uint32_t resource) {
+    return resource == RLIMIT_CPU || resource == RLIMIT_AS || resource == RLIMIT_NOFILE
+           || resource == RLIMIT_NPROC || resource == RLIMIT_FSIZE || resource == RLIMIT_CORE
+           || resource == RLIMIT_DATA || resource == RLIMIT_STACK;
+}
+
+static void handle_spawn(const uint8_t *payload, uint32_t length) {
+    struct reader reader = {payload, payload + length, 0};
+    struct spawn spawn;
+    memset(&spawn, 0, sizeof spawn);
+    spawn.id = take_u64(&reader);
+    if (reader.bad) {
+        send_error(0, ERROR_MALFORMED, "spawn frame too short for an id");
+        return;
+    }
+    if (find_by_id(spawn.id)) {
+        send_error(spawn.id, ERROR_DUPLICATE_ID, "a child with this id is running");
+        return;
+    }
+    /* Strings copied with their NULs never need more than the frame itself plus one per string. */
+    char *strings = malloc((size_t)length * 2 + 16);
+    if (!strings) {
+        send_spawn_failed(spawn.id, STAGE_FORK, ENOMEM);
+        return;
+    }
+    char *heap = strings;
+    const char *problem = NULL;
+    spawn.tail_bytes = take_u32(&reader);
+    spawn.linger_ms = take_u32(&reader);
+    spawn.limit_count = take_u8(&reader);
+    if (!reader.bad && spawn.tail_bytes > MAX_TAIL) problem = "tail size too large";
+    if (!reader.bad && spawn.linger_ms > MAX_LINGER_MS) problem = "linger too long";
+    if (!reader.bad && spawn.limit_count > 8) problem = "too many resource limits";
+    for (uint32_t index = 0; !problem && !reader.bad && index < spawn.limit_count; index++) {
+        spawn.limits[index].resource = take_u32(&reader);
+        spawn.limits[index].soft = take_u64(&reader);
+        spawn.limits[index].hard = take_u64(&reader);
+        if (!reader.bad && !allowed_resource(spawn.limits[index].resource)) {
+            problem = "resource limit not allowed";
+        } else if (!reader.bad && spawn.limits[index].soft > spawn.limits[index].hard) {
+            problem = "soft limit above hard limit";
+        }
+    }
+    if (!problem && !reader.bad) {
+        char *directory = take_string(&reader, &heap);
+        spawn.directory = directory && directory[0] ? directory : NULL;
+        spawn.path = take_string(&reader, &heap);
+        if (!reader.bad && (!spawn.path || !spawn.path[0])) problem = "empty program path";
+    }
+    uint32_t argc = 0;
+    uint32_t envc = 0;
+    if (!problem && !reader.bad) {
+        argc = take_u32(&reader);
+        if (!reader.bad && (argc == 0 || argc > MAX_ARGS || argc > length / 4)) {
+            problem = "bad argument count";
+        }
+    }
+    if (!problem && !reader.bad) {
+        spawn.argv = calloc(argc + 1, sizeof(char *));
+        if (!spawn.argv) problem = "out of memory";
+        for (uint32_t index = 0; !problem && !reader.bad && index < argc; index++) {
+            spawn.argv[index] = take_string(&reader, &heap);
+        }
+    }
+    if (!problem && !reader.bad) {
+        envc = take_u32(&reader);
+        if (!reader.bad && (envc > MAX_ARGS || envc > length / 4 + 1)) problem = "bad environment count";
+    }
+    if (!problem && !reader.bad) {
+        spawn.envp = calloc(envc + 1, sizeof(char *));
+        if (!spawn.envp) problem = "out of memory";
+        for (uint32_t index = 0; !problem && !reader.bad && index < envc; index++) {
+            spawn.envp[index] = take_string(&reader, &heap);
+            if (!reader.bad && (!strchr(spawn.envp[index], '=') || spawn.envp[index][0] == '=')) {
+                problem = "environment entry is not NAME=value";
+            }
+        }
+    }
+    if (!problem && !reader.bad && reader.at != reader.end) problem = "trailing bytes in spawn frame";
+    if (reader.bad && !problem) problem = "spawn frame truncated or holds a NUL inside a string";
+    if (problem) {
+        send_error(spawn.id, ERROR_MALFORMED, problem);
+    } else if (shutting_down) {
+        send_spawn_failed(spawn.id, STAGE_FORK, ESHUTDOWN);
+    } else {
+        spawn_child(&spawn);
+    }
+    free(spawn.argv);
+    free(spawn.envp);
+    free(strings);
+}
+
+static void handle_signal(const uint8_t *payload, uint32_t length) {
+    struct reader reader = {payload, payload + length, 0};
+    uint64_t id = take_u64(&reader);
+    uint32_t number = take_u32(&reader);
+    uint8_t group = take_u8(&reader);
+    uint32_t kill_after_ms = take_u32(&reader);
+    if (reader.bad || reader.at != reader.end || number == 0 || number >= (uint32_t)NSIG
+        || kill_after_ms > MAX_LINGER_MS * 10) {
+        send_error(reader.bad ? 0 : id, ERROR_MALFORMED, "bad signal frame");
+        return;
+    }
+    struct child *child = find_by_id(id);
+    /* A child already reported is gone, and its pid may be someone else's by now. */
+    if (!child) return;
+    if (group) {
+        kill(-child->pid, (int)number);
+    } else if (!child->reaped) {
+        kill(child->pid, (int)number);
+    }
+    if (kill_after_ms > 0) {
+        struct pending_kill *entry = malloc(sizeof *entry);
+        if (!entry) {
+            kill(-child->pid, SIGKILL); /* no memory to wait: the grace is cut short */
+            return;
+        }
+        entry->id = id;
+        entry->group = child->pid;
+        entry->deadline_ms = now_ms() + kill_after_ms;
+        entry->next = pending_kills;
+        pending_kills = entry;
+    }
+}
+
+static void begin_shutdown(void) {
+    if (shutting_down) return;
+    shutting_down = 1;
+    shutdown_deadline_ms = now_ms() + SHUTDOWN_WAIT_MS;
+    kill_all_groups();
+}
+
+static void handle_frame(uint8_t type, const uint8_t *payload, uint32_t length) {
+    if (!said_hello) {
+        if (type != FRAME_HELLO || length != 4) {
+            send_error(0, ERROR_NO_HELLO, "the first frame must be hello");
+            return;
+        }
+        struct reader reader = {payload, payload + length, 0};
+        uint32_t version = take_u32(&reader);
+        if (version != PROTOCOL_VERSION) {
+            send_error(0, ERROR_VERSION, "unsupported protocol version");
+            return;
+        }
+        said_hello = 1;
+        uint32_t features = 0;
+        int subreaper = 0;
+        if (prctl(PR_GET_CHILD_SUBREAPER, &subreaper) == 0 && subreaper) {
+            features |= FEATURE_SUBREAPER;
+        }
+        if (syscall(SYS_close_range, ~0u - 1, ~0u, 0) == 0) features |= FEATURE_CLOSE_RANGE;
+        size_t frame = begin_frame(FRAME_HELLO_ACK);
+        put_u32(PROTOCOL_VERSION);
+        put_u32(features);
+        put_u32((uint32_t)self_pid);
+        end_frame(frame);
+        return;
+    }
+    switch (type) {
+    case FRAME_SPAWN:
+        handle_spawn(payload, length);
+        break;
+    case FRAME_SIGNAL:
+        handle_signal(payload, length);
+        break;
+    case FRAME_SHUTDOWN:
+        if (length != 0) {
+            send_error(0, ERROR_MALFORMED, "shutdown frame has a payload");
+            return;
+        }
+        begin_shutdown();
+        break;
+    case FRAME_HELLO:
+        send_error(0, ERROR_MALFORMED, "hello was already said");
+        break;
+    default:
+        send_error(0, ERROR_UNKNOWN_TYPE, "unknown frame type");
+        break;
+    }
+}
+
+static void read_control(void) {
+    while (1) {
+        if (skip_bytes > 0) {
+            static uint8_t sink[READ_CHUNK];
+            size_t want = skip_bytes < sizeof sink ? (size_t)skip_bytes : sizeof sink;
+            ssize_t count = read(STDIN_FILENO, sink, want);
+            if (count > 0) {
+                skip_bytes -= (uint64_t)count;
+                continue;
+            }
+            if (count < 0 && errno == EINTR) continue;
+            if (count < 0 && errno == EAGAIN) return;
+            in_closed = 1;
+            return;
+        }
+        ssize_t count = read(STDIN_FILENO, in_buf + in_len, MAX_FRAME + 4 - in_len);
+        if (count == 0) {
+            in_closed = 1;
+            return;
+        }
+        if (count < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) return;
+            in_closed = 1;
+            return;
+        }
+        in_len += (size_t)count;
+        size_t at = 0;
+        while (in_len - at >= 4) {
+            const uint8_t *head = in_buf + at;
+            uint32_t length = (uint32_t)head[0] | (uint32_t)head[1] << 8 | (uint32_t)head[2] << 16
+                              | (uint32_t)head[3] << 24;
+            if (length == 0) {
+                send_error(0, ERROR_MALFORMED, "empty frame");
+                at += 4;
+                continue;
+            }
+            if (length > MAX_FRAME) {
+                send_error(0, ERROR_OVERSIZED, "frame larger than the limit");
+                uint64_t have = in_len - at - 4;
+                if (have >= length) {
+                    at += 4 + (size_t)length;
+                    continue;
+                }
+                skip_bytes = length - have;
+                at = in_len;
+                break;
+            }
+            if (in_len - at - 4 < length) break;
+            handle_frame(head[4], head + 5, length - 1);
+            at += 4 + (size_t)length;
+        }
+        memmove(in_buf, in_buf + at, in_len - at);
+        in_len -= at;
+    }
+}
+
+/* ---- set-up and the loop ----------------------------------------------------------------- */
+
+static void set_nonblocking(int fd) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) die("fcntl O_NONBLOCK");
+}
+
+static void handle_signals(void) {
+    struct signalfd_siginfo info;
+    int child_ended = 0;
+    while (read(signal_fd, &info, sizeof info) == (ssize_t)sizeof info) {
+        if (info.ssi_signo == SIGCHLD) {
+            child_ended = 1;
+        } else if (info.ssi_signo == SIGHUP && getppid() != parent_pid) {
+            /* PR_SET_PDEATHSIG: the worker died without closing our stdin first. */
+            in_closed = 1;
+        }
+        /* SIGINT and SIGTERM are the worker's to act on (a Ctrl-C reaches the whole process
+           group): the worker says when to stop, by SHUTDOWN or by going away. */
+    }
+    if (child_ended) reap();
+}
+
+int main(int argc, char **argv) {
+    (void)argv;
+    if (argc != 1) {
+        fprintf(stderr, "procq-spawnd: started by the procq worker only; it takes no arguments\n");
+        return 2;
+    }
+    self_pid = getpid();
+    parent_pid = getppid();
+
+    /* Whatever the parent left open is not passed on to any child. */
+    for (int fd = 3; fd < 1024; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+
+    sigset_t handled;
+    sigemptyset(&handled);
+    sigaddset(&handled, SIGCHLD);
+    sigaddset(&handled, SIGHUP);
+    sigaddset(&handled, SIGINT);
+    sigaddset(&handled, SIGTERM);
+    sigaddset(&handled, SIGQUIT);
+    if (sigprocmask(SIG_BLOCK, &handled, NULL) < 0) die("sigprocmask");
+    signal(SIGPIPE, SIG_IGN);
+    signal_fd = signalfd(-1, &handled, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (signal_fd < 0) die("signalfd");
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    if (prctl(PR_SET_PDEATHSIG, SIGHUP) < 0) die("prctl PR_SET_PDEATHSIG");
+    if (getppid() != parent_pid) return 0; /* the worker is gone already */
+
+    dev_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (dev_null < 0) die("open /dev/null");
+    in_buf = malloc(MAX_FRAME + 4);
+    if (!in_buf) die("malloc");
+    set_nonblocking(STDIN_FILENO);
+    set_nonblocking(STDOUT_FILENO);
+
+    epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd < 0) die("epoll_create1");
+    struct epoll_event event = {.events = EPOLLIN, .data.ptr = &tag_control_in};
+    if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, STDIN_FILENO, &event) < 0) die("epoll_ctl stdin");
+    event.data.ptr = &tag_signals;
+    if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, signal_fd, &event) < 0) die("epoll_ctl signalfd");
+    event.events = 0;
+    event.data.ptr = &tag_control_out;
+    if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, STDOUT_FILENO, &event) < 0) die("epoll_ctl stdout");
+
+    struct epoll_event events[256];
+    while (1) {
+        int ready = epoll_wait(epoll_fd, events, 256, next_timeout_ms());
+        if (ready < 0 && errno != EINTR) die("epoll_wait");
+        for (int index = 0; index < ready; index++) {
+            void *tag = events[index].data.ptr;
+            if (tag == &tag_control_in) {
+                read_control();
+            } else if (tag == &tag_signals) {
+                handle_signals();
+            } else if (tag == &tag_control_out) {
+                /* flushed below */
+            } else {
+                struct child *child = tag;
+                /* Reaped and reported children are freed only after their pipe left epoll. */
+                read_output(child);
+            }
+        }
+        expire_lingering();
+        expire_pending_kills(0);
+        free_reported();
+        flush_out();
+        if (in_closed) {
+            /* The worker is gone: nobody will ever stop these children, so stop them now. */
+            kill_all_groups();
+            return 0;
+        }
+        if (shutting_down && (!children || now_ms() >= shutdown_deadline_ms)) {
+            /* Block until the last frames are out: the worker waits for them. */
+            int flags = fcntl(STDOUT_FILENO, F_GETFL);
+            fcntl(STDOUT_FILENO, F_SETFL, flags & ~O_NONBLOCK);
+            flush_out();
+            return 0;
+        }
+    }
+}
