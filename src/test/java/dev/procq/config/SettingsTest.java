@@ -18,6 +18,7 @@ class SettingsTest {
         assertThat(settings.workerConcurrency()).isEqualTo(Runtime.getRuntime().availableProcessors());
         assertThat(settings.clientUrl()).isEqualTo("http://127.0.0.1:8080");
         assertThat(settings.database()).isEmpty();
+        assertThat(settings.spawner()).isEqualTo("auto");
     }
 
     @Test
@@ -49,6 +50,9 @@ class SettingsTest {
                 .hasMessageContaining("PROCQ_DATABASE_URL");
         assertThatThrownBy(() -> new Settings(Map.of("PROCQ_SCAN_ROOTS", "photos=relative/dir")).validate())
                 .hasMessageContaining("must be an absolute path");
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_SPAWNER", "fork")).validate())
+                .hasMessage("PROCQ_SPAWNER=fork is not one of auto, native, java");
+        assertThat(new Settings(Map.of("PROCQ_SPAWNER", "Native")).spawner()).isEqualTo("native");
     }
 
     @Test
