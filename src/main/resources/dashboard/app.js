@@ -148,6 +148,29 @@
     return (perSecond * 3600).toFixed(1) + '/h';
   }
 
+  // Peak memory arrives in KiB, as wait4 reports it; binary units keep the figure exact to the kernel's.
+  function formatMemory(kib) {
+    if (kib < 1024) return kib + ' KiB';
+    const [value, unit] = kib < 1024 * 1024 ? [kib / 1024, 'MiB'] : [kib / (1024 * 1024), 'GiB'];
+    return (value < 100 ? value.toFixed(1) : Math.round(value)) + ' ' + unit;
+  }
+
+  const known = (value) => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+
+  /**
+   * What an attempt cost: "CPU 12 ms user / 3 ms sys, peak 4.1 MiB", or only the parts that are known;
+   * null when nothing is (a backend that cannot measure, a child that never started).
+   */
+  function costText(attempt) {
+    const parts = [];
+    if (known(attempt.cpuUserMs) || known(attempt.cpuSystemMs)) {
+      const cpu = (ms) => (known(ms) ? formatDuration(ms / 1000) : '?');
+      parts.push('CPU ' + cpu(attempt.cpuUserMs) + ' user / ' + cpu(attempt.cpuSystemMs) + ' sys');
+    }
+    if (known(attempt.maxRssKb)) parts.push('peak ' + formatMemory(attempt.maxRssKb));
+    return parts.length ? parts.join(', ') : null;
+  }
+
   function number(n) {
     return Number(n || 0).toLocaleString();
   }
@@ -787,6 +810,12 @@
   // ---------------------------------------------------------------------------------------------
   // One job and every attempt
 
+  function costSpan(attempt) {
+    const text = costText(attempt);
+    if (text !== null) return el('span', { class: 'muted cost', text });
+    return el('span', { class: 'muted cost unknown', title: 'CPU and memory not measured for this attempt', text: 'CPU —' });
+  }
+
   function jobView(id) {
     const title = el('h1', null, el('span', { text: 'Job #' + id }));
     const facts = el('dl', { class: 'facts', id: 'job-facts' });
@@ -842,6 +871,7 @@
             el('span', { class: 'outcome', text: outcome }),
             el('span', { class: 'muted', text: exitText(a.exitCode, a.signal) }),
             el('span', { class: 'muted', text: formatDuration((a.durationMs || 0) / 1000) }),
+            costSpan(a),
             el('span', { class: 'muted', text: a.workerId === null || a.workerId === undefined ? '' : 'worker #' + a.workerId }),
             el('span', { class: 'muted' }, timeCell(a.startedAt), ' → ', timeCell(a.finishedAt))),
           a.error ? el('div', { class: 'reason', text: a.error }) : null,

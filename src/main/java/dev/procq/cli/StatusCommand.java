@@ -42,7 +42,8 @@ public final class StatusCommand implements Callable<Integer> {
             description = "list at most N failed targets (default: ${DEFAULT-VALUE}; 0 for none)")
     int failures;
 
-    @Option(names = "--output", description = "with each failed target, the tail of its last attempt's output")
+    @Option(names = "--output", description = "with each failed target, the tail of its last attempt's output,"
+            + " and that attempt's CPU time and peak memory when the worker measured them")
     boolean output;
 
     @Option(names = "--limit", paramLabel = "N", defaultValue = "20",
@@ -116,10 +117,12 @@ public final class StatusCommand implements Callable<Integer> {
             if (output) {
                 JsonNode attempts = api.getJson("/api/v1/jobs/" + job.path("id").asLong()).path("attempts");
                 if (attempts.size() > 0) {
-                    String tail = attempts.get(attempts.size() - 1).path("outputTail").asText("");
+                    JsonNode last = attempts.get(attempts.size() - 1);
+                    String tail = last.path("outputTail").asText("");
                     for (String line : tail.split("\n", -1)) {
                         if (!line.isEmpty()) out.println("      | " + SafeText.of(line));
                     }
+                    AttemptCost.describe(last).ifPresent(cost -> out.println("      " + cost));
                 }
             }
         }

@@ -9,6 +9,9 @@ import java.time.OffsetDateTime;
  *
  * @param retryDelay for {@code next == PENDING}: how long before the job may be claimed again
  * @param refundAttempt true when the attempt must not count against maxAttempts (shutdown hand-back)
+ * @param cpuUserMs CPU time the child spent in user mode, milliseconds; null when unknown
+ * @param cpuSystemMs CPU time the kernel spent on the child's behalf, milliseconds; null when unknown
+ * @param maxRssKb the child's peak resident memory, kilobytes; null when unknown
  */
 public record AttemptResult(
         long jobId,
@@ -22,5 +25,8 @@ public record AttemptResult(
         OffsetDateTime startedAt,
         Duration duration,
         Duration retryDelay,
-        boolean refundAttempt) {
+        boolean refundAttempt,
+        Long cpuUserMs,
+        Long cpuSystemMs,
+        Long maxRssKb) {
 }

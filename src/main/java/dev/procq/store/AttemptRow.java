@@ -2,7 +2,10 @@ package dev.procq.store;
 
 import java.time.OffsetDateTime;
 
-/** One row of procq.job_attempt: how one run of a job ended. */
+/**
+ * One row of procq.job_attempt: how one run of a job ended, and what it cost ({@code cpuUserMs},
+ * {@code cpuSystemMs}, {@code maxRssKb}: null when the backend that ran it could not tell).
+ */
 public record AttemptRow(
         long jobId,
         int attempt,
@@ -14,5 +17,8 @@ public record AttemptRow(
         Integer signal,
         long durationMs,
         String error,
-        String outputTail) {
+        String outputTail,
+        Long cpuUserMs,
+        Long cpuSystemMs,
+        Long maxRssKb) {
 }

@@ -39,14 +39,15 @@ public interface JobDao {
 
     /**
      * Writes the ends of many attempts in one statement, each only if this worker still
-     * holds that attempt, and records the attempt rows for exactly those. Returns the ids written.
+     * holds that attempt, and records the attempt rows for exactly those, with what each child
+     * cost (null elements where that is unknown). Returns the ids written.
      */
     @SqlQuery("""
             WITH r AS (
                 SELECT * FROM unnest(:ids, :attempts, :states, :outcomes, :exitCodes, :signals, :errors, :tails,
-                                     :durationsMs, :retryDelaysMs, :refunds)
+                                     :durationsMs, :retryDelaysMs, :refunds, :cpuUserMs, :cpuSystemMs, :maxRssKb)
                        AS r(id, attempt, state, outcome, exit_code, signal, error, output_tail,
-                            duration_ms, retry_delay_ms, refund)
+                            duration_ms, retry_delay_ms, refund, cpu_user_ms, cpu_system_ms, max_rss_kb)
             ), written AS (
                 UPDATE procq.job j
                    SET state = r.state, exit_code = r.exit_code, signal = r.signal, error = r.error,
@@ -61,9 +62,11 @@ public interface JobDao {
                 RETURNING j.id, j.started_at
             ), attempts AS (
                 INSERT INTO procq.job_attempt (job_id, attempt, worker_id, started_at, finished_at, outcome,
-                                               exit_code, signal, duration_ms, error, output_tail)
+                                               exit_code, signal, duration_ms, error, output_tail,
+                                               cpu_user_ms, cpu_system_ms, max_rss_kb)
                 SELECT r.id, r.attempt, :worker, w.started_at, now(), r.outcome,
-                       r.exit_code, r.signal, r.duration_ms, r.error, r.output_tail
+                       r.exit_code, r.signal, r.duration_ms, r.error, r.output_tail,
+                       r.cpu_user_ms, r.cpu_system_ms, r.max_rss_kb
                   FROM r JOIN written w ON w.id = r.id
                 ON CONFLICT (job_id, attempt) DO NOTHING
             )
@@ -74,7 +77,8 @@ public interface JobDao {
                                @Bind("exitCodes") Integer[] exitCodes, @Bind("signals") Integer[] signals,
                                @Bind("errors") String[] errors, @Bind("tails") String[] tails,
                                @Bind("durationsMs") Long[] durationsMs, @Bind("retryDelaysMs") Long[] retryDelaysMs,
-                               @Bind("refunds") Boolean[] refunds);
+                               @Bind("refunds") Boolean[] refunds, @Bind("cpuUserMs") Long[] cpuUserMs,
+                               @Bind("cpuSystemMs") Long[] cpuSystemMs, @Bind("maxRssKb") Long[] maxRssKb);
 
     /**
      * Renews the leases of the given jobs, each only while this worker still holds it; returns

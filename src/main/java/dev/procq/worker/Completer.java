@@ -142,6 +142,9 @@ final class Completer implements Runnable {
         Long[] durations = new Long[n];
         Long[] delays = new Long[n];
         Boolean[] refunds = new Boolean[n];
+        Long[] cpuUserMs = new Long[n];
+        Long[] cpuSystemMs = new Long[n];
+        Long[] maxRssKb = new Long[n];
         for (int i = 0; i < n; i++) {
             AttemptResult r = batch.get(i);
             ids[i] = r.jobId();
@@ -155,9 +158,12 @@ final class Completer implements Runnable {
             durations[i] = r.duration().toMillis();
             delays[i] = r.retryDelay().toMillis();
             refunds[i] = r.refundAttempt();
+            cpuUserMs[i] = r.cpuUserMs();
+            cpuSystemMs[i] = r.cpuSystemMs();
+            maxRssKb[i] = r.maxRssKb();
         }
         return jdbi.withExtension(JobDao.class, dao -> dao.finishIfRunning(workerId, ids, attempts, states, outcomes,
-                exitCodes, signals, errors, tails, durations, delays, refunds));
+                exitCodes, signals, errors, tails, durations, delays, refunds, cpuUserMs, cpuSystemMs, maxRssKb));
     }
 
     /** PostgreSQL text cannot hold NUL; a child's output may. */

@@ -2,6 +2,7 @@ package dev.procq.worker;
 
 import dev.procq.config.JobType;
 import dev.procq.pool.ChildResult;
+import dev.procq.pool.ResourceUsage;
 import dev.procq.store.AttemptResult;
 import dev.procq.store.ClaimedJob;
 import dev.procq.store.JobState;
@@ -54,18 +55,25 @@ final class Verdict {
     /** A job claimed just as the worker began to shut down: handed back unstarted, not counted. */
     static AttemptResult handedBack(ClaimedJob job) {
         return new AttemptResult(job.id(), job.attempt(), JobState.PENDING, Outcome.STOPPED, null, null,
-                "worker shut down; handed back", null, job.startedAt(), Duration.ZERO, Duration.ZERO, true);
+                "worker shut down; handed back", null, job.startedAt(), Duration.ZERO, Duration.ZERO, true,
+                null, null, null);
     }
 
     /** A job that could not even be turned into a command (e.g. a missing {meta.NAME}). */
     static AttemptResult unrunnable(ClaimedJob job, String error) {
         return new AttemptResult(job.id(), job.attempt(), JobState.FAILED, Outcome.SPAWN_FAILED, null, null, error,
-                null, job.startedAt(), Duration.ZERO, Duration.ZERO, false);
+                null, job.startedAt(), Duration.ZERO, Duration.ZERO, false, null, null, null);
     }
 
     private static AttemptResult result(ClaimedJob job, ChildResult result, JobState next, Outcome outcome,
                                         String error, Duration retryDelay, boolean refund) {
+        // Unknown stays unknown (null), never 0: the ProcessBuilder backend cannot tell what a
+        // child cost, and a 0 would read as "cost nothing" in every sum an operator makes.
+        ResourceUsage usage = result.usage();
         return new AttemptResult(job.id(), job.attempt(), next, outcome, result.exitCode(), result.signal(), error,
-                result.outputTail(), job.startedAt(), result.duration(), retryDelay, refund);
+                result.outputTail(), job.startedAt(), result.duration(), retryDelay, refund,
+                usage == null ? null : usage.cpuUserMillis(),
+                usage == null ? null : usage.cpuSystemMillis(),
+                usage == null ? null : usage.maxRssKb());
     }
 }

@@ -6,9 +6,12 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.procq.config.JobTypes;
+import dev.procq.pool.ResourceUsage;
 import dev.procq.testing.Chromium;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.testing.Procq;
+import dev.procq.worker.RecordedAttempts;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -171,6 +174,38 @@ class DashboardTest {
         assertThat(attempt.findElement(By.cssSelector(".outcome")).getText()).isEqualTo("FAILED");
         assertThat(attempt.getText()).contains("exit 7").contains("exit code 7");
         assertThat(attempt.findElement(By.cssSelector(".tail")).getText()).contains("out-7").contains("err-7");
+    }
+
+    @Test
+    void anAttemptShowsItsCpuAndPeakMemoryOrThatTheyWereNotMeasured() throws Exception {
+        // An API that also knows "costed", which this class's worker does not run: its attempts end
+        // with the costs this test chooses, through the worker's own write path.
+        String costedTypes = TYPES + """
+                  costed:
+                    command: ["true", "{target}"]
+                """;
+        try (Procq costs = new Procq(postgres, costedTypes, Map.of("PROCQ_WORKER_METRICS_PORT", "off")).startApi()) {
+            RecordedAttempts attempts = new RecordedAttempts(costs.database(), JobTypes.parse(costedTypes, "costed types"));
+            costs.submit("costed", List.of("heavy.bin", "unmeasured.bin"));
+            long heavy = attempts.finishNext("costed", RecordedAttempts.exited(0, new ResourceUsage(12_345, 3_999, 4_198)));
+            long unmeasured = attempts.finishNext("costed", RecordedAttempts.exited(5, null));
+
+            driver.get(procq.baseUrl() + "/#/jobs/" + heavy);
+            eventually().until(() -> text("#job-target").equals("heavy.bin")
+                    && !driver.findElements(By.cssSelector("#attempts .attempt .cost")).isEmpty());
+            assertThat(text("#attempts .attempt .cost")).isEqualTo("CPU 12 ms user / 3 ms sys, peak 4.1 MiB");
+            browser.screenshot("job-with-costs");
+
+            driver.get(procq.baseUrl() + "/#/jobs/" + unmeasured);
+            eventually().until(() -> text("#job-target").equals("unmeasured.bin")
+                    && !driver.findElements(By.cssSelector("#attempts .attempt .cost")).isEmpty());
+            WebElement attempt = driver.findElement(By.cssSelector("#attempts .attempt"));
+            // Unknown is said as unknown, never as 0, and the rest of the attempt is there as always.
+            assertThat(attempt.findElement(By.cssSelector(".cost")).getText()).isEqualTo("CPU —");
+            assertThat(attempt.findElement(By.cssSelector(".cost")).getAttribute("title")).contains("not measured");
+            assertThat(attempt.getText()).doesNotContain("0 ms user").contains("exit 5").contains("exit code 5");
+            assertThat(attempt.findElement(By.cssSelector(".tail")).getText()).contains("exited with 5");
+        }
     }
 
     @Test

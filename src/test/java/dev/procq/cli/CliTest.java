@@ -4,8 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.procq.config.JobTypes;
+import dev.procq.pool.ResourceUsage;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.testing.Procq;
+import dev.procq.worker.RecordedAttempts;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -258,6 +261,44 @@ class CliTest {
         CliRun list = cli().run("status");
         assertThat(list.exit()).isZero();
         assertThat(list.out()).containsPattern("(?m)^ +" + id + "  exit +DONE +3 +2 +1 +0 +0 +0 ");
+    }
+
+    @Test
+    void statusOutputShowsTheLastAttemptsCpuAndPeakMemoryWhenKnown() throws Exception {
+        // An API that also knows "costed", a type no worker here runs: its attempts are ended with the
+        // costs this test chooses, through the worker's own write path.
+        String costedTypes = TYPES + """
+                  costed:
+                    command: ["true", "{target}"]
+                """;
+        try (Procq costs = new Procq(postgres, costedTypes, Map.of("PROCQ_WORKER_METRICS_PORT", "off")).startApi()) {
+            RecordedAttempts attempts = new RecordedAttempts(costs.database(), JobTypes.parse(costedTypes, "costed types"));
+            long id = costs.submit("costed", List.of("heavy.bin", "unmeasured.bin"));
+            attempts.finishNext("costed", RecordedAttempts.exited(3, new ResourceUsage(12_345, 3_999, 4_198)));
+            attempts.finishNext("costed", RecordedAttempts.exited(4, null));
+
+            CliRun run = CliRun.with(Map.of("PROCQ_URL", costs.baseUrl())).run("status", Long.toString(id), "--output");
+
+            assertThat(run.exit()).as(run.toString()).isZero();
+            List<String> lines = run.out().lines().toList();
+            int heavy = indexOfLineContaining(lines, "heavy.bin  exit code 3");
+            int unmeasured = indexOfLineContaining(lines, "unmeasured.bin  exit code 4");
+            assertThat(lines.subList(heavy + 1, unmeasured))
+                    .containsExactly("      | output of a child that exited with 3", "      CPU 12 ms user / 3 ms sys, peak 4.1 MiB");
+            // Unknown: the output tail and nothing more, neither a 0 nor an empty line.
+            assertThat(lines.get(unmeasured + 1)).isEqualTo("      | output of a child that exited with 4");
+            assertThat(lines.get(unmeasured + 2)).startsWith("run them again:");
+
+            CliRun withoutOutput = CliRun.with(Map.of("PROCQ_URL", costs.baseUrl())).run("status", Long.toString(id));
+            assertThat(withoutOutput.out()).doesNotContain("CPU");
+        }
+    }
+
+    private static int indexOfLineContaining(List<String> lines, String text) {
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).contains(text)) return i;
+        }
+        throw new AssertionError("no line contains \"" + text + "\" in:\n" + String.join("\n", lines));
     }
 
     @Test

@@ -3,9 +3,12 @@ package dev.procq.store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.procq.config.JobTypes;
+import dev.procq.pool.ResourceUsage;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.testing.Procq;
 import dev.procq.testing.Psql;
+import dev.procq.worker.RecordedAttempts;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +33,7 @@ class OpsRecipesTest {
     static final Path RECIPES = Path.of("db", "ops");
     /** Every recipe this class runs; a new recipe without a test here fails {@link #everyRecipeIsTestedAndSaysHowToRunIt}. */
     static final Set<String> TESTED = Set.of("progress.sql", "failures.sql", "requeue-failures.sql", "cancel-batch.sql",
-            "slowest-targets.sql", "pause-type.sql", "resume-type.sql", "set-concurrency.sql", "stuck-jobs.sql",
+            "slowest-targets.sql", "cpu-hungry-targets.sql", "pause-type.sql", "resume-type.sql", "set-concurrency.sql", "stuck-jobs.sql",
             "types.sql", "workers.sql");
     /** Recipes whose tests live elsewhere: roles.sql in security.DatabaseRolesTest. */
     static final Set<String> TESTED_ELSEWHERE = Set.of("roles.sql");
@@ -155,6 +158,44 @@ class OpsRecipesTest {
         assertThat(out.indexOf(" 0.9 ")).isPositive().isLessThan(out.indexOf(" 0.4 "));
         assertThat(out.indexOf(" 0.4 ")).isLessThan(out.indexOf(" 0.1 "));
         assertThat(recipe("slowest-targets.sql", Map.of("type", "sleep")).out()).contains(" 0.9 ");
+    }
+
+    @Test
+    void cpuHungryTargetsComeFirstAndUnmeasuredAttemptsAreCountedApart() throws Exception {
+        // An API that also knows "costed", which this class's worker does not run: its attempts end
+        // with the costs this test chooses, through the worker's own write path.
+        String costedTypes = TYPES + """
+                  costed:
+                    command: ["true", "{target}"]
+                """;
+        try (Procq costs = new Procq(postgres, costedTypes, Map.of("PROCQ_WORKER_METRICS_PORT", "off")).startApi()) {
+            RecordedAttempts attempts = new RecordedAttempts(costs.database(), JobTypes.parse(costedTypes, "costed types"));
+            long batch = costs.submit("costed", List.of("light.bin", "heavy.bin", "unmeasured.bin", "medium.bin"));
+            attempts.finishNext("costed", RecordedAttempts.exited(0, new ResourceUsage(1_000, 1_000, 2_048)));
+            attempts.finishNext("costed", RecordedAttempts.exited(1, new ResourceUsage(2_500_000, 500_000, 204_800)));
+            attempts.finishNext("costed", RecordedAttempts.exited(0, null));
+            attempts.finishNext("costed", RecordedAttempts.exited(0, new ResourceUsage(300_000, 100_000, 10_240)));
+
+            String out = recipe("cpu-hungry-targets.sql", Map.of("batch", Long.toString(batch))).out();
+
+            List<String> rows = out.lines().filter(line -> line.contains(".bin")).toList();
+            assertThat(rows).hasSize(3);
+            assertThat(rows.get(0)).startsWith(" heavy.bin").containsPattern("\\|\\s+3000 \\|\\s+2500 \\|\\s+500 \\|\\s+200\\.0 \\| FAILED");
+            assertThat(rows.get(1)).startsWith(" medium.bin").containsPattern("\\|\\s+400 \\|\\s+300 \\|\\s+100 \\|\\s+10\\.0 \\| OK");
+            assertThat(rows.get(2)).startsWith(" light.bin").containsPattern("\\|\\s+2 \\|\\s+1 \\|\\s+1 \\|\\s+2\\.0 \\| OK");
+            // The batch as a whole: four attempts, one of them not measured, 3402 ms of CPU, 200 MiB at most.
+            assertThat(out).containsPattern("(?m)^\\s+4 \\|\\s+1 \\|\\s+3402 \\|\\s+200\\.0$");
+            assertThat(recipe("cpu-hungry-targets.sql", Map.of("batch", Long.toString(batch), "limit", "1")).out()
+                    .lines().filter(line -> line.contains(".bin"))).singleElement().asString().startsWith(" heavy.bin");
+        }
+    }
+
+    @Test
+    void cpuHungryTargetsRefusesToRunWithoutABatch() throws Exception {
+        Psql.Result result = psql.run(RECIPES.resolve("cpu-hungry-targets.sql"), Map.of());
+
+        assertThat(result.exit()).isNotZero();
+        assertThat(result.err()).contains("set the batch: psql -v batch=BATCH_ID");
     }
 
     @Test
