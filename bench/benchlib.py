@@ -4,6 +4,7 @@ Every loop is bounded in count and time and talks only to 127.0.0.1.
 """
 import http.client
 import json
+import re
 import statistics
 import sys
 import threading
@@ -345,6 +346,21 @@ def table(results_file):
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
 
 
+def type_command(types_file, name):
+    """Prints a job type's command from a job types file, one argument per line, {target} last.
+    Reads only the flow-sequence form the repository's files use: command: ["prog", "arg", ...]."""
+    with open(types_file) as f:
+        text = f.read()
+    section = re.search(r"^  " + re.escape(name) + r":\s*$(.*?)(?=^  \S|\Z)", text, re.M | re.S)
+    command = section and re.search(r"^\s+command:\s*(\[.*?\])", section.group(1), re.M | re.S)
+    if not command:
+        raise SystemExit(f"{types_file}: no command: [...] for type {name}")
+    args = json.loads(command.group(1))
+    if not args or args[-1] != "{target}" or any("{" in a or "\n" in a for a in args[:-1]):
+        raise SystemExit(f"{types_file}: type {name}: expected {{target}} as the last argument only")
+    print("\n".join(args[:-1]))
+
+
 def compare(a, op, b):
     """Exit 0 if the comparison holds, for bash."""
     a, b = float(a), float(b)
@@ -381,5 +397,6 @@ if __name__ == "__main__":
         "cpu-diff": cpu_diff,
         "cpu-run": cpu_run,
         "spawnd-pid": spawnd_pid,
+        "type-command": type_command,
     }
     functions[command](*args)
