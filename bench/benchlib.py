@@ -4,6 +4,7 @@ Every loop is bounded in count and time and talks only to 127.0.0.1.
 """
 import http.client
 import json
+import re
 import statistics
 import sys
 import threading
@@ -169,23 +170,63 @@ def cpu_seconds(*pids):
     print(f"{own / tick:.2f} {reaped / tick:.2f}")
 
 
+SPAWND = "procq-spawnd"
+
+
+def proc_stat(pid):
+    """(comm, ppid, own, reaped) for a process from /proc/PID/stat, CPU in clock ticks; None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            text = f.read()
+    except OSError:
+        return None
+    comm = text[text.index("(") + 1:text.rindex(")")]
+    fields = text.rsplit(")", 1)[1].split()
+    return comm, int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+
+
+def spawnd_pids(parent):
+    """Pids of the spawn helpers (comm procq-spawnd) whose parent is the given worker pid; none with the java spawner."""
+    import os
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        st = proc_stat(name)
+        if st and st[0] == SPAWND and st[1] == int(parent):
+            found.append(int(name))
+    return sorted(found)
+
+
+def spawnd_pid(parent):
+    """Prints the spawn helper's pid (the first, if there are more), or nothing."""
+    pids = spawnd_pids(parent)
+    if pids:
+        print(pids[0])
+
+
 def cpu_snapshot(*labelled):
-    """Prints 'label pid self children' CPU seconds for each label=pid given, for cpu-diff."""
+    """Prints 'label pid self children' CPU seconds for each label=pid given, for cpu-diff.
+    spawnd-of=PID adds a 'spawnd' line for each procq-spawnd child of PID (the native spawn helper)."""
     import os
     tick = os.sysconf("SC_CLK_TCK")
     for item in labelled:
         label, pid = item.split("=")
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        print(label, pid, (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick)
+        pids = spawnd_pids(pid) if label == "spawnd-of" else [pid]
+        for p in pids:
+            st = proc_stat(p)
+            if st is None:
+                continue
+            print("spawnd" if label == "spawnd-of" else label, p, st[2] / tick, st[3] / tick)
 
 
 def cpu_diff(before_file, after_file, jobs):
-    """Milliseconds of CPU per job between two snapshots, per label, plus 'children' (what the worker reaped);
-    processes new since the first snapshot count whole. Prints 'total label=ms ...'."""
+    """Milliseconds of CPU per job between two snapshots, per label; processes new since the first
+    snapshot count whole. 'children' are the job programs: what the spawn helper reaped plus what the
+    worker JVM reaped (the jobs themselves with the java spawner; nothing else with the helper, unless
+    a helper died: the JVM's reaping of it brings its whole life's CPU, own and reaped, so its share
+    from before the first snapshot is taken off, and its CPU in between counts with the children).
+    Prints 'total worker=ms spawnd=ms children=ms api=ms pg-worker=ms pg-api=ms[; note]'."""
     def read(path):
         with open(path) as f:
             return {(c[0], c[1]): (float(c[2]), float(c[3])) for c in (l.split() for l in f) if len(c) == 4}
@@ -193,26 +234,53 @@ def cpu_diff(before_file, after_file, jobs):
     per = {}
     for key, (own, reaped) in after.items():
         b_own, b_reaped = before.get(key, (0.0, 0.0))
-        per[key[0]] = per.get(key[0], 0.0) + own - b_own
-        if key[0] == "worker":
+        label = key[0]
+        per[label] = per.get(label, 0.0) + own - b_own
+        if label in ("worker", "spawnd"):
             per["children"] = per.get("children", 0.0) + reaped - b_reaped
+    note = ""
+    gone = [key for key in before if key[0] == "spawnd" and key not in after]
+    for key in gone:
+        per["children"] = per.get("children", 0.0) - sum(before[key])
+    spawnd_before = sorted(k[1] for k in before if k[0] == "spawnd")
+    spawnd_after = sorted(k[1] for k in after if k[0] == "spawnd")
+    if spawnd_before != spawnd_after and spawnd_before:
+        note = (f"; {SPAWND} pid {','.join(spawnd_before)} -> {','.join(spawnd_after) or 'none'}:"
+                " the CPU of the one that ended is counted with the children")
     jobs = int(jobs)
     total = sum(per.values()) * 1000 / jobs
-    print(f"{total:.2f} " + " ".join(f"{k}={v * 1000 / jobs:.2f}" for k, v in sorted(per.items())))
+    order = ["worker", "spawnd", "children", "api", "pg-worker", "pg-api"]
+    labels = [k for k in order if k in per or k == "spawnd" and "worker" in per] + sorted(set(per) - set(order))
+    split = " ".join(f"{k}={per[k] * 1000 / jobs:.2f}" if k in per else f"{k}=none" for k in labels)
+    print(f"{total:.2f} {split}{note}")
 
 
 def cpu_run(*command):
-    """Runs a command; prints wall seconds and the CPU seconds (user + sys) of it and everything it reaped."""
+    """Runs a command with its stdin from the last argument; prints wall seconds, the CPU seconds
+    (user + sys) of it and everything it reaped, and its exit status."""
+    import os
     import resource
+    import signal
     import subprocess
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.time()
     with open(command[-1]) as stdin:
-        subprocess.run(command[:-1], stdin=stdin, check=True)
+        # its own process group, so that a TERM (bench/run's exit) ends it and every child it started
+        proc = subprocess.Popen(command[:-1], stdin=stdin, start_new_session=True)
+
+        def stop(signum, _frame):
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            raise SystemExit(128 + signum)
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        rc = proc.wait()
     wall = time.time() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    print(f"{wall:.4f} {cpu:.2f}")
+    print(f"{wall:.4f} {cpu:.2f} {rc}")
 
 
 def stat(kind, *values):
@@ -266,11 +334,31 @@ def table(results_file):
             cols = line.rstrip("\n").split("\t")
             if len(cols) == 7:
                 rows.append(cols[:6] + ["PASS" if cols[6] == "1" else "MISS"])
-    order = {f"B{i}": i for i in range(1, 8)}
-    rows[1:] = sorted(rows[1:], key=lambda r: (order.get(r[0][:2], 9), r[0]))
+    # B2 first, then the lines read off its run (B2s, B2c), then B2j (B2 on the java spawner)
+    order = {f"B{i}": i for i in range(1, 11)}
+    suffix = {"": 0, "s": 1, "c": 2, "j": 3}
+    def key(r):
+        base = r[0].rstrip("abcdefghijklmnopqrstuvwxyz")
+        return order.get(base, 99), suffix.get(r[0][len(base):], 9), r[0]
+    rows[1:] = sorted(rows[1:], key=key)
     widths = [max(len(r[i]) for r in rows) for i in range(7)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+
+
+def type_command(types_file, name):
+    """Prints a job type's command from a job types file, one argument per line, {target} last.
+    Reads only the flow-sequence form the repository's files use: command: ["prog", "arg", ...]."""
+    with open(types_file) as f:
+        text = f.read()
+    section = re.search(r"^  " + re.escape(name) + r":\s*$(.*?)(?=^  \S|\Z)", text, re.M | re.S)
+    command = section and re.search(r"^\s+command:\s*(\[.*?\])", section.group(1), re.M | re.S)
+    if not command:
+        raise SystemExit(f"{types_file}: no command: [...] for type {name}")
+    args = json.loads(command.group(1))
+    if not args or args[-1] != "{target}" or any("{" in a or "\n" in a for a in args[:-1]):
+        raise SystemExit(f"{types_file}: type {name}: expected {{target}} as the last argument only")
+    print("\n".join(args[:-1]))
 
 
 def compare(a, op, b):
@@ -308,5 +396,7 @@ if __name__ == "__main__":
         "cpu-snap": cpu_snapshot,
         "cpu-diff": cpu_diff,
         "cpu-run": cpu_run,
+        "spawnd-pid": spawnd_pid,
+        "type-command": type_command,
     }
     functions[command](*args)
