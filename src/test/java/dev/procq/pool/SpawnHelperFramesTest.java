@@ -47,7 +47,7 @@ class SpawnHelperFramesTest {
     }
 
     @Test
-    void everyFrameBeforeHelloIsRefused() throws IOException {
+    void everyFrameBeforeHelloIsRefused() throws Exception {
         send(HelperFrames.spawn(1, Specs.spec("true"), Path.of("/bin/true"), 0));
 
         await().atMost(Duration.ofSeconds(10)).until(() -> frames.size() == 1);
@@ -56,7 +56,7 @@ class SpawnHelperFramesTest {
     }
 
     @Test
-    void randomFramesGetErrorsStartNothingAndLeaveTheHelperServing() throws IOException {
+    void randomFramesGetErrorsStartNothingAndLeaveTheHelperServing() throws Exception {
         long seed = System.nanoTime();
         Random random = new Random(seed);
         send(HelperFrames.hello());
