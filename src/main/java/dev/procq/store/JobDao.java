@@ -1,5 +1,6 @@
 package dev.procq.store;
 
+import java.time.OffsetDateTime;
 import java.util.List;
 import java.util.Optional;
 import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
@@ -15,6 +16,18 @@ public interface JobDao {
             id, batch_id, type, target, meta::text AS meta, state, attempts, max_attempts, worker_id,
             exit_code, signal, error, created_at, run_at, started_at, finished_at""";
 
+    /** Takes the rows of CTE {@code picked}: RUNNING, one more attempt, this worker's lease. */
+    String CLAIM_PICKED = """
+            UPDATE procq.job j
+               SET state = 'RUNNING', attempts = j.attempts + 1, worker_id = :worker,
+                   lease_expires_at = now() + :leaseMillis * interval '1 millisecond',
+                   started_at = now()
+              FROM picked
+             WHERE j.id = picked.id
+            RETURNING j.id, j.batch_id, j.type, j.target, j.meta::text AS meta,
+                      j.attempts AS attempt, j.max_attempts, j.created_at, j.started_at
+            """;
+
     /**
      * Claims at most {@code limit} runnable jobs of one type in one statement. SKIP LOCKED
      * lets any number of workers claim side by side without waiting on each other.
@@ -26,23 +39,17 @@ public interface JobDao {
                  ORDER BY priority, id
                  LIMIT :limit
                  FOR UPDATE SKIP LOCKED)
-            UPDATE procq.job j
-               SET state = 'RUNNING', attempts = j.attempts + 1, worker_id = :worker,
-                   lease_expires_at = now() + :leaseMillis * interval '1 millisecond',
-                   started_at = now()
-              FROM picked
-             WHERE j.id = picked.id
-            RETURNING j.id, j.batch_id, j.type, j.target, j.meta::text AS meta,
-                      j.attempts AS attempt, j.max_attempts, j.created_at, j.started_at""")
+            """ + CLAIM_PICKED)
     List<ClaimedJob> claimPending(@Bind("type") String type, @Bind("limit") int limit,
                                   @Bind("worker") long workerId, @Bind("leaseMillis") long leaseMillis);
 
     /**
-     * Writes the ends of many attempts in one statement, each only if this worker still
-     * holds that attempt, and records the attempt rows for exactly those, with what each child
-     * cost (null elements where that is unknown). Returns the ids written.
+     * Writes the ends of many attempts, each only if this worker still holds that attempt,
+     * and records the attempt rows for exactly those; CTE {@code written} holds the ids
+     * written. Both {@link #finishIfRunning} and {@link #finishIfRunningAndClaim} run it, with
+     * the same per-result arrays in the same order: a column added here goes into both.
      */
-    @SqlQuery("""
+    String FINISH_IF_RUNNING = """
             WITH r AS (
                 SELECT * FROM unnest(:ids, :attempts, :states, :outcomes, :exitCodes, :signals, :errors, :tails,
                                      :durationsMs, :retryDelaysMs, :refunds, :cpuUserMs, :cpuSystemMs, :maxRssKb)
@@ -70,6 +77,10 @@ public interface JobDao {
                   FROM r JOIN written w ON w.id = r.id
                 ON CONFLICT (job_id, attempt) DO NOTHING
             )
+            """;
+
+    /** The ends of many attempts in one statement (see {@link #FINISH_IF_RUNNING}); returns the ids written. */
+    @SqlQuery(FINISH_IF_RUNNING + """
             SELECT id FROM written""")
     List<Long> finishIfRunning(@Bind("worker") long workerId,
                                @Bind("ids") Long[] ids, @Bind("attempts") Integer[] attempts,
@@ -79,6 +90,63 @@ public interface JobDao {
                                @Bind("durationsMs") Long[] durationsMs, @Bind("retryDelaysMs") Long[] retryDelaysMs,
                                @Bind("refunds") Boolean[] refunds, @Bind("cpuUserMs") Long[] cpuUserMs,
                                @Bind("cpuSystemMs") Long[] cpuSystemMs, @Bind("maxRssKb") Long[] maxRssKb);
+
+    /**
+     * A worker's whole round trip: writes the ends of many attempts (as {@link #finishIfRunning}),
+     * then claims, per type in the order given, at most that type's free slots, and at most
+     * {@code claimTotal} in all (the worker's global cap). The slots it fills may be the ones its
+     * results free, so a RUNNING row always stands for a taken slot and the claim costs no trip
+     * of its own. One statement, one snapshot: the claim cannot see the rows it just finished
+     * (a retried job's run_at lies ahead anyway), and no reader sees the results without the claims.
+     *
+     * <p>Without an ORDER BY the outer LIMIT stops the per-type scans as soon as it is met, so no
+     * row is locked that is not claimed; the rows come type by type in the order of the arrays
+     * (the cap itself holds whatever the plan). Takes the same per-result arrays as
+     * {@link #finishIfRunning}, in the same order. Returns one row per result written and one per
+     * job claimed.
+     */
+    @SqlQuery(FINISH_IF_RUNNING + """
+            , wanted AS (
+                SELECT * FROM unnest(:claimTypes, :claimSlots) AS w(type, slots)
+            ), picked AS (
+                SELECT p.id
+                  FROM wanted w
+                 CROSS JOIN LATERAL (
+                       SELECT id FROM procq.job
+                        WHERE state = 'PENDING' AND type = w.type AND run_at <= now()
+                        ORDER BY priority, id
+                        LIMIT w.slots
+                        FOR UPDATE SKIP LOCKED) p
+                 LIMIT :claimTotal
+            ), claimed AS (
+            """ + CLAIM_PICKED + """
+            )
+            SELECT false AS claim, id, NULL::bigint AS batch_id, NULL AS type, NULL AS target, NULL AS meta,
+                   NULL::int AS attempt, NULL::int AS max_attempts, NULL::timestamptz AS created_at,
+                   NULL::timestamptz AS started_at
+              FROM written
+            UNION ALL
+            SELECT true, id, batch_id, type, target, meta, attempt, max_attempts, created_at, started_at
+              FROM claimed""")
+    @RegisterConstructorMapper(FinishedOrClaimed.class)
+    List<FinishedOrClaimed> finishIfRunningAndClaim(@Bind("worker") long workerId,
+                               @Bind("claimTypes") String[] claimTypes, @Bind("claimSlots") Integer[] claimSlots,
+                               @Bind("claimTotal") int claimTotal, @Bind("leaseMillis") long leaseMillis,
+                               @Bind("ids") Long[] ids, @Bind("attempts") Integer[] attempts,
+                               @Bind("states") String[] states, @Bind("outcomes") String[] outcomes,
+                               @Bind("exitCodes") Integer[] exitCodes, @Bind("signals") Integer[] signals,
+                               @Bind("errors") String[] errors, @Bind("tails") String[] tails,
+                               @Bind("durationsMs") Long[] durationsMs, @Bind("retryDelaysMs") Long[] retryDelaysMs,
+                               @Bind("refunds") Boolean[] refunds, @Bind("cpuUserMs") Long[] cpuUserMs,
+                               @Bind("cpuSystemMs") Long[] cpuSystemMs, @Bind("maxRssKb") Long[] maxRssKb);
+
+    /** A row of {@link #finishIfRunningAndClaim}: a result written ({@code claim} false, only the id set) or a job claimed. */
+    record FinishedOrClaimed(boolean claim, long id, Long batchId, String type, String target, String meta,
+                             Integer attempt, Integer maxAttempts, OffsetDateTime createdAt, OffsetDateTime startedAt) {
+        public ClaimedJob claimedJob() {
+            return new ClaimedJob(id, batchId, type, target, meta, attempt, maxAttempts, createdAt, startedAt);
+        }
+    }
 
     /**
      * Renews the leases of the given jobs, each only while this worker still holds it; returns

@@ -1,7 +1,9 @@
 package dev.procq.worker;
 
 import dev.procq.store.AttemptResult;
+import dev.procq.store.ClaimedJob;
 import dev.procq.store.JobDao;
+import dev.procq.store.JobDao.FinishedOrClaimed;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -9,43 +11,59 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
+import java.util.function.BooleanSupplier;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Writes finished attempts in batches: one statement for everything that ended since the
- * last write. While PostgreSQL is away, results stay here and are written when it is back;
- * none is dropped.
+ * Holds finished attempts until they are written, and writes them in the claim loop's round
+ * trip: one statement writes every result that ended since the last round and claims the jobs
+ * that take the slots they free ({@link JobDao#finishIfRunningAndClaim}). A slot is free only
+ * once its result is written, so the RUNNING rows of procq.job are exactly the slots a worker
+ * has taken. While PostgreSQL is away, results stay here and are written when it is back; none
+ * is dropped. Only the claim loop's thread gathers and writes; children's threads add.
  */
-final class Completer implements Runnable {
+final class Completer {
     static final int MAX_BATCH = 1000;
     /**
-     * How long a result waits for others before it is written. Children that end close
-     * together then share one statement instead of taking one each: for /bin/true at
-     * concurrency 8 that saved the worker and PostgreSQL 0.5 ms of CPU per job.
+     * How long the claim loop waits for more results before its round trip. Children that
+     * end close together then share one statement instead of taking one each: for /bin/true at
+     * concurrency 8 that saved the worker and PostgreSQL 0.5 ms of CPU per job. The wait ends
+     * early once some type has no child left running: its slots then wait for nothing but the
+     * write, and waiting longer would only leave them idle.
      */
     static final Duration LINGER = Duration.ofMillis(20);
-    static final Duration MAX_RETRY_DELAY = Duration.ofSeconds(5);
     private static final Logger log = LoggerFactory.getLogger(Completer.class);
+
+    /** A finished attempt and the type whose slot it holds until it is written. */
+    record Ended(String type, AttemptResult result) {
+    }
+
+    /** What one round trip wrote (or found fenced out: either way the slots are free) and claimed. */
+    record Round(List<Ended> results, List<ClaimedJob> claimed) {
+    }
 
     private final Jdbi jdbi;
     private final long workerId;
-    private final Consumer<List<AttemptResult>> onWritten;
-    private final LinkedBlockingQueue<AttemptResult> queue = new LinkedBlockingQueue<>();
-    private final List<AttemptResult> unwritten = new ArrayList<>();
-    private volatile boolean stopping;
-    private volatile long failuresInARow;
+    private final long leaseMillis;
+    private final LinkedBlockingQueue<Ended> queue = new LinkedBlockingQueue<>();
+    /** Gathered for the next round trip, in arrival order; kept through failed ones. */
+    private final List<Ended> unwritten = new ArrayList<>();
+    private long failuresInARow;
 
-    Completer(Jdbi jdbi, long workerId, Consumer<List<AttemptResult>> onWritten) {
+    Completer(Jdbi jdbi, long workerId, Duration lease) {
         this.jdbi = jdbi;
         this.workerId = workerId;
-        this.onWritten = onWritten;
+        this.leaseMillis = lease.toMillis();
     }
 
-    void add(AttemptResult result) {
-        queue.add(result);
+    void add(String type, AttemptResult result) {
+        queue.add(new Ended(type, result));
+    }
+
+    boolean hasResults() {
+        return backlog() > 0;
     }
 
     /** Results waiting to be written, including ones held back by a database outage. */
@@ -55,40 +73,30 @@ final class Completer implements Runnable {
         }
     }
 
-    @Override
-    public void run() {
-        while (!stopping || backlog() > 0) {
-            try {
-                if (unwritten.isEmpty()) {
-                    AttemptResult first = queue.poll(100, TimeUnit.MILLISECONDS);
-                    if (first == null) continue;
-                    synchronized (unwritten) {
-                        unwritten.add(first);
-                    }
-                    if (!stopping) lingerForMore();
-                }
-                synchronized (unwritten) {
-                    queue.drainTo(unwritten, MAX_BATCH - unwritten.size());
-                }
-                if (!writeOnce()) {
-                    if (stopping && Thread.currentThread().isInterrupted()) return;
-                    long delay = Math.min(MAX_RETRY_DELAY.toMillis(), 100L << Math.min(failuresInARow, 6));
-                    Thread.sleep(delay); // back off while PostgreSQL is unreachable
-                }
-            } catch (InterruptedException e) {
-                if (backlog() == 0) return;
-                Thread.currentThread().interrupt();
-                return;
-            }
+    /**
+     * The results for the next round trip. Fresh results wait up to {@link #LINGER} for others
+     * when {@code linger} is set, unless {@code nothingToWaitFor} says so first; results held
+     * through a failed round trip go again at once.
+     */
+    List<Ended> gather(boolean linger, BooleanSupplier nothingToWaitFor) throws InterruptedException {
+        boolean fresh;
+        synchronized (unwritten) {
+            fresh = unwritten.isEmpty();
+            queue.drainTo(unwritten, MAX_BATCH - unwritten.size());
+            fresh &= !unwritten.isEmpty();
+        }
+        if (fresh && linger) lingerForMore(nothingToWaitFor);
+        synchronized (unwritten) {
+            return List.copyOf(unwritten);
         }
     }
 
-    private void lingerForMore() throws InterruptedException {
+    private void lingerForMore(BooleanSupplier nothingToWaitFor) throws InterruptedException {
         long deadline = System.nanoTime() + LINGER.toNanos();
-        while (true) {
+        while (!nothingToWaitFor.getAsBoolean()) {
             long left = deadline - System.nanoTime();
             if (left <= 0) return;
-            AttemptResult next = queue.poll(left, TimeUnit.NANOSECONDS);
+            Ended next = queue.poll(left, TimeUnit.NANOSECONDS);
             if (next == null) return;
             synchronized (unwritten) {
                 unwritten.add(next);
@@ -97,39 +105,44 @@ final class Completer implements Runnable {
         }
     }
 
-    /** Tries to write everything held; true on success. */
-    boolean writeOnce() {
-        List<AttemptResult> batch;
-        synchronized (unwritten) {
-            batch = List.copyOf(unwritten);
-        }
-        if (batch.isEmpty()) return true;
+    /**
+     * One round trip: writes {@code batch} (what {@link #gather} returned) and claims
+     * {@code claims}. On failure the results stay for the next round and the error is thrown.
+     */
+    Round writeAndClaim(List<Ended> batch, Claims claims) {
+        List<FinishedOrClaimed> rows;
         try {
-            List<Long> written = write(batch);
-            synchronized (unwritten) {
-                unwritten.removeAll(batch);
-            }
-            if (failuresInARow > 0) {
-                log.info("database reachable again; wrote {} held results", batch.size());
-            }
-            failuresInARow = 0;
-            if (written.size() < batch.size()) {
-                Set<Long> fenced = new HashSet<>();
-                batch.forEach(r -> fenced.add(r.jobId()));
-                fenced.removeAll(written);
-                log.warn("{} results not written: this worker no longer holds jobs {}", fenced.size(), fenced);
-            }
-            onWritten.accept(batch);
-            return true;
+            rows = write(batch, claims);
         } catch (RuntimeException e) {
-            if (failuresInARow++ == 0) {
+            if (failuresInARow++ == 0 && !batch.isEmpty()) {
                 log.warn("cannot write {} results, keeping them until the database is back: {}", batch.size(), e.getMessage());
             }
-            return false;
+            throw e;
         }
+        synchronized (unwritten) {
+            // gather() handed out a copy of the head of the list; only this thread adds to it.
+            unwritten.subList(0, batch.size()).clear();
+        }
+        if (failuresInARow > 0 && !batch.isEmpty()) {
+            log.info("database reachable again; wrote {} held results", batch.size());
+        }
+        failuresInARow = 0;
+        Set<Long> written = new HashSet<>();
+        List<ClaimedJob> claimed = new ArrayList<>();
+        for (FinishedOrClaimed row : rows) {
+            if (row.claim()) claimed.add(row.claimedJob());
+            else written.add(row.id());
+        }
+        if (written.size() < batch.size()) {
+            Set<Long> fenced = new HashSet<>();
+            batch.forEach(ended -> fenced.add(ended.result().jobId()));
+            fenced.removeAll(written);
+            log.warn("{} results not written: this worker no longer holds jobs {}", fenced.size(), fenced);
+        }
+        return new Round(batch, claimed);
     }
 
-    private List<Long> write(List<AttemptResult> batch) {
+    private List<FinishedOrClaimed> write(List<Ended> batch, Claims claims) {
         int n = batch.size();
         Long[] ids = new Long[n];
         Integer[] attempts = new Integer[n];
@@ -146,7 +159,7 @@ final class Completer implements Runnable {
         Long[] cpuSystemMs = new Long[n];
         Long[] maxRssKb = new Long[n];
         for (int i = 0; i < n; i++) {
-            AttemptResult r = batch.get(i);
+            AttemptResult r = batch.get(i).result();
             ids[i] = r.jobId();
             attempts[i] = r.attempt();
             states[i] = r.next().name();
@@ -162,17 +175,13 @@ final class Completer implements Runnable {
             cpuSystemMs[i] = r.cpuSystemMs();
             maxRssKb[i] = r.maxRssKb();
         }
-        return jdbi.withExtension(JobDao.class, dao -> dao.finishIfRunning(workerId, ids, attempts, states, outcomes,
+        return jdbi.withExtension(JobDao.class, dao -> dao.finishIfRunningAndClaim(workerId,
+                claims.types(), claims.slots(), claims.total(), leaseMillis, ids, attempts, states, outcomes,
                 exitCodes, signals, errors, tails, durations, delays, refunds, cpuUserMs, cpuSystemMs, maxRssKb));
     }
 
     /** PostgreSQL text cannot hold NUL; a child's output may. */
     private static String stripNul(String text) {
         return text == null || text.indexOf('\0') < 0 ? text : text.replace("\0", "\\0");
-    }
-
-    /** Finish writing what is queued, then return from run(). */
-    void stop() {
-        stopping = true;
     }
 }

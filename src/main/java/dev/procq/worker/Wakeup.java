@@ -12,6 +12,11 @@ final class Wakeup {
         if (permits.availablePermits() == 0) permits.release();
     }
 
+    /** Forgets earlier signals: what they announced is about to be handled. */
+    void clear() {
+        permits.drainPermits();
+    }
+
     /** Waits until signalled or the timeout passes. */
     void await(Duration timeout) throws InterruptedException {
         if (permits.tryAcquire(timeout.toMillis(), TimeUnit.MILLISECONDS)) {

@@ -38,10 +38,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Phase 2: the worker daemon. One claim loop counts free slots (per type and overall),
- * claims at most that many jobs in one statement, starts a child for each and sleeps until
- * a slot frees, jobs are announced, or the poll interval passes. Results go to the
- * {@link Completer}; the {@link LeaseKeeper} and {@link Rescuer} run beside it.
+ * Phase 2: the worker daemon. One claim loop makes one round trip at a time: it writes the
+ * results gathered by the {@link Completer} and, in the same statement, claims at most the
+ * slots free once they are written (per type and overall); it starts a child for each job
+ * claimed and sleeps until a child ends, jobs are announced, or the poll interval passes. A
+ * slot is taken from the claim until its result is written, so procq.job never shows a
+ * worker with more RUNNING rows than slots. The {@link LeaseKeeper} and {@link Rescuer} run beside it.
  */
 public final class Worker implements AutoCloseable {
     /** Bytes of merged stdout/stderr kept per attempt. */
@@ -60,13 +62,21 @@ public final class Worker implements AutoCloseable {
     private final LiveTypes liveTypes;
     private final Wakeup wakeup = new Wakeup();
     private final Map<Long, HeldJob> held = new ConcurrentHashMap<>();
-    private final Map<String, AtomicInteger> runningByType = new ConcurrentHashMap<>();
-    private final AtomicInteger running = new AtomicInteger();
+    /** Children alive, per type and in all. */
+    private final Map<String, AtomicInteger> childrenByType = new ConcurrentHashMap<>();
+    private final AtomicInteger children = new AtomicInteger();
+    /** Slots taken, per type and in all: from a job's claim until its result is written (or dropped). */
+    private final Map<String, AtomicInteger> slotsByType = new ConcurrentHashMap<>();
+    private final AtomicInteger slots = new AtomicInteger();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final Map<String, String> passedEnvironment;
     private final WorkerMetrics metrics;
 
     private volatile boolean stopping;
+    /** Every child has ended: the claim loop writes what is left and returns. */
+    private volatile boolean finishing;
+    /** The database stayed away through shutdown: the claim loop gives up its results. */
+    private volatile boolean abandoned;
     private volatile long workerId = -1;
     private volatile String runTag;
     private Completer completer;
@@ -76,7 +86,6 @@ public final class Worker implements AutoCloseable {
     private JobListener listener;
     private ScheduledExecutorService scheduler;
     private Thread claimThread;
-    private Thread completerThread;
 
     public Worker(Database database, JobTypes types, Settings settings, MeterRegistry registry) {
         this.database = database;
@@ -88,8 +97,11 @@ public final class Worker implements AutoCloseable {
         this.lease = settings.leaseDuration();
         this.liveTypes = new LiveTypes(jdbi, types);
         this.passedEnvironment = System.getenv();
-        for (JobType type : types.all()) runningByType.put(type.name(), new AtomicInteger());
-        this.metrics = new WorkerMetrics(registry, running::get, liveTypes);
+        for (JobType type : types.all()) {
+            childrenByType.put(type.name(), new AtomicInteger());
+            slotsByType.put(type.name(), new AtomicInteger());
+        }
+        this.metrics = new WorkerMetrics(registry, children::get, liveTypes);
     }
 
     private static ChildLauncher openLauncher(String spawner) {
@@ -111,7 +123,7 @@ public final class Worker implements AutoCloseable {
         }
         workerId = registered;
         quietly("orphan sweep", this::sweepOrphans);
-        completer = new Completer(jdbi, workerId, this::written);
+        completer = new Completer(jdbi, workerId, lease);
         leaseKeeper = new LeaseKeeper(jdbi, workerId, lease, held);
         rescuer = Rescuer.forLease(jdbi, lease);
         listener = new JobListener(database, this::notified);
@@ -132,8 +144,6 @@ public final class Worker implements AutoCloseable {
         settings.retention().ifPresent(this::startPruning);
         scheduler.scheduleWithFixedDelay(() -> quietly("cancel check", leaseKeeper::stopCancelled),
                 1, 1, TimeUnit.SECONDS);
-        completerThread = daemon(completer, "procq-completer");
-        completerThread.start();
         daemon(listener, "procq-listener").start();
         claimThread = new Thread(this::claimLoop, "procq-claimer");
         claimThread.start();
@@ -163,7 +173,7 @@ public final class Worker implements AutoCloseable {
     }
 
     public int runningChildren() {
-        return running.get();
+        return children.get();
     }
 
     private void sweepOrphans() {
@@ -196,22 +206,24 @@ public final class Worker implements AutoCloseable {
 
     private void claimLoop() {
         boolean warned = false;
-        while (!stopping) {
+        int failures = 0;
+        while (!abandoned && !(finishing && !completer.hasResults())) {
             try {
-                liveTypes.refreshIfDue();
-                claimRound();
+                if (!stopping) liveTypes.refreshIfDue();
+                round();
                 if (warned) log.info("database reachable again; claiming");
                 warned = false;
-                wakeup.await(settings.pollInterval());
+                failures = 0;
+                if (!completer.hasResults()) wakeup.await(settings.pollInterval());
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
                 if (!warned) {
-                    log.warn("claiming failed, retrying every {}: {}", settings.pollInterval(), e.getMessage());
+                    log.warn("claiming failed, retrying every {} at most: {}", settings.pollInterval(), e.getMessage());
                     warned = true;
                 }
                 try {
-                    wakeup.await(settings.pollInterval());
+                    wakeup.await(retryDelay(failures++));
                 } catch (InterruptedException interrupted) {
                     return;
                 }
@@ -219,33 +231,95 @@ public final class Worker implements AutoCloseable {
         }
     }
 
-    /** One pass over the types: claim at most the free slots of each. */
-    private void claimRound() {
-        for (JobType type : liveTypes.types()) {
-            if (stopping) return;
-            int free = Math.min(liveTypes.limit(type) - runningByType.get(type.name()).get(), globalLimit - running.get());
-            if (free <= 0) continue;
-            List<ClaimedJob> claimed = jdbi.withExtension(JobDao.class,
-                    dao -> dao.claimPending(type.name(), free, workerId, lease.toMillis()));
-            if (claimed.isEmpty()) continue;
-            metrics.claimed(type.name(), claimed);
-            for (ClaimedJob job : claimed) {
-                HeldJob entry = new HeldJob(job);
-                HeldJob stale = held.put(job.id(), entry);
-                if (stale != null) {
-                    // This worker stalled past its lease, the job was rescued and it claimed the job
-                    // again before its lease keeper noticed: the old attempt's child must not run on.
-                    log.warn("claimed job {} again as attempt {} while attempt {} still ran here; stopping that one",
-                            job.id(), job.attempt(), stale.job.attempt());
-                    stale.stop(HeldJob.StopCause.LEASE_LOST, "lease lost");
-                }
-                // Claimed while shutdown began: handed back at once, not started.
-                if (stopping) entry.stop(HeldJob.StopCause.SHUTDOWN, "shutdown");
-                running.incrementAndGet();
-                runningByType.get(type.name()).incrementAndGet();
-                launch(entry, type);
-            }
+    /** Quick retries first, so results held through a short outage are written soon after it; then the poll interval. */
+    private Duration retryDelay(int failures) {
+        Duration backoff = Duration.ofMillis(100L << Math.min(failures, 6));
+        return backoff.compareTo(settings.pollInterval()) < 0 ? backoff : settings.pollInterval();
+    }
+
+    /**
+     * One round trip: the results that ended (after lingering for more), and the claim of at
+     * most the slots free once they are written. While stopping it only writes.
+     */
+    private void round() throws InterruptedException {
+        List<Completer.Ended> results = completer.gather(!stopping, this::aTypeWaitsOnlyForItsWrite);
+        Claims claims = stopping ? Claims.NONE : freeSlots(results);
+        if (results.isEmpty() && claims.none()) return;
+        // Whatever woke the loop so far is handled by this round trip; a signal from now on makes another.
+        wakeup.clear();
+        Completer.Round round = completer.writeAndClaim(results, claims);
+        for (Completer.Ended ended : round.results()) {
+            // Written or fenced out, the attempt is no longer this worker's to renew. Only that
+            // attempt: a later attempt of the same job may be held by now.
+            AttemptResult result = ended.result();
+            held.computeIfPresent(result.jobId(), (id, entry) -> entry.job.attempt() == result.attempt() ? null : entry);
+            releaseSlot(ended.type());
         }
+        start(round.claimed());
+    }
+
+    /**
+     * Free slots per type and overall, counting the slots of {@code writing} as free: the same
+     * statement that claims writes them. Types come in the file's order; the first take what the
+     * global cap leaves.
+     */
+    private Claims freeSlots(List<Completer.Ended> writing) {
+        Map<String, Integer> freedByType = new HashMap<>();
+        for (Completer.Ended ended : writing) freedByType.merge(ended.type(), 1, Integer::sum);
+        int total = globalLimit - slots.get() + writing.size();
+        List<String> names = new ArrayList<>();
+        List<Integer> free = new ArrayList<>();
+        for (JobType type : liveTypes.types()) {
+            int typeFree = liveTypes.limit(type) - slotsByType.get(type.name()).get()
+                    + freedByType.getOrDefault(type.name(), 0);
+            typeFree = Math.min(typeFree, total);
+            if (typeFree <= 0) continue;
+            names.add(type.name());
+            free.add(typeFree);
+        }
+        return Claims.of(names, free, total);
+    }
+
+    /**
+     * True when some type has slots taken but no child left running: those slots wait for
+     * nothing but the write, so lingering for more results would only leave them idle.
+     */
+    private boolean aTypeWaitsOnlyForItsWrite() {
+        for (Map.Entry<String, AtomicInteger> type : slotsByType.entrySet()) {
+            if (type.getValue().get() > 0 && childrenByType.get(type.getKey()).get() == 0) return true;
+        }
+        return false;
+    }
+
+    private void start(List<ClaimedJob> claimed) {
+        if (claimed.isEmpty()) return;
+        Map<String, List<ClaimedJob>> byType = new HashMap<>();
+        for (ClaimedJob job : claimed) byType.computeIfAbsent(job.type(), name -> new ArrayList<>()).add(job);
+        byType.forEach(metrics::claimed);
+        for (ClaimedJob job : claimed) {
+            JobType type = types.find(job.type()).orElseThrow();
+            HeldJob entry = new HeldJob(job);
+            HeldJob stale = held.put(job.id(), entry);
+            if (stale != null) {
+                // This worker stalled past its lease, the job was rescued and it claimed the job
+                // again before its lease keeper noticed: the old attempt's child must not run on.
+                log.warn("claimed job {} again as attempt {} while attempt {} still ran here; stopping that one",
+                        job.id(), job.attempt(), stale.job.attempt());
+                stale.stop(HeldJob.StopCause.LEASE_LOST, "lease lost");
+            }
+            // Claimed while shutdown began: handed back at once, not started.
+            if (stopping) entry.stop(HeldJob.StopCause.SHUTDOWN, "shutdown");
+            slots.incrementAndGet();
+            slotsByType.get(type.name()).incrementAndGet();
+            children.incrementAndGet();
+            childrenByType.get(type.name()).incrementAndGet();
+            launch(entry, type);
+        }
+    }
+
+    private void releaseSlot(String type) {
+        slots.decrementAndGet();
+        slotsByType.get(type).decrementAndGet();
     }
 
     private void launch(HeldJob entry, JobType type) {
@@ -276,26 +350,23 @@ public final class Worker implements AutoCloseable {
         });
     }
 
+    /** A child ended (or never started): its slot stays taken until the claim loop writes the result. */
     private void finished(HeldJob entry, JobType type, ChildResult result, AttemptResult forced) {
         entry.ended = true;
-        running.decrementAndGet();
-        runningByType.get(type.name()).decrementAndGet();
-        wakeup.signal();
+        children.decrementAndGet();
+        childrenByType.get(type.name()).decrementAndGet();
         if (entry.stopCause == HeldJob.StopCause.LEASE_LOST) {
-            // Someone else owns this job now (maybe a later attempt here); a write would be fenced out anyway.
+            // Someone else owns this job now (maybe a later attempt here); a write would be fenced
+            // out anyway, and no RUNNING row of this attempt is left to stand for the slot.
             held.remove(entry.job.id(), entry);
+            releaseSlot(type.name());
+            wakeup.signal();
             return;
         }
         AttemptResult verdict = forced != null ? forced : Verdict.of(entry.job, type, result, entry.stopCause);
         metrics.finished(type.name(), entry.job, verdict);
-        completer.add(verdict);
-    }
-
-    private void written(List<AttemptResult> results) {
-        for (AttemptResult result : results) {
-            // Only the attempt written: a later attempt of the same job may be held by now.
-            held.computeIfPresent(result.jobId(), (id, entry) -> entry.job.attempt() == result.attempt() ? null : entry);
-        }
+        completer.add(type.name(), verdict);
+        wakeup.signal();
     }
 
     private void notified(String payload) {
@@ -335,7 +406,7 @@ public final class Worker implements AutoCloseable {
         if (workerId < 0) return;
         beginStopping();
         long deadline = System.nanoTime() + grace.toNanos();
-        while (running.get() > 0 && System.nanoTime() < deadline && !hurry) {
+        while (children.get() > 0 && System.nanoTime() < deadline && !hurry) {
             Thread.sleep(50);
         }
         finishStopping();
@@ -361,18 +432,29 @@ public final class Worker implements AutoCloseable {
         stopping = true;
         wakeup.signal();
         if (workerId < 0) return;
-        log.info("worker {} stopping: claiming nothing more, {} children running", workerId, running.get());
+        log.info("worker {} stopping: claiming nothing more, {} children running", workerId, children.get());
     }
 
     private void finishStopping() throws InterruptedException {
         if (stopped.getCount() == 0) return;
-        if (claimThread != null) claimThread.join(5_000);
+        // The claim loop claims nothing more (stopping) but keeps writing results as children end.
+        // A job its last round trip claimed after this snapshot is stopped by start() itself.
         List<HeldJob> remaining = new ArrayList<>(held.values());
         for (HeldJob entry : remaining) entry.stop(HeldJob.StopCause.SHUTDOWN, "shutdown");
         long deadline = System.nanoTime() + KILL_GRACE.plusSeconds(5).toNanos();
-        while (running.get() > 0 && System.nanoTime() < deadline) Thread.sleep(20);
-        completer.stop();
-        completerThread.join(10_000);
+        while (children.get() > 0 && System.nanoTime() < deadline) Thread.sleep(20);
+        finishing = true;
+        wakeup.signal();
+        if (claimThread != null) {
+            // With PostgreSQL away, the results still held get 10 s more; then the worker exits anyway.
+            claimThread.join(10_000);
+            if (claimThread.isAlive()) {
+                abandoned = true;
+                claimThread.interrupt();
+                log.warn("{} results could not be written; their jobs will run again once their leases expire",
+                        completer.backlog());
+            }
+        }
         try {
             int released = jdbi.withExtension(JobDao.class, dao -> dao.releaseAllHeldBy(workerId));
             if (released > 0) log.info("handed back {} jobs as PENDING", released);

@@ -15,9 +15,9 @@ import org.jdbi.v3.core.Jdbi;
 
 /**
  * Ends jobs with child results a test chooses, through the worker's own path: a claim
- * ({@code JobDao.claimPending}), {@link Verdict}, the {@link Completer} and
- * {@code JobDao.finishIfRunning}. No backend reports what a child cost yet, so this is how a test
- * puts real CPU and memory figures into procq.job_attempt the way a worker would.
+ * ({@code JobDao.claimPending}), {@link Verdict}, the {@link Completer} and its round trip
+ * ({@code JobDao.finishIfRunningAndClaim}, claiming nothing). A test chooses exact CPU and memory
+ * figures this way, and writes them into procq.job_attempt the way a worker would.
  *
  * <p>It registers a worker row of its own. Give it types that no running worker of the test
  * knows, so nobody else claims its jobs.
@@ -25,7 +25,6 @@ import org.jdbi.v3.core.Jdbi;
 public final class RecordedAttempts {
     /** Long enough that no rescuer takes a job back while a test looks at it. */
     static final Duration LEASE = Duration.ofMinutes(5);
-    static final Duration WRITE_TIMEOUT = Duration.ofSeconds(30);
 
     private final Jdbi jdbi;
     private final JobTypes types;
@@ -65,18 +64,10 @@ public final class RecordedAttempts {
         return claimed.get(0);
     }
 
-    /** Hands the result to a Completer of this worker and returns once the Completer has written it. */
+    /** Hands the result to a Completer of this worker and returns once it is written. */
     public void write(AttemptResult result) throws InterruptedException {
-        Completer completer = new Completer(jdbi, workerId, written -> { });
-        Thread writer = new Thread(completer, "recorded-attempts-completer");
-        writer.start();
-        completer.add(result);
-        // stop() lets run() write everything queued first, then return.
-        completer.stop();
-        writer.join(WRITE_TIMEOUT.toMillis());
-        if (writer.isAlive()) {
-            writer.interrupt();
-            throw new IllegalStateException("the completer did not write within " + WRITE_TIMEOUT);
-        }
+        Completer completer = new Completer(jdbi, workerId, LEASE);
+        completer.add("recorded", result);
+        completer.writeAndClaim(completer.gather(false, () -> true), Claims.NONE);
     }
 }
