@@ -205,13 +205,42 @@ def spawnd_pid(parent):
         print(pids[0])
 
 
+JIT_THREADS = ("C1 CompilerThre", "C2 CompilerThre")
+
+
+def jit_ticks(pid):
+    """CPU ticks so far of a JVM's JIT compiler threads (they count in its own CPU too)."""
+    import os
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue
+        if text[text.index("(") + 1:text.rindex(")")].startswith(JIT_THREADS):
+            fields = text.rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total
+
+
 def cpu_snapshot(*labelled):
     """Prints 'label pid self children' CPU seconds for each label=pid given, for cpu-diff.
-    spawnd-of=PID adds a 'spawnd' line for each procq-spawnd child of PID (the native spawn helper)."""
+    spawnd-of=PID adds a 'spawnd' line for each procq-spawnd child of PID (the native spawn helper);
+    jit-of=PID a 'jit' line with the CPU of that JVM's JIT compiler threads (part of its own)."""
     import os
     tick = os.sysconf("SC_CLK_TCK")
     for item in labelled:
         label, pid = item.split("=")
+        if label == "jit-of":
+            ticks = jit_ticks(pid)
+            if ticks is not None:
+                print("jit", pid, ticks / tick, 0.0)
+            continue
         pids = spawnd_pids(pid) if label == "spawnd-of" else [pid]
         for p in pids:
             st = proc_stat(p)
@@ -226,7 +255,8 @@ def cpu_diff(before_file, after_file, jobs):
     worker JVM reaped (the jobs themselves with the java spawner; nothing else with the helper, unless
     a helper died: the JVM's reaping of it brings its whole life's CPU, own and reaped, so its share
     from before the first snapshot is taken off, and its CPU in between counts with the children).
-    Prints 'total worker=ms spawnd=ms children=ms api=ms pg-worker=ms pg-api=ms[; note]'."""
+    'jit' (the worker's JIT compiler threads) is shown but not added: it is part of 'worker'.
+    Prints 'total worker=ms jit=ms spawnd=ms children=ms api=ms pg-worker=ms pg-api=ms[; note]'."""
     def read(path):
         with open(path) as f:
             return {(c[0], c[1]): (float(c[2]), float(c[3])) for c in (l.split() for l in f) if len(c) == 4}
@@ -248,8 +278,8 @@ def cpu_diff(before_file, after_file, jobs):
         note = (f"; {SPAWND} pid {','.join(spawnd_before)} -> {','.join(spawnd_after) or 'none'}:"
                 " the CPU of the one that ended is counted with the children")
     jobs = int(jobs)
-    total = sum(per.values()) * 1000 / jobs
-    order = ["worker", "spawnd", "children", "api", "pg-worker", "pg-api"]
+    total = sum(v for k, v in per.items() if k != "jit") * 1000 / jobs
+    order = ["worker", "jit", "spawnd", "children", "api", "pg-worker", "pg-api"]
     labels = [k for k in order if k in per or k == "spawnd" and "worker" in per] + sorted(set(per) - set(order))
     split = " ".join(f"{k}={per[k] * 1000 / jobs:.2f}" if k in per else f"{k}=none" for k in labels)
     print(f"{total:.2f} {split}{note}")
