@@ -18,16 +18,19 @@ final class Verdict {
         // A stop that came after the child had ended by itself did not stop anything: a job that
         // finished just as its batch was cancelled or its worker shut down keeps its real outcome,
         // so a completed job is neither run again nor reported CANCELLED.
+        if (result.outcome() == ChildResult.Outcome.LOST) {
+            // The helper that ran the child died and took the child's group with it: not the
+            // target's fault, so the job runs again at once and the attempt is not counted;
+            // unless its batch was cancelled meanwhile, which a lost child must not undo.
+            return stopCause == HeldJob.StopCause.CANCELLED
+                    ? result(job, result, JobState.CANCELLED, Outcome.LOST, "cancelled while running", Duration.ZERO, false)
+                    : result(job, result, JobState.PENDING, Outcome.LOST, result.error(), Duration.ZERO, true);
+        }
         if (result.outcome() != ChildResult.Outcome.STOPPED) {
             stopCause = null;
         } else if (stopCause == null) {
             // Only the launcher's own close stops a child no HeldJob asked to stop: a shutdown.
             stopCause = HeldJob.StopCause.SHUTDOWN;
-        }
-        if (result.outcome() == ChildResult.Outcome.LOST) {
-            // The helper that ran the child died and took the child's group with it: not the
-            // target's fault, so the job runs again at once and the attempt is not counted.
-            return result(job, result, JobState.PENDING, Outcome.LOST, result.error(), Duration.ZERO, true);
         }
         if (stopCause == HeldJob.StopCause.CANCELLED) {
             return result(job, result, JobState.CANCELLED, Outcome.STOPPED, "cancelled while running", Duration.ZERO, false);
