@@ -336,6 +336,17 @@ static uint64_t micros(struct timeval value) {
     return (uint64_t)value.tv_sec * 1000000u + (uint64_t)value.tv_usec;
 }
 
+static int is_live_child(pid_t pid);
+
+/*
+ * Signals a child's process group. Once the child itself was reaped its pid is free for reuse,
+ * and a newer child of ours may lead a group of that id: that one is spared.
+ */
+static void signal_group(const struct child *child, int number) {
+    if (child->reaped && is_live_child(child->pid)) return;
+    kill(-child->pid, number);
+}
+
 /* Reports the exit once both the status and the end of the output are in. */
 static void report_if_done(struct child *child) {
     if (child->reported || !child->reaped || child->out_fd >= 0) return;
@@ -426,7 +437,7 @@ static void expire_lingering(void) {
         if (child->reaped && child->out_fd >= 0 && child->linger_deadline_ms
             && child->linger_deadline_ms <= now) {
             /* What the job left behind holding its output is ended with it. */
-            kill(-child->pid, SIGKILL);
+            signal_group(child, SIGKILL);
             child->output_cut = 1;
             close_output(child);
             report_if_done(child);
@@ -484,7 +495,7 @@ static int next_timeout_ms(void) {
 
 static void kill_all_groups(void) {
     for (struct child *child = children; child; child = child->next) {
-        kill(-child->pid, SIGKILL);
+        signal_group(child, SIGKILL);
     }
     expire_pending_kills(1);
 }
@@ -780,14 +791,14 @@ static void handle_signal(const uint8_t *payload, uint32_t length) {
     /* A child already reported is gone, and its pid may be someone else's by now. */
     if (!child) return;
     if (group) {
-        kill(-child->pid, (int)number);
+        signal_group(child, (int)number);
     } else if (!child->reaped) {
         kill(child->pid, (int)number);
     }
     if (kill_after_ms > 0) {
         struct pending_kill *entry = malloc(sizeof *entry);
         if (!entry) {
-            kill(-child->pid, SIGKILL); /* no memory to wait: the grace is cut short */
+            signal_group(child, SIGKILL); /* no memory to wait: the grace is cut short */
             return;
         }
         entry->id = id;
