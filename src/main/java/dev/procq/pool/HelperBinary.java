@@ -57,9 +57,11 @@ final class HelperBinary {
             throw new SpawnHelperUnavailable("cannot read " + resourceName() + " from the jar: "
                     + e.getMessage(), e);
         }
+        removeLeftovers();
         Path directory = null;
         try {
-            directory = Files.createTempDirectory(NAME + "-",
+            // The pid in the name lets a later worker remove what a killed one left behind.
+            directory = Files.createTempDirectory(NAME + "-" + ProcessHandle.current().pid() + "-",
                     PosixFilePermissions.asFileAttribute(DIRECTORY_MODE));
             Path executable = directory.resolve(NAME);
             Files.write(executable, shipped);
@@ -74,6 +76,33 @@ final class HelperBinary {
         } catch (SpawnHelperUnavailable e) {
             deleteQuietly(directory);
             throw e;
+        }
+    }
+
+    /**
+     * Deletes the helper directories of this user's workers that are gone (a worker killed with
+     * SIGKILL cannot delete its own).
+     */
+    private static void removeLeftovers() {
+        Path temporary = Path.of(System.getProperty("java.io.tmpdir"));
+        String user = System.getProperty("user.name");
+        try (java.nio.file.DirectoryStream<Path> entries =
+                Files.newDirectoryStream(temporary, NAME + "-*-*")) {
+            for (Path entry : entries) {
+                String[] parts = entry.getFileName().toString().split("-");
+                long pid;
+                try {
+                    pid = Long.parseLong(parts[2]);
+                } catch (NumberFormatException | ArrayIndexOutOfBoundsException notOurs) {
+                    continue;
+                }
+                boolean alive = ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+                if (!alive && Files.getOwner(entry, LinkOption.NOFOLLOW_LINKS).getName().equals(user)) {
+                    deleteQuietly(entry);
+                }
+            }
+        } catch (IOException | RuntimeException unreadable) {
+            // Leftovers are harmless 0700 directories; a worker starts regardless.
         }
     }
 
