@@ -978,6 +978,14 @@ int main(int argc, char **argv) {
     if (!in_buf) die("malloc");
     set_nonblocking(STDIN_FILENO);
     set_nonblocking(STDOUT_FILENO);
+    /*
+     * The worker writes a burst of spawn frames after each claim (500 at concurrency 500, about
+     * 250 bytes each). With the default 64 KiB pipe its claim loop blocked on the write until the
+     * forks caught up, and could not write results meanwhile. 1 MiB is the unprivileged maximum
+     * (/proc/sys/fs/pipe-max-size); a smaller pipe only costs that wait.
+     */
+    fcntl(STDIN_FILENO, F_SETPIPE_SZ, 1 << 20);
+    fcntl(STDOUT_FILENO, F_SETPIPE_SZ, 1 << 20);
 
     epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     if (epoll_fd < 0) die("epoll_create1");
