@@ -90,10 +90,32 @@
 /* After SHUTDOWN, how long the helper waits for killed children to be reaped before it exits. */
 #define SHUTDOWN_WAIT_MS 5000
 
+/* What an epoll event names: a child's output pipe or its exec report pipe. */
+struct watch {
+    int kind;
+    struct child *child;
+};
+#define WATCH_OUTPUT 1
+#define WATCH_REPORT 2
+
 struct child {
     uint64_t id;
     pid_t pid;
     int out_fd;          /* read end of the child's stdout+stderr pipe; -1 once closed */
+    /*
+     * Read end of the close-on-exec pipe the child reports a failed set-up on; -1 once the exec
+     * is known to have happened (EOF) or failed (8 bytes). Until then SPAWNED is not sent and
+     * signals for the child wait in pending_signal.
+     */
+    int report_fd;
+    int exec_failed;
+    uint32_t fail_stage;
+    uint32_t fail_errno;
+    uint32_t pending_signal;
+    uint32_t pending_group;
+    uint32_t pending_kill_after_ms;
+    struct watch out_watch;
+    struct watch report_watch;
     int reaped;
     int reported;        /* the EXITED frame is out; freed after this round of events */
     int status;
@@ -311,6 +333,13 @@ static void close_output(struct child *child) {
     child->out_fd = -1;
 }
 
+static void close_report(struct child *child) {
+    if (child->report_fd < 0) return;
+    epoll_ctl(epoll_fd, EPOLL_CTL_DEL, child->report_fd, NULL);
+    close(child->report_fd);
+    child->report_fd = -1;
+}
+
 static void remove_child(struct child *gone) {
     for (struct child **link = &children; *link; link = &(*link)->next) {
         if (*link == gone) {
@@ -337,6 +366,8 @@ static uint64_t micros(struct timeval value) {
 }
 
 static int is_live_child(pid_t pid);
+static void deliver_signal(struct child *child, uint32_t number, uint32_t group,
+                           uint32_t kill_after_ms);
 
 /*
  * Signals a child's process group. Once the child itself was reaped its pid is free for reuse,
@@ -349,8 +380,13 @@ static void signal_group(const struct child *child, int number) {
 
 /* Reports the exit once both the status and the end of the output are in. */
 static void report_if_done(struct child *child) {
-    if (child->reported || !child->reaped || child->out_fd >= 0) return;
+    if (child->reported || !child->reaped || child->out_fd >= 0 || child->report_fd >= 0) return;
     child->reported = 1;
+    if (child->exec_failed) {
+        send_spawn_failed(child->id, child->fail_stage, (int)child->fail_errno);
+        remove_child(child);
+        return;
+    }
     uint32_t flags = 0;
     int32_t code;
     if (WIFSIGNALED(child->status)) {
@@ -401,6 +437,34 @@ static void read_output(struct child *child) {
         report_if_done(child);
         return;
     }
+}
+
+/* The child's set-up is over: execve ran (EOF) or a step before it failed (8 bytes). */
+static void read_report(struct child *child) {
+    if (child->report_fd < 0) return;
+    uint32_t failure[2];
+    ssize_t count = read(child->report_fd, failure, sizeof failure);
+    if (count < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    close_report(child);
+    if (count == (ssize_t)sizeof failure) {
+        child->exec_failed = 1;
+        child->fail_stage = failure[0];
+        child->fail_errno = failure[1];
+        close_output(child); /* a program that never ran wrote nothing worth keeping */
+        child->linger_deadline_ms = 0;
+        report_if_done(child);
+        return;
+    }
+    size_t frame = begin_frame(FRAME_SPAWNED);
+    put_u64(child->id);
+    put_u32((uint32_t)child->pid);
+    end_frame(frame);
+    if (child->pending_signal) {
+        deliver_signal(child, child->pending_signal, child->pending_group,
+                       child->pending_kill_after_ms);
+        child->pending_signal = 0;
+    }
+    report_if_done(child);
 }
 
 static void reap(void) {
@@ -495,6 +559,8 @@ static int next_timeout_ms(void) {
 
 static void kill_all_groups(void) {
     for (struct child *child = children; child; child = child->next) {
+        /* Before its setsid a child is in the helper's group: it is killed by pid. */
+        if (child->report_fd >= 0 && !child->reaped) kill(child->pid, SIGKILL);
         signal_group(child, SIGKILL);
     }
     expire_pending_kills(1);
@@ -601,37 +667,29 @@ static void spawn_child(const struct spawn *spawn) {
     }
     close(output[1]);
     close(report[1]);
-    /* The report pipe closes at exec; anything read from it is the reason exec never came. */
-    uint32_t failure[2];
-    ssize_t count;
-    do {
-        count = read(report[0], failure, sizeof failure);
-    } while (count < 0 && errno == EINTR);
-    close(report[0]);
-    if (count == (ssize_t)sizeof failure) {
-        close(output[0]);
-        free(child);
-        int status;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-        }
-        send_spawn_failed(spawn->id, failure[0], (int)failure[1]);
-        return;
+    /*
+     * The report pipe closes at exec; anything read from it is the reason exec never came. It
+     * is read from the loop, not here: the next child is forked while this one is still in
+     * execve on the other core, and SPAWNED goes out once the pipe says the exec happened.
+     */
+    if (fcntl(output[0], F_SETFL, O_NONBLOCK) < 0 || fcntl(report[0], F_SETFL, O_NONBLOCK) < 0) {
+        die("fcntl child pipes");
     }
-    if (fcntl(output[0], F_SETFL, O_NONBLOCK) < 0) die("fcntl child pipe");
     child->id = spawn->id;
     child->pid = pid;
     child->out_fd = output[0];
+    child->report_fd = report[0];
     child->tail_capacity = spawn->tail_bytes;
     child->linger_ms = spawn->linger_ms;
+    child->out_watch = (struct watch){WATCH_OUTPUT, child};
+    child->report_watch = (struct watch){WATCH_REPORT, child};
     child->next = children;
     children = child;
     child_count++;
-    struct epoll_event event = {.events = EPOLLIN, .data.ptr = child};
+    struct epoll_event event = {.events = EPOLLIN, .data.ptr = &child->out_watch};
     if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, output[0], &event) < 0) die("epoll_ctl child pipe");
-    size_t frame = begin_frame(FRAME_SPAWNED);
-    put_u64(spawn->id);
-    put_u32((uint32_t)pid);
-    end_frame(frame);
+    event.data.ptr = &child->report_watch;
+    if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, report[0], &event) < 0) die("epoll_ctl report pipe");
 }
 
 /* ---- frames from the worker ------------------------------------------------------------ */
@@ -790,6 +848,19 @@ static void handle_signal(const uint8_t *payload, uint32_t length) {
     struct child *child = find_by_id(id);
     /* A child already reported is gone, and its pid may be someone else's by now. */
     if (!child) return;
+    if (child->report_fd >= 0) {
+        /* Not yet past execve, maybe not yet past setsid: the group may not exist yet. */
+        child->pending_signal = number;
+        child->pending_group = group;
+        child->pending_kill_after_ms = kill_after_ms;
+        return;
+    }
+    deliver_signal(child, number, group, kill_after_ms);
+}
+
+static void deliver_signal(struct child *child, uint32_t number, uint32_t group,
+                           uint32_t kill_after_ms) {
+    uint64_t id = child->id;
     if (group) {
         signal_group(child, (int)number);
     } else if (!child->reaped) {
@@ -1010,9 +1081,13 @@ int main(int argc, char **argv) {
             } else if (tag == &tag_control_out) {
                 /* flushed below */
             } else {
-                struct child *child = tag;
-                /* Reaped and reported children are freed only after their pipe left epoll. */
-                read_output(child);
+                struct watch *watch = tag;
+                /* Reported children are freed only after this round: their watches stay valid. */
+                if (watch->kind == WATCH_OUTPUT) {
+                    read_output(watch->child);
+                } else {
+                    read_report(watch->child);
+                }
             }
         }
         expire_lingering();

@@ -42,6 +42,41 @@ class SpawnHelperTest {
     }
 
     @Test
+    void failedExecIsReportedWithItsStageAndErrnoNotAsExitCode127() throws Exception {
+        java.nio.file.Path notAProgram = java.nio.file.Files.createTempFile("procq-not-a-program", "");
+        try {
+            java.nio.file.Files.write(notAProgram, new byte[] {0x7f, 'E', 'L', 'F', 0, 0, 0, 0});
+            notAProgram.toFile().setExecutable(true);
+
+            ChildResult result = launcher.start(spec(notAProgram.toString())).result().join();
+
+            assertThat(result.outcome()).isEqualTo(Outcome.SPAWN_FAILED);
+            assertThat(result.exitCode()).isNull();
+            assertThat(result.error()).isEqualTo("cannot execute the program: Exec format error (errno 8)");
+        } finally {
+            java.nio.file.Files.delete(notAProgram);
+        }
+    }
+
+    @Test
+    void stopsSentBeforeTheExecIsConfirmedStillEndTheChild() {
+        String seconds = uniqueSleepSeconds();
+        List<RunningChild> children = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            RunningChild child = launcher.start(spec("sleep", seconds));
+            child.stop("at once");
+            children.add(child);
+        }
+
+        for (RunningChild child : children) {
+            ChildResult result = child.result().join();
+            assertThat(result.outcome()).isEqualTo(Outcome.STOPPED);
+            assertThat(result.signal()).isEqualTo(15);
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> ProcessTable.live("sleep", seconds).isEmpty());
+    }
+
+    @Test
     void eachChildReportsItsCpuTimeAndPeakMemory() {
         ChildResult busy = launcher.start(shell("i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done"))
                 .result().join();
