@@ -1,8 +1,6 @@
 package dev.procq.pool;
 
-import dev.procq.pool.ChildResult.Outcome;
 import java.time.Duration;
-import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -10,8 +8,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,7 +15,7 @@ import org.slf4j.LoggerFactory;
  * A child started by the spawn helper. It holds no thread and no {@link Process}: the helper
  * reports the spawn and the exit as frames, and a timeout or a stop is a signal frame.
  */
-final class HelperChild implements RunningChild {
+final class HelperChild extends EndableChild {
 
     private static final Logger log = LoggerFactory.getLogger(HelperChild.class);
     /** How long {@link #pid()} waits for the helper to confirm the spawn. */
@@ -27,24 +23,16 @@ final class HelperChild implements RunningChild {
     private static final long NO_PID = -1;
 
     private final long id;
-    private final ChildSpec spec;
     private final HelperConnection helper;
     private final ScheduledExecutorService timer;
     private final long startedNanos;
     private final CompletableFuture<Long> pid = new CompletableFuture<>();
-    private final CompletableFuture<ChildResult> result = new CompletableFuture<>();
-    /** Why we ended the child, when we did: the first of timeout and stop wins. */
-    private final AtomicReference<Ending> ending = new AtomicReference<>();
-    private final AtomicBoolean terminationStarted = new AtomicBoolean();
     private volatile ScheduledFuture<?> timeoutTask;
-
-    private record Ending(Outcome outcome, String reason) {
-    }
 
     HelperChild(long id, ChildSpec spec, HelperConnection helper, ScheduledExecutorService timer,
             long startedNanos) {
+        super(spec);
         this.id = id;
-        this.spec = spec;
         this.helper = helper;
         this.timer = timer;
         this.startedNanos = startedNanos;
@@ -68,25 +56,6 @@ final class HelperChild implements RunningChild {
     }
 
     @Override
-    public ChildSpec spec() {
-        return spec;
-    }
-
-    @Override
-    public CompletableFuture<ChildResult> result() {
-        return result.copy();
-    }
-
-    @Override
-    public CompletableFuture<ChildResult> stop(String reason) {
-        Objects.requireNonNull(reason, "reason");
-        if (claimEnding(new Ending(Outcome.STOPPED, reason))) {
-            terminateGroup();
-        }
-        return result();
-    }
-
-    @Override
     public String toString() {
         return "HelperChild[id=" + id + ", pid=" + (pid.isDone() ? pid.join() : "pending")
                 + ", argv=" + spec.argv() + "]";
@@ -100,15 +69,6 @@ final class HelperChild implements RunningChild {
         }
     }
 
-    /**
-     * Marks the child as ended for shutdown without signalling it, for a caller that signals
-     * many at once. False when the child had already ended or was being ended.
-     */
-    boolean claimShutdown(String reason) {
-        return claimEnding(new Ending(Outcome.STOPPED, reason))
-                && terminationStarted.compareAndSet(false, true);
-    }
-
     boolean done() {
         return result.isDone();
     }
@@ -118,7 +78,8 @@ final class HelperChild implements RunningChild {
      * the spec's kill grace: the helper keeps that deadline, so it holds even for a grandchild
      * that outlives the child.
      */
-    void terminateGroupNow() {
+    @Override
+    void signalTermination() {
         if (!result.isDone()) {
             // A grace of zero still goes through the helper's deadline, a millisecond on.
             Duration grace = spec.killGrace().isZero() ? Duration.ofMillis(1) : spec.killGrace();
@@ -150,10 +111,7 @@ final class HelperChild implements RunningChild {
         Integer signal = exit.signalled() ? exit.codeOrSignal() : null;
         Integer exitCode = exit.signalled() ? null : exit.codeOrSignal();
         String tail = OutputTail.decode(exit.tail(), exit.droppedBytes() > 0);
-        Ending why = ending.get();
-        ChildResult ended = ChildResult.ended(why == null ? null : why.outcome(),
-                why == null ? null : why.reason(), spec.timeout(), exitCode, signal,
-                Duration.ofNanos(exit.wallNanos()), tail);
+        ChildResult ended = describe(exitCode, signal, Duration.ofNanos(exit.wallNanos()), tail);
         finish(ended.withUsage(
                 new ResourceUsage(exit.userMicros(), exit.systemMicros(), exit.maxRssKb())));
     }
@@ -166,20 +124,9 @@ final class HelperChild implements RunningChild {
         result.complete(ended);
     }
 
-    private boolean claimEnding(Ending why) {
+    @Override
+    boolean stillRunning() {
         // A child that was reported ended keeps its own outcome: a late stop must not rewrite it.
-        return !result.isDone() && ending.compareAndSet(null, why);
-    }
-
-    private void timedOut() {
-        if (claimEnding(new Ending(Outcome.TIMED_OUT, null))) {
-            terminateGroup();
-        }
-    }
-
-    private void terminateGroup() {
-        if (terminationStarted.compareAndSet(false, true)) {
-            terminateGroupNow();
-        }
+        return !result.isDone();
     }
 }

@@ -1,19 +1,15 @@
 package dev.procq.pool;
 
-import dev.procq.pool.ChildResult.Outcome;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
 import java.util.List;
-import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,7 +20,7 @@ import org.slf4j.LoggerFactory;
  * {@link Process#onExit()}, timeouts and kill graces from the launcher's one timer thread. Output
  * needs one small reader thread per child, since Java 17 has no selectable process pipes.
  */
-final class ProcessBuilderChild implements RunningChild {
+final class ProcessBuilderChild extends EndableChild {
 
     /**
      * How long output may still arrive after the direct child exited. Output later than that comes
@@ -37,28 +33,20 @@ final class ProcessBuilderChild implements RunningChild {
 
     private static final Logger log = LoggerFactory.getLogger(ProcessBuilderChild.class);
 
-    private final ChildSpec spec;
     /** {@code null} when the child never started. */
     private final Process process;
     private final long startedNanos;
     private final ScheduledExecutorService timer;
     private final SystemTools tools;
     private final OutputTail output;
-    private final CompletableFuture<ChildResult> result = new CompletableFuture<>();
     private final CompletableFuture<Void> outputClosed = new CompletableFuture<>();
-    /** Why we ended the child, when we did: the first of timeout and stop wins. */
-    private final AtomicReference<Ending> ending = new AtomicReference<>();
-    private final AtomicBoolean groupTerminationStarted = new AtomicBoolean();
     private volatile ScheduledFuture<?> timeoutTask;
     private volatile ScheduledFuture<?> drainTask;
     private volatile long exitedNanos;
 
-    private record Ending(Outcome outcome, String reason) {
-    }
-
     private ProcessBuilderChild(ChildSpec spec, Process process, long startedNanos,
             ScheduledExecutorService timer, SystemTools tools) {
-        this.spec = spec;
+        super(spec);
         this.process = process;
         this.startedNanos = startedNanos;
         this.timer = timer;
@@ -81,25 +69,6 @@ final class ProcessBuilderChild implements RunningChild {
     @Override
     public OptionalLong pid() {
         return process == null ? OptionalLong.empty() : OptionalLong.of(process.pid());
-    }
-
-    @Override
-    public ChildSpec spec() {
-        return spec;
-    }
-
-    @Override
-    public CompletableFuture<ChildResult> result() {
-        return result.copy();
-    }
-
-    @Override
-    public CompletableFuture<ChildResult> stop(String reason) {
-        Objects.requireNonNull(reason, "reason");
-        if (claimEnding(new Ending(Outcome.STOPPED, reason))) {
-            terminateGroup();
-        }
-        return result();
     }
 
     @Override
@@ -140,37 +109,21 @@ final class ProcessBuilderChild implements RunningChild {
                 Duration.ofNanos(System.nanoTime() - startedNanos)));
     }
 
-    /**
-     * Marks the child as ended by {@code reason} without signalling it, for a caller that signals
-     * many groups at once. False when the child had already ended or was being ended.
-     */
-    boolean claimShutdown(String reason) {
-        return claimEnding(new Ending(Outcome.STOPPED, reason))
-                && groupTerminationStarted.compareAndSet(false, true);
-    }
-
     /** Whether anything of the child's tree may still be running, given the live groups now. */
     boolean groupMayStillRun(Set<Long> liveGroupIds) {
         return process != null && (process.isAlive() || !outputClosed.isDone()
                 || liveGroupIds.contains(process.pid()));
     }
 
-    private boolean claimEnding(Ending why) {
+    @Override
+    boolean stillRunning() {
         // A child that exited by itself keeps its own outcome: a late stop must not rewrite it.
-        return process != null && process.isAlive() && ending.compareAndSet(null, why);
-    }
-
-    private void timedOut() {
-        if (claimEnding(new Ending(Outcome.TIMED_OUT, null))) {
-            terminateGroup();
-        }
+        return process != null && process.isAlive();
     }
 
     /** SIGTERM to the whole group now, SIGKILL after the grace if any of it is left. */
-    private void terminateGroup() {
-        if (!groupTerminationStarted.compareAndSet(false, true)) {
-            return;
-        }
+    @Override
+    void signalTermination() {
         ProcessGroups.signal(tools.kill(), Signal.TERM, List.of(process.pid()));
         timer.schedule(this::killGroupIfStillThere, spec.killGrace().toNanos(),
                 TimeUnit.NANOSECONDS);
@@ -251,9 +204,6 @@ final class ProcessBuilderChild implements RunningChild {
         Integer exitCode = signalled ? null : status;
         Duration duration = Duration.ofNanos(exitedNanos - startedNanos);
         String tail = output.text();
-        Ending why = ending.get();
-        return ChildResult.ended(why == null ? null : why.outcome(),
-                why == null ? null : why.reason(), spec.timeout(), exitCode, signal, duration,
-                tail);
+        return describe(exitCode, signal, duration, tail);
     }
 }

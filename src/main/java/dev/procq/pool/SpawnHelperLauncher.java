@@ -152,7 +152,7 @@ final class SpawnHelperLauncher implements ChildLauncher {
         if (!stopping.isEmpty()) {
             log.info("stopping {} running child(ren) for shutdown", stopping.size());
         }
-        stopping.forEach(HelperChild::terminateGroupNow);
+        stopping.forEach(HelperChild::signalTermination);
         Duration grace = stopping.stream()
                 .map(child -> child.spec().killGrace())
                 .max(Comparator.naturalOrder())

@@ -1,0 +1,86 @@
+package dev.procq.pool;
+
+import dev.procq.pool.ChildResult.Outcome;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * What a child of either backend has: its result, and why procq ended it early if it did. The
+ * first of timeout, stop and shutdown wins; a child that already ended by itself keeps its own
+ * outcome.
+ */
+abstract class EndableChild implements RunningChild {
+
+    protected final ChildSpec spec;
+    protected final CompletableFuture<ChildResult> result = new CompletableFuture<>();
+    private final AtomicReference<Ending> ending = new AtomicReference<>();
+    private final AtomicBoolean terminationStarted = new AtomicBoolean();
+
+    private record Ending(Outcome outcome, String reason) {
+    }
+
+    EndableChild(ChildSpec spec) {
+        this.spec = spec;
+    }
+
+    @Override
+    public ChildSpec spec() {
+        return spec;
+    }
+
+    @Override
+    public CompletableFuture<ChildResult> result() {
+        return result.copy();
+    }
+
+    @Override
+    public CompletableFuture<ChildResult> stop(String reason) {
+        Objects.requireNonNull(reason, "reason");
+        if (claimEnding(Outcome.STOPPED, reason)) {
+            terminateGroup();
+        }
+        return result();
+    }
+
+    /** True while ending the child early can still change how it ends. */
+    abstract boolean stillRunning();
+
+    /** SIGTERM to the child's whole group now, SIGKILL after its kill grace; called once. */
+    abstract void signalTermination();
+
+    /**
+     * Marks the child as ended for shutdown without signalling it, for a caller that signals
+     * many at once. False when the child had already ended or was being ended.
+     */
+    boolean claimShutdown(String reason) {
+        return claimEnding(Outcome.STOPPED, reason) && terminationStarted.compareAndSet(false, true);
+    }
+
+    /** The child ran past its spec's timeout. */
+    void timedOut() {
+        if (claimEnding(Outcome.TIMED_OUT, null)) {
+            terminateGroup();
+        }
+    }
+
+    /** Starts the termination once, whoever asks first. */
+    void terminateGroup() {
+        if (terminationStarted.compareAndSet(false, true)) {
+            signalTermination();
+        }
+    }
+
+    /** How the child ended, from what the kernel said and what procq did to it. */
+    ChildResult describe(Integer exitCode, Integer signal, Duration duration, String outputTail) {
+        Ending why = ending.get();
+        return ChildResult.ended(why == null ? null : why.outcome(), why == null ? null : why.reason(),
+                spec.timeout(), exitCode, signal, duration, outputTail);
+    }
+
+    private boolean claimEnding(Outcome outcome, String reason) {
+        return stillRunning() && ending.compareAndSet(null, new Ending(outcome, reason));
+    }
+}
