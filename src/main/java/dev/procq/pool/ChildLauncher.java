@@ -61,6 +61,15 @@ public interface ChildLauncher extends AutoCloseable {
      */
     RunningChild start(ChildSpec spec);
 
+    /**
+     * Whether {@link #start} can run a child now. False while the spawn helper is down and cannot
+     * be restarted yet: a caller should claim no work meanwhile, or every job it takes would be
+     * handed back {@link ChildResult.Outcome#LOST}.
+     */
+    default boolean ready() {
+        return true;
+    }
+
     /** How many children have started and not yet ended. */
     int runningCount();
 

@@ -44,7 +44,8 @@ final class SpawnHelperLauncher implements ChildLauncher {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Object helperLock = new Object();
     private HelperConnection helper;
-    private long nextStartNanos;
+    private long nextStartNanos = System.nanoTime();
+    private int failedRestarts;
 
     private SpawnHelperLauncher(HelperBinary binary) {
         this.binary = binary;
@@ -132,6 +133,11 @@ final class SpawnHelperLauncher implements ChildLauncher {
         }
     }
 
+    /** Where the helper's executable was written; for tests. */
+    java.nio.file.Path executable() {
+        return binary.executable();
+    }
+
     /** The helper's pid, for tests and the log; empty while none runs. */
     java.util.OptionalLong helperPid() {
         synchronized (helperLock) {
@@ -176,6 +182,17 @@ final class SpawnHelperLauncher implements ChildLauncher {
         binary.delete();
     }
 
+    @Override
+    public boolean ready() {
+        synchronized (helperLock) {
+            if (helper != null && !helper.dead()) {
+                return true;
+            }
+            // Tries a restart at most once per backoff; in between the caller hears "not now".
+            return System.nanoTime() - nextStartNanos >= 0 && !closed.get() && liveHelper() != null;
+        }
+    }
+
     /** The running helper, restarting it if it died; null when it cannot be started now. */
     private HelperConnection liveHelper() {
         synchronized (helperLock) {
@@ -184,7 +201,7 @@ final class SpawnHelperLauncher implements ChildLauncher {
             }
             long wait = nextStartNanos - System.nanoTime();
             if (wait > 0) {
-                // Throttles a worker whose helper keeps failing: each claim waits here.
+                // Throttles a caller that starts children regardless of ready().
                 try {
                     TimeUnit.NANOSECONDS.sleep(wait);
                 } catch (InterruptedException e) {
@@ -195,10 +212,15 @@ final class SpawnHelperLauncher implements ChildLauncher {
             try {
                 helper = startHelper();
                 log.info("restarted the spawn helper: {}", description());
+                failedRestarts = 0;
                 return helper;
             } catch (SpawnHelperUnavailable e) {
                 nextStartNanos = System.nanoTime() + RESTART_BACKOFF.toNanos();
-                log.error("cannot restart the spawn helper: {}", e.getMessage());
+                // Once per streak: a host that cannot run it would otherwise log every second.
+                if (failedRestarts++ == 0) {
+                    log.error("cannot restart the spawn helper, trying again every {}: {}",
+                            RESTART_BACKOFF, e.getMessage());
+                }
                 return null;
             }
         }

@@ -243,7 +243,8 @@ public final class Worker implements AutoCloseable {
      */
     private void round() throws InterruptedException {
         List<Completer.Ended> results = completer.gather(!stopping, this::aTypeWaitsOnlyForItsWrite);
-        Claims claims = stopping ? Claims.NONE : freeSlots(results);
+        // A launcher whose spawn helper is down and not yet restartable gets no work to lose.
+        Claims claims = stopping || !launcher.ready() ? Claims.NONE : freeSlots(results);
         if (results.isEmpty() && claims.none()) return;
         // Whatever woke the loop so far is handled by this round trip; a signal from now on makes another.
         wakeup.clear();

@@ -127,6 +127,24 @@ class SpawnHelperTest {
     }
 
     @Test
+    void launcherWhoseHelperCannotRestartIsNotReadyUntilItCan() throws Exception {
+        java.nio.file.Path executable = launcher.executable();
+        byte[] helperBytes = java.nio.file.Files.readAllBytes(executable);
+        long helper = launcher.helperPid().orElseThrow();
+        java.nio.file.Files.delete(executable);
+
+        ProcessHandle.of(helper).orElseThrow().destroyForcibly();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> !launcher.ready());
+        assertThat(launcher.start(spec("true")).result().join().outcome()).isEqualTo(Outcome.LOST);
+        java.nio.file.Files.write(executable, helperBytes);
+        java.nio.file.Files.setPosixFilePermissions(executable,
+                java.nio.file.attribute.PosixFilePermissions.fromString("r-x------"));
+        await().atMost(Duration.ofSeconds(10)).until(launcher::ready);
+        assertThat(launcher.start(spec("true")).result().join().succeeded()).isTrue();
+    }
+
+    @Test
     void closeEndsAGroupThatIgnoresSigtermAfterTheGrace() throws Exception {
         String seconds = uniqueSleepSeconds();
         launcher.start(shell("(trap '' TERM HUP; sleep \"$1\") & wait", seconds));
