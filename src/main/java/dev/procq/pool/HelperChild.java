@@ -61,14 +61,6 @@ final class HelperChild extends EndableChild {
                 + ", argv=" + spec.argv() + "]";
     }
 
-    /** Starts the timeout clock; called once the spawn frame is on its way. */
-    void watch() {
-        if (spec.timeout() != null) {
-            timeoutTask = timer.schedule(this::timedOut, spec.timeout().toNanos(),
-                    TimeUnit.NANOSECONDS);
-        }
-    }
-
     boolean done() {
         return result.isDone();
     }
@@ -87,8 +79,16 @@ final class HelperChild extends EndableChild {
         }
     }
 
+    /**
+     * The helper reports the exec. The timeout runs from here, not from the spawn frame: the
+     * helper may fork a while after the frame was sent, and a child must get all of its time.
+     */
     void spawned(long processId) {
         pid.complete(processId);
+        if (spec.timeout() != null && !result.isDone()) {
+            timeoutTask = timer.schedule(this::timedOut, spec.timeout().toNanos(),
+                    TimeUnit.NANOSECONDS);
+        }
     }
 
     void spawnFailed(String reason) {

@@ -111,7 +111,6 @@ final class SpawnHelperLauncher implements ChildLauncher {
             // The reader sees the helper's end too, and reports the child lost with the rest.
             log.debug("spawn helper gone while sending a spawn: {}", gone.toString());
         }
-        child.watch();
         return child;
     }
 
