@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.procq.config.JobTypes;
 import dev.procq.pool.ResourceUsage;
 import dev.procq.testing.Chromium;
 import dev.procq.testing.PostgresExtension;
@@ -180,12 +179,9 @@ class DashboardTest {
     void anAttemptShowsItsCpuAndPeakMemoryOrThatTheyWereNotMeasured() throws Exception {
         // An API that also knows "costed", which this class's worker does not run: its attempts end
         // with the costs this test chooses, through the worker's own write path.
-        String costedTypes = TYPES + """
-                  costed:
-                    command: ["true", "{target}"]
-                """;
+        String costedTypes = RecordedAttempts.withCostedType(TYPES);
         try (Procq costs = new Procq(postgres, costedTypes, Map.of("PROCQ_WORKER_METRICS_PORT", "off")).startApi()) {
-            RecordedAttempts attempts = new RecordedAttempts(costs.database(), JobTypes.parse(costedTypes, "costed types"));
+            RecordedAttempts attempts = RecordedAttempts.of(costs, costedTypes);
             costs.submit("costed", List.of("heavy.bin", "unmeasured.bin"));
             long heavy = attempts.finishNext("costed", RecordedAttempts.exited(0, new ResourceUsage(12_345, 3_999, 4_198)));
             long unmeasured = attempts.finishNext("costed", RecordedAttempts.exited(5, null));

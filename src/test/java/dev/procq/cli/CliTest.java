@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.procq.config.JobTypes;
 import dev.procq.pool.ResourceUsage;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.testing.Procq;
@@ -267,12 +266,9 @@ class CliTest {
     void statusOutputShowsTheLastAttemptsCpuAndPeakMemoryWhenKnown() throws Exception {
         // An API that also knows "costed", a type no worker here runs: its attempts are ended with the
         // costs this test chooses, through the worker's own write path.
-        String costedTypes = TYPES + """
-                  costed:
-                    command: ["true", "{target}"]
-                """;
+        String costedTypes = RecordedAttempts.withCostedType(TYPES);
         try (Procq costs = new Procq(postgres, costedTypes, Map.of("PROCQ_WORKER_METRICS_PORT", "off")).startApi()) {
-            RecordedAttempts attempts = new RecordedAttempts(costs.database(), JobTypes.parse(costedTypes, "costed types"));
+            RecordedAttempts attempts = RecordedAttempts.of(costs, costedTypes);
             long id = costs.submit("costed", List.of("heavy.bin", "unmeasured.bin"));
             attempts.finishNext("costed", RecordedAttempts.exited(3, new ResourceUsage(12_345, 3_999, 4_198)));
             attempts.finishNext("costed", RecordedAttempts.exited(4, null));

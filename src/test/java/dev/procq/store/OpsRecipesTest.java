@@ -3,7 +3,6 @@ package dev.procq.store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.procq.config.JobTypes;
 import dev.procq.pool.ResourceUsage;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.testing.Procq;
@@ -164,12 +163,9 @@ class OpsRecipesTest {
     void cpuHungryTargetsComeFirstAndUnmeasuredAttemptsAreCountedApart() throws Exception {
         // An API that also knows "costed", which this class's worker does not run: its attempts end
         // with the costs this test chooses, through the worker's own write path.
-        String costedTypes = TYPES + """
-                  costed:
-                    command: ["true", "{target}"]
-                """;
+        String costedTypes = RecordedAttempts.withCostedType(TYPES);
         try (Procq costs = new Procq(postgres, costedTypes, Map.of("PROCQ_WORKER_METRICS_PORT", "off")).startApi()) {
-            RecordedAttempts attempts = new RecordedAttempts(costs.database(), JobTypes.parse(costedTypes, "costed types"));
+            RecordedAttempts attempts = RecordedAttempts.of(costs, costedTypes);
             long batch = costs.submit("costed", List.of("light.bin", "heavy.bin", "unmeasured.bin", "medium.bin"));
             attempts.finishNext("costed", RecordedAttempts.exited(0, new ResourceUsage(1_000, 1_000, 2_048)));
             attempts.finishNext("costed", RecordedAttempts.exited(1, new ResourceUsage(2_500_000, 500_000, 204_800)));

@@ -37,6 +37,23 @@ public final class RecordedAttempts {
                 ProcessHandle.current().pid(), 1, types.names().toArray(String[]::new)));
     }
 
+    /**
+     * {@code typesYaml} (a job-types file whose types sit under {@code types:}) plus "costed",
+     * a type no worker runs: an API that knows it accepts batches whose attempts only a
+     * RecordedAttempts ends.
+     */
+    public static String withCostedType(String typesYaml) {
+        return typesYaml + """
+                  costed:
+                    command: ["true", "{target}"]
+                """;
+    }
+
+    /** Ends the jobs of an API started with {@code typesYaml}. */
+    public static RecordedAttempts of(dev.procq.testing.Procq api, String typesYaml) {
+        return new RecordedAttempts(api.database(), JobTypes.parse(typesYaml, "recorded attempts"));
+    }
+
     public long workerId() {
         return workerId;
     }
