@@ -18,6 +18,9 @@ abstract class EndableChild implements RunningChild {
     protected final CompletableFuture<ChildResult> result = new CompletableFuture<>();
     private final AtomicReference<Ending> ending = new AtomicReference<>();
     private final AtomicBoolean terminationStarted = new AtomicBoolean();
+    private final Object endLock = new Object();
+    private Runnable onEnd;
+    private boolean ended;
 
     private record Ending(Outcome outcome, String reason) {
     }
@@ -78,6 +81,34 @@ abstract class EndableChild implements RunningChild {
         Ending why = ending.get();
         return ChildResult.ended(why == null ? null : why.outcome(), why == null ? null : why.reason(),
                 spec.timeout(), exitCode, signal, duration, outputTail);
+    }
+
+    /**
+     * Runs {@code hook} once the child has ended but before its result completes (or at once if it
+     * has already ended), so whoever sees the result also sees the launcher's count without it.
+     */
+    void beforeResult(Runnable hook) {
+        boolean already;
+        synchronized (endLock) {
+            onEnd = hook;
+            already = ended;
+        }
+        if (already) {
+            hook.run();
+        }
+    }
+
+    /** Completes the result with {@code end} after the end hook has run; the first call wins. */
+    final boolean finish(ChildResult end) {
+        Runnable hook;
+        synchronized (endLock) {
+            ended = true;
+            hook = onEnd;
+        }
+        if (hook != null) {
+            hook.run();
+        }
+        return result.complete(end);
     }
 
     private boolean claimEnding(Outcome outcome, String reason) {

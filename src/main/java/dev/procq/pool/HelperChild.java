@@ -93,13 +93,13 @@ final class HelperChild extends EndableChild {
 
     void spawnFailed(String reason) {
         pid.complete(NO_PID);
-        finish(ChildResult.spawnFailed(reason, Duration.ofNanos(System.nanoTime() - startedNanos)));
+        end(ChildResult.spawnFailed(reason, Duration.ofNanos(System.nanoTime() - startedNanos)));
     }
 
     /** The helper died: whatever the child did, its group has been killed and its end is unknown. */
     void lost(String why) {
         pid.complete(NO_PID);
-        finish(ChildResult.lost(why, Duration.ofNanos(System.nanoTime() - startedNanos), ""));
+        end(ChildResult.lost(why, Duration.ofNanos(System.nanoTime() - startedNanos), ""));
     }
 
     void exited(HelperFrames.Exit exit) {
@@ -112,16 +112,16 @@ final class HelperChild extends EndableChild {
         Integer exitCode = exit.signalled() ? null : exit.codeOrSignal();
         String tail = OutputTail.decode(exit.tail(), exit.droppedBytes() > 0);
         ChildResult ended = describe(exitCode, signal, Duration.ofNanos(exit.wallNanos()), tail);
-        finish(ended.withUsage(
+        end(ended.withUsage(
                 new ResourceUsage(exit.userMicros(), exit.systemMicros(), exit.maxRssKb())));
     }
 
-    private void finish(ChildResult ended) {
+    private void end(ChildResult ended) {
         ScheduledFuture<?> timeout = timeoutTask;
         if (timeout != null) {
             timeout.cancel(false);
         }
-        result.complete(ended);
+        finish(ended);
     }
 
     @Override

@@ -61,7 +61,7 @@ final class ProcessBuilderChild extends EndableChild {
 
     static ProcessBuilderChild failed(ChildSpec spec, String error, long startedNanos) {
         ProcessBuilderChild child = new ProcessBuilderChild(spec, null, startedNanos, null, null);
-        child.result.complete(
+        child.finish(
                 ChildResult.spawnFailed(error, Duration.ofNanos(System.nanoTime() - startedNanos)));
         return child;
     }
@@ -105,7 +105,7 @@ final class ProcessBuilderChild extends EndableChild {
     void abandon(Throwable why) {
         ProcessGroups.signal(tools.kill(), Signal.KILL, List.of(process.pid()));
         process.destroyForcibly();
-        result.complete(ChildResult.spawnFailed("cannot watch the child: " + why,
+        finish(ChildResult.spawnFailed("cannot watch the child: " + why,
                 Duration.ofNanos(System.nanoTime() - startedNanos)));
     }
 
@@ -192,7 +192,7 @@ final class ProcessBuilderChild extends EndableChild {
         if (drain != null) {
             drain.cancel(false);
         }
-        result.complete(describeEnd());
+        finish(describeEnd());
     }
 
     private ChildResult describeEnd() {

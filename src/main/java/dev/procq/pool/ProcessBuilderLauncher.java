@@ -160,7 +160,7 @@ final class ProcessBuilderLauncher implements ChildLauncher {
             return child;
         }
         running.add(child);
-        child.result().whenComplete((result, error) -> running.remove(child));
+        child.beforeResult(() -> running.remove(child));
         return child;
     }
 

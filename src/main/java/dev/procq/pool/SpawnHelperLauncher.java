@@ -100,7 +100,7 @@ final class SpawnHelperLauncher implements ChildLauncher {
             return child;
         }
         running.add(child);
-        child.result().whenComplete((result, error) -> running.remove(child));
+        child.beforeResult(() -> running.remove(child));
         if (!connection.register(child)) {
             child.lost("the spawn helper died before the child could start");
             return child;

@@ -159,7 +159,7 @@ class TerminationTest {
             assertThat(child.result().join().error()).isEqualTo("stopped: shutdown");
         });
         assertThat(children.get(1).result().join().signal()).isEqualTo(9);
-        await().atMost(Duration.ofSeconds(5)).until(() -> launcher.runningCount() == 0);
+        assertThat(launcher.runningCount()).isZero();
         awaitSleepGone(polite);
         awaitSleepGone(stubborn);
     }
