@@ -29,7 +29,7 @@ final class ServerCommands {
         @Override
         public Integer call() {
             Settings settings = Settings.fromEnvironment().validate();
-            try (Database database = new Database(settings.requireDatabase("migrate"), "migrate", 2)) {
+            try (Database database = new Database(settings.requireDatabase("migrate"), "migrate", 2, settings.databaseTimeouts())) {
                 int applied = database.migrate();
                 System.out.println(applied == 0 ? "schema is up to date" : "applied " + applied + " migration(s)");
             }
@@ -46,7 +46,8 @@ final class ServerCommands {
             Settings settings = Settings.fromEnvironment().validateForApi();
             JobTypes types = JobTypes.load(settings.jobTypesFile());
             ShutdownSignals signals = new ShutdownSignals().install();
-            try (Database database = new Database(settings.requireDatabase("api"), "api", settings.databasePoolSize())) {
+            try (Database database = new Database(settings.requireDatabase("api"), "api", settings.databasePoolSize(),
+                    settings.databaseTimeouts())) {
                 if (settings.migrateOnStart()) database.migrate();
                 Metrics metrics = new Metrics("api");
                 database.bindMetrics(metrics.registry());
@@ -68,7 +69,8 @@ final class ServerCommands {
             JobTypes types = JobTypes.load(settings.jobTypesFile());
             ShutdownSignals signals = new ShutdownSignals().install();
             Metrics metrics = new Metrics("worker");
-            try (Database database = new Database(settings.requireDatabase("worker"), "worker", 4);
+            try (Database database = new Database(settings.requireDatabase("worker"), "worker", 4,
+                    settings.databaseTimeouts());
                  MetricsServer metricsServer = settings.workerMetricsPort()
                          .map(port -> openMetrics(metrics, settings, port)).orElse(null)) {
                 database.bindMetrics(metrics.registry());
@@ -117,7 +119,8 @@ final class ServerCommands {
                     .start()) {
                 Settings dev = settings.with(Map.of("PROCQ_DATABASE_URL", postgres.getJdbcUrl("postgres", "postgres"),
                         "PROCQ_DATABASE_USER", "postgres")).validateForApi();
-                try (Database database = new Database(dev.requireDatabase("dev"), "dev", dev.databasePoolSize())) {
+                try (Database database = new Database(dev.requireDatabase("dev"), "dev", dev.databasePoolSize(),
+                        dev.databaseTimeouts())) {
                     database.migrate();
                     Metrics metrics = new Metrics("dev");
                     database.bindMetrics(metrics.registry());

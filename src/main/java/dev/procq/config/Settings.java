@@ -1,5 +1,6 @@
 package dev.procq.config;
 
+import dev.procq.store.DatabaseTimeouts;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.URLDecoder;
@@ -30,6 +31,7 @@ public final class Settings {
     public static final String DEFAULT_SPAWNER = "auto";
     public static final List<String> SPAWNERS = List.of("auto", "native", "java");
     public static final Duration MIN_LEASE = Duration.ofSeconds(1);
+    public static final Duration DEFAULT_KILL_GRACE = Duration.ofSeconds(5);
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(30);
     public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
     public static final long DEFAULT_MAX_BATCH_SIZE = 5_000_000;
@@ -136,6 +138,22 @@ public final class Settings {
         return lease;
     }
 
+    /**
+     * Between SIGTERM and SIGKILL when procq stops a child (timeout, cancel, shutdown, or a lease
+     * it can no longer be sure of).
+     */
+    public Duration killGrace() {
+        return durationValue("PROCQ_KILL_GRACE", DEFAULT_KILL_GRACE);
+    }
+
+    /** The bounds on every wait for PostgreSQL (connect, statement, lock). */
+    public DatabaseTimeouts databaseTimeouts() {
+        return new DatabaseTimeouts(
+                durationValue("PROCQ_DATABASE_CONNECT_TIMEOUT", DatabaseTimeouts.DEFAULT.connect()),
+                durationValue("PROCQ_DATABASE_STATEMENT_TIMEOUT", DatabaseTimeouts.DEFAULT.statement()),
+                durationValue("PROCQ_DATABASE_LOCK_TIMEOUT", DatabaseTimeouts.DEFAULT.lock()));
+    }
+
     public Duration shutdownGrace() {
         return durationValue("PROCQ_SHUTDOWN_GRACE", DEFAULT_SHUTDOWN_GRACE);
     }
@@ -209,6 +227,8 @@ public final class Settings {
         workerConcurrency();
         spawner();
         leaseDuration();
+        killGrace();
+        databaseTimeouts();
         shutdownGrace();
         pollInterval();
         workerMetricsPort();

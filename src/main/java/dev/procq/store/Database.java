@@ -24,11 +24,17 @@ public final class Database implements AutoCloseable {
     private static final long CONNECTION_TIMEOUT_MS = 3_000;
 
     private final DatabaseTarget target;
+    private final DatabaseTimeouts timeouts;
     private final HikariDataSource dataSource;
     private final Jdbi jdbi;
 
     public Database(DatabaseTarget target, String poolName, int poolSize) {
+        this(target, poolName, poolSize, DatabaseTimeouts.DEFAULT);
+    }
+
+    public Database(DatabaseTarget target, String poolName, int poolSize, DatabaseTimeouts timeouts) {
         this.target = target;
+        this.timeouts = timeouts;
         HikariConfig config = new HikariConfig();
         config.setJdbcUrl(target.jdbcUrl());
         if (target.user() != null) config.setUsername(target.user());
@@ -42,6 +48,7 @@ public final class Database implements AutoCloseable {
         config.setInitializationFailTimeout(-1);
         config.addDataSourceProperty("reWriteBatchedInserts", "true");
         config.addDataSourceProperty("ApplicationName", "procq-" + poolName);
+        connectionProperties(timeouts).forEach((name, value) -> config.addDataSourceProperty((String) name, value));
         this.dataSource = new HikariDataSource(config);
         this.jdbi = Jdbi.create(dataSource)
                 .installPlugin(new SqlObjectPlugin())
@@ -67,6 +74,25 @@ public final class Database implements AutoCloseable {
 
     public DatabaseTarget target() {
         return target;
+    }
+
+    public DatabaseTimeouts timeouts() {
+        return timeouts;
+    }
+
+    /**
+     * The driver settings that bound every wait: connect and login, a read timeout a little past
+     * the server's statement timeout, TCP keepalive for idle connections, and the server-side
+     * statement and lock timeouts for every statement of the session.
+     */
+    static Properties connectionProperties(DatabaseTimeouts timeouts) {
+        Properties properties = new Properties();
+        properties.setProperty("connectTimeout", DatabaseTimeouts.seconds(timeouts.connect()));
+        properties.setProperty("loginTimeout", DatabaseTimeouts.seconds(timeouts.connect().multipliedBy(2)));
+        properties.setProperty("socketTimeout", DatabaseTimeouts.seconds(timeouts.socket()));
+        properties.setProperty("tcpKeepAlive", "true");
+        properties.setProperty("options", timeouts.serverOptions());
+        return properties;
     }
 
     /** Applies pending migrations; returns how many ran. */
@@ -100,7 +126,7 @@ public final class Database implements AutoCloseable {
      * stay open and unshared for as long as the worker runs.
      */
     public Connection openDedicatedConnection() throws SQLException {
-        Properties properties = new Properties();
+        Properties properties = connectionProperties(timeouts);
         if (target.user() != null) properties.setProperty("user", target.user());
         if (target.password() != null) properties.setProperty("password", target.password());
         properties.setProperty("ApplicationName", "procq-listen");
