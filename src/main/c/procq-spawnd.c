@@ -35,13 +35,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PROTOCOL_VERSION 1u
+#define PROTOCOL_VERSION 2u
 
 /* Frames from the worker. */
 #define FRAME_HELLO 0x01
 #define FRAME_SPAWN 0x02
 #define FRAME_SIGNAL 0x03
 #define FRAME_SHUTDOWN 0x04
+#define FRAME_DEADLINE 0x05
 
 /* Frames to the worker. */
 #define FRAME_HELLO_ACK 0x81
@@ -77,6 +78,7 @@
 #define EXIT_SIGNALLED 0x1u
 #define EXIT_CORE_DUMPED 0x2u
 #define EXIT_OUTPUT_CUT 0x4u
+#define EXIT_FENCED 0x8u
 
 /* The kernel's own limit on argv plus envp is about 2 MiB; a frame is one job's of those. */
 #define MAX_FRAME (4u * 1024 * 1024)
@@ -114,6 +116,14 @@ struct child {
     uint32_t pending_signal;
     uint32_t pending_group;
     uint32_t pending_kill_after_ms;
+    /*
+     * The worker's deadline for this child (CLOCK_MONOTONIC ms; 0: none): past it the worker can
+     * no longer be sure it holds the job's lease, so the helper ends the child's group (TERM, and
+     * KILL fence_kill_after_ms later) whether or not the worker is still able to ask.
+     */
+    int64_t fence_at_ms;
+    uint32_t fence_kill_after_ms;
+    int fenced;
     struct watch out_watch;
     struct watch report_watch;
     int reaped;
@@ -397,6 +407,7 @@ static void report_if_done(struct child *child) {
         code = WEXITSTATUS(child->status);
     }
     if (child->output_cut) flags |= EXIT_OUTPUT_CUT;
+    if (child->fenced) flags |= EXIT_FENCED;
     int64_t wall_ns = (int64_t)(child->ended.tv_sec - child->started.tv_sec) * 1000000000
                       + (child->ended.tv_nsec - child->started.tv_nsec);
     size_t frame = begin_frame(FRAME_EXITED);
@@ -550,11 +561,32 @@ static int next_timeout_ms(void) {
         if (child->linger_deadline_ms && (!nearest || child->linger_deadline_ms < nearest)) {
             nearest = child->linger_deadline_ms;
         }
+        if (child->fence_at_ms && !child->fenced && !child->reaped
+            && (!nearest || child->fence_at_ms < nearest)) {
+            nearest = child->fence_at_ms;
+        }
     }
     if (shutting_down && (!nearest || shutdown_deadline_ms < nearest)) nearest = shutdown_deadline_ms;
     if (!nearest) return -1;
     int64_t wait = nearest - now_ms();
     return wait < 0 ? 0 : (int)(wait > 60000 ? 60000 : wait);
+}
+
+/* Ends the children whose deadline has passed; the exit they report carries EXIT_FENCED. */
+static void expire_fences(void) {
+    int64_t now = now_ms();
+    for (struct child *child = children; child; child = child->next) {
+        if (!child->fence_at_ms || child->fenced || child->reaped || child->fence_at_ms > now) continue;
+        child->fenced = 1;
+        if (child->report_fd >= 0) {
+            /* Not yet past execve: the signal waits for it, as a worker's would. */
+            child->pending_signal = SIGTERM;
+            child->pending_group = 1;
+            child->pending_kill_after_ms = child->fence_kill_after_ms;
+        } else {
+            deliver_signal(child, SIGTERM, 1, child->fence_kill_after_ms);
+        }
+    }
 }
 
 static void kill_all_groups(void) {
@@ -880,6 +912,29 @@ static void deliver_signal(struct child *child, uint32_t number, uint32_t group,
     }
 }
 
+/*
+ * DEADLINE: id, the moment (CLOCK_MONOTONIC, nanoseconds) to begin ending the child, and the
+ * grace before KILL. A later frame moves the deadline (the worker renewed the lease); a
+ * deadline of 0 removes it. A deadline already passed starts the ending at once.
+ */
+static void handle_deadline(const uint8_t *payload, uint32_t length) {
+    struct reader reader = {payload, payload + length, 0};
+    uint64_t id = take_u64(&reader);
+    uint64_t fence_at_ns = take_u64(&reader);
+    uint32_t kill_after_ms = take_u32(&reader);
+    if (reader.bad || reader.at != reader.end || kill_after_ms > MAX_LINGER_MS * 10
+        || fence_at_ns > (uint64_t)INT64_MAX) {
+        send_error(reader.bad ? 0 : id, ERROR_MALFORMED, "bad deadline frame");
+        return;
+    }
+    struct child *child = find_by_id(id);
+    if (!child || child->fenced) return;
+    /* Rounded down: a deadline is never kept late. A 0 after rounding is still a deadline. */
+    child->fence_at_ms = fence_at_ns == 0 ? 0 : (int64_t)(fence_at_ns / 1000000u);
+    if (fence_at_ns != 0 && child->fence_at_ms == 0) child->fence_at_ms = 1;
+    child->fence_kill_after_ms = kill_after_ms;
+}
+
 static void begin_shutdown(void) {
     if (shutting_down) return;
     shutting_down = 1;
@@ -910,6 +965,9 @@ static void handle_frame(uint8_t type, const uint8_t *payload, uint32_t length) 
         put_u32(PROTOCOL_VERSION);
         put_u32(features);
         put_u32((uint32_t)self_pid);
+        struct timespec clock;
+        clock_gettime(CLOCK_MONOTONIC, &clock);
+        put_u64((uint64_t)clock.tv_sec * 1000000000u + (uint64_t)clock.tv_nsec);
         end_frame(frame);
         return;
     }
@@ -919,6 +977,9 @@ static void handle_frame(uint8_t type, const uint8_t *payload, uint32_t length) 
         break;
     case FRAME_SIGNAL:
         handle_signal(payload, length);
+        break;
+    case FRAME_DEADLINE:
+        handle_deadline(payload, length);
         break;
     case FRAME_SHUTDOWN:
         if (length != 0) {
@@ -1090,6 +1151,7 @@ int main(int argc, char **argv) {
                 }
             }
         }
+        expire_fences();
         expire_lingering();
         expire_pending_kills(0);
         free_reported();

@@ -38,6 +38,12 @@ public record ChildResult(
         /** The child never ran. */
         SPAWN_FAILED,
         /**
+         * The child's deadline ({@link RunningChild#fenceAt}) passed and it was ended, by the spawn
+         * helper or by the JVM, whichever came first: its worker could no longer be sure that it
+         * held the job's lease.
+         */
+        FENCED,
+        /**
          * What became of the child is unknown: the spawn helper that ran it died. Its process
          * group has been killed; the attempt is nobody's failure.
          */
@@ -76,6 +82,11 @@ public record ChildResult(
                 outputTail, null);
     }
 
+    static ChildResult fenced(Integer exitCode, Integer signal, Duration duration, String outputTail) {
+        return new ChildResult(Outcome.FENCED, exitCode, signal, duration,
+                "ended at its deadline: the lease could not be renewed in time", outputTail, null);
+    }
+
     static ChildResult spawnFailed(String error, Duration duration) {
         return new ChildResult(Outcome.SPAWN_FAILED, null, null, duration, error, "", null);
     }
@@ -86,7 +97,7 @@ public record ChildResult(
 
     /**
      * How a child that was ended ends up described: by what procq did to it, if it did anything
-     * ({@code endedAs} TIMED_OUT or STOPPED, else null), otherwise by what the kernel said.
+     * ({@code endedAs} TIMED_OUT, STOPPED or FENCED, else null), otherwise by what the kernel said.
      */
     static ChildResult ended(Outcome endedAs, String stopReason, Duration timeout,
             Integer exitCode, Integer signal, Duration duration, String outputTail) {
@@ -95,6 +106,9 @@ public record ChildResult(
         }
         if (endedAs == Outcome.STOPPED) {
             return stopped(stopReason, exitCode, signal, duration, outputTail);
+        }
+        if (endedAs == Outcome.FENCED) {
+            return fenced(exitCode, signal, duration, outputTail);
         }
         if (signal != null) {
             return killedBy(signal, duration, outputTail);

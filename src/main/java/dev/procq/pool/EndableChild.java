@@ -4,6 +4,9 @@ import dev.procq.pool.ChildResult.Outcome;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -21,6 +24,8 @@ abstract class EndableChild implements RunningChild {
     private final Object endLock = new Object();
     private Runnable onEnd;
     private boolean ended;
+    private ScheduledFuture<?> fenceTask;
+    private volatile long fenceAtNanos;
 
     private record Ending(Outcome outcome, String reason) {
     }
@@ -46,6 +51,60 @@ abstract class EndableChild implements RunningChild {
             terminateGroup();
         }
         return result();
+    }
+
+    @Override
+    public void fenceAt(long nanoTime) {
+        ScheduledExecutorService timer = timer();
+        synchronized (endLock) {
+            if (ended) {
+                return;
+            }
+            fenceAtNanos = nanoTime;
+            if (fenceTask != null) {
+                fenceTask.cancel(false);
+            }
+            fenceTask = schedule(timer, nanoTime);
+        }
+        keepDeadline(nanoTime);
+    }
+
+    private ScheduledFuture<?> schedule(ScheduledExecutorService timer, long nanoTime) {
+        if (timer == null) {
+            return null;
+        }
+        try {
+            return timer.schedule(this::fenceIfDue, nanoTime - System.nanoTime(), TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException closed) {
+            // The launcher is closing and ends every child itself.
+            return null;
+        }
+    }
+
+    /** The timer for this child's deadlines; null for a child that never started. */
+    abstract ScheduledExecutorService timer();
+
+    /** Hands the deadline to whatever can keep it outside this JVM; by default nothing can. */
+    void keepDeadline(long nanoTime) {
+    }
+
+    private void fenceIfDue() {
+        // A timer task cancelled too late still runs: only the newest deadline counts.
+        if (System.nanoTime() - fenceAtNanos >= 0) {
+            fenced();
+        }
+    }
+
+    /** The deadline passed here: the child is ended from this JVM. */
+    void fenced() {
+        if (claimEnding(Outcome.FENCED, null)) {
+            terminateGroup();
+        }
+    }
+
+    /** The spawn helper reports that it ended the child at its deadline. */
+    void fencedOutside() {
+        claimEnding(Outcome.FENCED, null);
     }
 
     /** True while ending the child early can still change how it ends. */
@@ -104,6 +163,9 @@ abstract class EndableChild implements RunningChild {
         synchronized (endLock) {
             ended = true;
             hook = onEnd;
+            if (fenceTask != null) {
+                fenceTask.cancel(false);
+            }
         }
         if (hook != null) {
             hook.run();

@@ -61,6 +61,24 @@ final class HelperChild extends EndableChild {
                 + ", argv=" + spec.argv() + "]";
     }
 
+    @Override
+    ScheduledExecutorService timer() {
+        return timer;
+    }
+
+    /** The helper keeps the deadline too, so it holds while this JVM is stopped or paused. */
+    @Override
+    void keepDeadline(long nanoTime) {
+        if (helper != null && !result.isDone()) {
+            helper.trySend(HelperFrames.deadline(id, helper.hello().helperNanos(nanoTime), killGrace()));
+        }
+    }
+
+    /** A grace of zero still goes through the helper's deadline, a millisecond on. */
+    private Duration killGrace() {
+        return spec.killGrace().isZero() ? Duration.ofMillis(1) : spec.killGrace();
+    }
+
     boolean done() {
         return result.isDone();
     }
@@ -73,9 +91,7 @@ final class HelperChild extends EndableChild {
     @Override
     void signalTermination() {
         if (!result.isDone()) {
-            // A grace of zero still goes through the helper's deadline, a millisecond on.
-            Duration grace = spec.killGrace().isZero() ? Duration.ofMillis(1) : spec.killGrace();
-            helper.trySend(HelperFrames.signal(id, Signal.TERM, true, grace));
+            helper.trySend(HelperFrames.signal(id, Signal.TERM, true, killGrace()));
         }
     }
 
@@ -107,6 +123,9 @@ final class HelperChild extends EndableChild {
         if (exit.outputCut()) {
             log.info("child {} exited but processes it left behind kept its output open;"
                     + " the helper ended its process group", pid.join() == NO_PID ? id : pid.join());
+        }
+        if (exit.fenced()) {
+            fencedOutside();
         }
         Integer signal = exit.signalled() ? exit.codeOrSignal() : null;
         Integer exitCode = exit.signalled() ? null : exit.codeOrSignal();

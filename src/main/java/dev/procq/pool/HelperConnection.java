@@ -32,8 +32,16 @@ final class HelperConnection {
     /** The reader only decodes frames; the JVM's default stack would be waste. */
     private static final long READER_STACK_BYTES = 256 * 1024;
 
-    /** What the helper said of itself in its hello. */
-    record Hello(int version, int features, long pid) {
+    /**
+     * What the helper said of itself in its hello.
+     *
+     * @param clockOffsetNanos the helper's CLOCK_MONOTONIC minus this JVM's {@link System#nanoTime}
+     */
+    record Hello(int version, int features, long pid, long clockOffsetNanos) {
+        /** A moment on this JVM's clock, on the helper's. */
+        long helperNanos(long jvmNanos) {
+            return jvmNanos + clockOffsetNanos;
+        }
     }
 
     private final Process process;
@@ -212,8 +220,16 @@ final class HelperConnection {
 
     private void dispatch(int type, ByteBuffer payload) {
         switch (type) {
-            case HelperFrames.HELLO_ACK -> hello.complete(
-                    new Hello(payload.getInt(), payload.getInt(), payload.getInt() & 0xffffffffL));
+            case HelperFrames.HELLO_ACK -> {
+                long received = System.nanoTime();
+                int version = payload.getInt();
+                int features = payload.getInt();
+                long pid = payload.getInt() & 0xffffffffL;
+                // The helper read its clock before this thread read ours, so the offset comes out
+                // low if anything, and a deadline converted with it falls early, never late.
+                long offset = payload.remaining() >= 8 ? payload.getLong() - received : 0;
+                hello.complete(new Hello(version, features, pid, offset));
+            }
             case HelperFrames.SPAWNED -> {
                 long id = payload.getLong();
                 long pid = payload.getInt() & 0xffffffffL;

@@ -16,12 +16,13 @@ import java.util.Map;
  */
 final class HelperFrames {
 
-    static final int PROTOCOL_VERSION = 1;
+    static final int PROTOCOL_VERSION = 2;
 
     static final byte HELLO = 0x01;
     static final byte SPAWN = 0x02;
     static final byte SIGNAL = 0x03;
     static final byte SHUTDOWN = 0x04;
+    static final byte DEADLINE = 0x05;
 
     static final int HELLO_ACK = 0x81;
     static final int SPAWNED = 0x82;
@@ -35,6 +36,7 @@ final class HelperFrames {
     static final int EXIT_SIGNALLED = 0x1;
     static final int EXIT_CORE_DUMPED = 0x2;
     static final int EXIT_OUTPUT_CUT = 0x4;
+    static final int EXIT_FENCED = 0x8;
 
     /** The helper's own limit on a frame from the worker. */
     static final int MAX_FRAME_TO_HELPER = 4 * 1024 * 1024;
@@ -62,6 +64,17 @@ final class HelperFrames {
         return frame(SIGNAL, ByteBuffer.allocate(17).order(ByteOrder.LITTLE_ENDIAN)
                 .putLong(id).putInt(signal.number).put((byte) (wholeGroup ? 1 : 0))
                 .putInt(killAfterMillis).array());
+    }
+
+    /**
+     * @param helperNanos when the helper begins ending the child, on the helper's CLOCK_MONOTONIC
+     *     in nanoseconds (0: no deadline)
+     * @param killAfter the grace between the SIGTERM to the group and the SIGKILL
+     */
+    static byte[] deadline(long id, long helperNanos, Duration killAfter) {
+        int killAfterMillis = (int) Math.min(Integer.MAX_VALUE, killAfter.toMillis());
+        return frame(DEADLINE, ByteBuffer.allocate(20).order(ByteOrder.LITTLE_ENDIAN)
+                .putLong(id).putLong(Math.max(0, helperNanos)).putInt(killAfterMillis).array());
     }
 
     /**
@@ -167,6 +180,11 @@ final class HelperFrames {
 
         boolean outputCut() {
             return (flags & EXIT_OUTPUT_CUT) != 0;
+        }
+
+        /** The helper itself began ending the child: its deadline had passed. */
+        boolean fenced() {
+            return (flags & EXIT_FENCED) != 0;
         }
     }
 

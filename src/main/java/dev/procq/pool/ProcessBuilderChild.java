@@ -59,6 +59,11 @@ final class ProcessBuilderChild extends EndableChild {
         return new ProcessBuilderChild(spec, process, startedNanos, timer, tools);
     }
 
+    @Override
+    ScheduledExecutorService timer() {
+        return timer;
+    }
+
     static ProcessBuilderChild failed(ChildSpec spec, String error, long startedNanos) {
         ProcessBuilderChild child = new ProcessBuilderChild(spec, null, startedNanos, null, null);
         child.finish(

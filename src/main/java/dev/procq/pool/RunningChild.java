@@ -31,4 +31,13 @@ public interface RunningChild {
      * @return the result, as {@link #result()}
      */
     CompletableFuture<ChildResult> stop(String reason);
+
+    /**
+     * Ends the child at {@code nanoTime} (on the {@link System#nanoTime} clock) unless a later call
+     * moves that moment: SIGTERM to its whole group, SIGKILL after the spec's kill grace. The
+     * result is then {@link ChildResult.Outcome#FENCED}. The spawn helper keeps the deadline
+     * itself, so it holds while this JVM is stopped or paused; the ProcessBuilder backend can
+     * only keep it from this JVM. A child that has already ended is not affected.
+     */
+    void fenceAt(long nanoTime);
 }

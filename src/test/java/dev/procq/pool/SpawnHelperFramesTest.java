@@ -28,6 +28,8 @@ class SpawnHelperFramesTest {
     private Process helper;
     private OutputStream toHelper;
     private final List<int[]> frames = new CopyOnWriteArrayList<>();
+    private volatile long helperClockAtHello;
+    private volatile long jvmClockAtHello;
 
     @BeforeEach
     void startHelper() throws Exception {
@@ -51,7 +53,7 @@ class SpawnHelperFramesTest {
         send(HelperFrames.spawn(1, Specs.spec("true"), Path.of("/bin/true"), 0));
 
         await().atMost(Duration.ofSeconds(10)).until(() -> frames.size() == 1);
-        assertThat(frames.get(0)).containsExactly(HelperFrames.ERROR, 0, 5);
+        assertThat(frames.get(0)).containsExactly(HelperFrames.ERROR, 0, 5, 0);
         assertThat(helper.isAlive()).isTrue();
     }
 
@@ -67,8 +69,9 @@ class SpawnHelperFramesTest {
             random.nextBytes(frame);
             ByteBuffer.wrap(frame).order(ByteOrder.LITTLE_ENDIAN).putInt(0, length);
             if (length > 0 && random.nextBoolean()) {
-                // Half of them claim to be spawns or signals, to reach the payload checks.
-                frame[4] = random.nextBoolean() ? HelperFrames.SPAWN : HelperFrames.SIGNAL;
+                // Half of them claim to be spawns, signals or deadlines, to reach the payload checks.
+                byte[] checked = {HelperFrames.SPAWN, HelperFrames.SIGNAL, HelperFrames.DEADLINE};
+                frame[4] = checked[random.nextInt(checked.length)];
             } else if (length > 0 && frame[4] == HelperFrames.SHUTDOWN) {
                 // A real shutdown would end the helper, as it should; this test wants it serving.
                 frame[4] = 0x7f;
@@ -103,6 +106,36 @@ class SpawnHelperFramesTest {
         assertThat(frames).filteredOn(frame -> frame[0] == HelperFrames.ERROR && frame[2] == 2).hasSize(1);
     }
 
+    @Test
+    void theHelperEndsAChildAtItsDeadlineWithNoWordFromTheWorker() throws Exception {
+        send(HelperFrames.hello());
+        await().atMost(Duration.ofSeconds(10)).until(() -> helperClockAtHello != 0);
+        // A TERM-ignoring child: the helper must also send the KILL after the grace, by itself.
+        send(HelperFrames.spawn(9, ChildSpec.of(List.of("/bin/sh", "-c", "trap '' TERM; sleep 30"), Map.of()),
+                Path.of("/bin/sh"), 0));
+        await().atMost(Duration.ofSeconds(10)).until(() -> frames.stream().anyMatch(f -> f[0] == HelperFrames.SPAWNED));
+        long sentAt = System.nanoTime();
+        // Moved once, as a renewal does: only the later deadline counts.
+        send(HelperFrames.deadline(9, helperNow() + Duration.ofMillis(300).toNanos(), Duration.ofMillis(300)));
+        send(HelperFrames.deadline(9, helperNow() + Duration.ofSeconds(60).toNanos(), Duration.ofMillis(300)));
+        Thread.sleep(500);
+        assertThat(frames).noneMatch(f -> f[0] == HelperFrames.EXITED);
+        send(HelperFrames.deadline(9, helperNow() + Duration.ofMillis(200).toNanos(), Duration.ofMillis(300)));
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> frames.stream().anyMatch(f -> f[0] == HelperFrames.EXITED));
+        int[] exit = frames.stream().filter(f -> f[0] == HelperFrames.EXITED).findFirst().orElseThrow();
+        assertThat(exit[2] & HelperFrames.EXIT_FENCED).as("flags %x", exit[2]).isNotZero();
+        assertThat(exit[2] & HelperFrames.EXIT_SIGNALLED).isNotZero();
+        assertThat(exit[3]).as("killed by").isEqualTo(9);
+        // 500 ms of waiting, the 200 ms deadline and the 300 ms grace; a lot less than the sleep.
+        assertThat(Duration.ofNanos(System.nanoTime() - sentAt)).isBetween(Duration.ofMillis(900), Duration.ofSeconds(5));
+    }
+
+    /** The helper's clock now, from what it said in its hello. */
+    private long helperNow() {
+        return helperClockAtHello + (System.nanoTime() - jvmClockAtHello);
+    }
+
     private void send(byte[] frame) throws IOException {
         toHelper.write(frame);
         toHelper.flush();
@@ -117,9 +150,18 @@ class SpawnHelperFramesTest {
                 in.readFully(body);
                 ByteBuffer payload = ByteBuffer.wrap(body, 1, length - 1).order(ByteOrder.LITTLE_ENDIAN);
                 int type = body[0] & 0xff;
-                int id = type == HelperFrames.HELLO_ACK ? 0 : (int) payload.getLong();
-                int code = type == HelperFrames.ERROR ? payload.getInt() : 0;
-                frames.add(new int[] {type, id, code});
+                if (type == HelperFrames.HELLO_ACK) {
+                    payload.position(payload.position() + 12);
+                    jvmClockAtHello = System.nanoTime();
+                    helperClockAtHello = payload.getLong();
+                    frames.add(new int[] {type, 0, 0, 0});
+                    continue;
+                }
+                int id = (int) payload.getLong();
+                // Errors: their code. Exits: their flags, then the exit code or signal.
+                int code = type == HelperFrames.ERROR || type == HelperFrames.EXITED ? payload.getInt() : 0;
+                int status = type == HelperFrames.EXITED ? payload.getInt() : 0;
+                frames.add(new int[] {type, id, code, status});
             }
         } catch (IOException end) {
             // the helper is gone
