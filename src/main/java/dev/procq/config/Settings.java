@@ -1,6 +1,5 @@
 package dev.procq.config;
 
-import dev.procq.store.DatabaseTimeouts;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.URLDecoder;
@@ -32,6 +31,11 @@ public final class Settings {
     public static final List<String> SPAWNERS = List.of("auto", "native", "java");
     public static final Duration MIN_LEASE = Duration.ofSeconds(1);
     public static final Duration DEFAULT_KILL_GRACE = Duration.ofSeconds(5);
+    /**
+     * What a worker keeps between the end of a child it can no longer vouch for and the end of
+     * that child's lease, beyond the kill grace: for the SIGKILL to land and timers to fire.
+     */
+    public static final Duration FENCE_MARGIN = Duration.ofMillis(250);
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(30);
     public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
     public static final long DEFAULT_MAX_BATCH_SIZE = 5_000_000;
@@ -146,6 +150,23 @@ public final class Settings {
         return durationValue("PROCQ_KILL_GRACE", DEFAULT_KILL_GRACE);
     }
 
+    /**
+     * A worker that cannot renew a lease begins ending the job's child PROCQ_KILL_GRACE plus
+     * {@link #FENCE_MARGIN} before the lease could run out, and renews three times within what is
+     * left. A lease of less than twice that would leave no time to renew at all.
+     */
+    public void requireLeaseLongerThanKillGrace() {
+        Duration lease = leaseDuration();
+        Duration grace = killGrace();
+        Duration least = grace.plus(FENCE_MARGIN).multipliedBy(2);
+        if (lease.compareTo(least) < 0) {
+            throw new ConfigException("PROCQ_LEASE=" + Durations.format(lease) + " is too short for PROCQ_KILL_GRACE="
+                    + Durations.format(grace) + ": a worker that cannot renew a lease ends the job's child PROCQ_KILL_GRACE + "
+                    + Durations.format(FENCE_MARGIN) + " before the lease runs out, so PROCQ_LEASE must be at least 2 x (PROCQ_KILL_GRACE + "
+                    + Durations.format(FENCE_MARGIN) + ") = " + Durations.format(least) + ". Raise PROCQ_LEASE or lower PROCQ_KILL_GRACE");
+        }
+    }
+
     /** The bounds on every wait for PostgreSQL (connect, statement, lock). */
     public DatabaseTimeouts databaseTimeouts() {
         return new DatabaseTimeouts(
@@ -228,6 +249,7 @@ public final class Settings {
         spawner();
         leaseDuration();
         killGrace();
+        requireLeaseLongerThanKillGrace();
         databaseTimeouts();
         shutdownGrace();
         pollInterval();

@@ -127,6 +127,32 @@ public final class ProcessGroups {
         }
     }
 
+    /**
+     * Waits up to {@code limit} until none of {@code groupIds} has a live member: a SIGKILL is
+     * sent at once but lands when the kernel next runs each process. True when all are gone.
+     */
+    static boolean awaitGone(Collection<Long> groupIds, java.time.Duration limit) {
+        if (groupIds.isEmpty()) {
+            return true;
+        }
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (true) {
+            Set<Long> live = liveGroupIds();
+            if (groupIds.stream().noneMatch(live::contains)) {
+                return true;
+            }
+            if (System.nanoTime() - deadline >= 0) {
+                return false;
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+    }
+
     /** Ids of the process groups that still have a live (not zombie) member. */
     static Set<Long> liveGroupIds() {
         Set<Long> groups = new HashSet<>();

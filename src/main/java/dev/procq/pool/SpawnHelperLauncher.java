@@ -257,6 +257,9 @@ final class SpawnHelperLauncher implements ChildLauncher {
                 .map(java.util.OptionalLong::getAsLong)
                 .toList();
         ProcessGroups.signal(killProgram, Signal.KILL, groups);
+        if (!ProcessGroups.awaitGone(groups, Duration.ofSeconds(1))) {
+            log.warn("process groups of the lost children still had live members a second after SIGKILL");
+        }
         log.error("spawn helper (pid {}) {}; {} running child(ren) lost, their process groups"
                 + " killed", dead.pid(), how, lost.size());
         for (HelperChild child : lost) {

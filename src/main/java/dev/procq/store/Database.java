@@ -3,6 +3,7 @@ package dev.procq.store;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
+import dev.procq.config.DatabaseTimeouts;
 import dev.procq.config.Settings.DatabaseTarget;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Connection;
@@ -126,12 +127,25 @@ public final class Database implements AutoCloseable {
      * stay open and unshared for as long as the worker runs.
      */
     public Connection openDedicatedConnection() throws SQLException {
-        Properties properties = connectionProperties(timeouts);
+        return openDedicatedConnection("listen", timeouts);
+    }
+
+    /** A connection of its own, outside the pool, named {@code procq-NAME} in pg_stat_activity. */
+    public Connection openDedicatedConnection(String name, DatabaseTimeouts bounds) throws SQLException {
+        Properties properties = connectionProperties(bounds);
         if (target.user() != null) properties.setProperty("user", target.user());
         if (target.password() != null) properties.setProperty("password", target.password());
-        properties.setProperty("ApplicationName", "procq-listen");
-        properties.setProperty("tcpKeepAlive", "true");
+        properties.setProperty("ApplicationName", "procq-" + name);
         return DriverManager.getConnection(target.jdbcUrl(), properties);
+    }
+
+    /**
+     * Jdbi over one connection of its own, opened on first use and again after {@link
+     * SingleConnection#discard()}: for work that must never wait for a pooled connection, nor for a
+     * pool's back-off between reconnection attempts after an outage.
+     */
+    public SingleConnection singleConnection(String name, DatabaseTimeouts bounds) {
+        return new SingleConnection(() -> openDedicatedConnection(name, bounds));
     }
 
     @Override

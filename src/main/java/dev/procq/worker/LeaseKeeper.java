@@ -1,40 +1,80 @@
 package dev.procq.worker;
 
-import dev.procq.store.BatchDao;
 import dev.procq.store.JobDao;
+import dev.procq.store.SingleConnection;
 import dev.procq.store.WorkerDao;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Renews every lease this worker holds in one statement, and stops the children of jobs it
- * turns out to have lost (rescued elsewhere after a long pause or a network cut) or whose
- * batch was cancelled.
+ * Renews every lease this worker holds in one statement, on a thread and a connection of its
+ * own, so a renewal never waits behind a claim, a prune, an orphan sweep or an intake. Each
+ * renewal that succeeds moves the deadline of every renewed job's child (see {@link LeaseTerms});
+ * when renewals fail, nothing moves and the children end before their leases can. Jobs that
+ * turn out to be lost (rescued elsewhere, cancelled, finished) have their children stopped.
  */
-final class LeaseKeeper {
+final class LeaseKeeper implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(LeaseKeeper.class);
 
+    private final SingleConnection connection;
     private final Jdbi jdbi;
     private final long workerId;
-    private final Duration lease;
+    private final LeaseTerms terms;
     private final Map<Long, HeldJob> held;
+    private final WorkerMetrics metrics;
+    private final ScheduledExecutorService thread;
+    private int failuresInARow;
 
-    LeaseKeeper(Jdbi jdbi, long workerId, Duration lease, Map<Long, HeldJob> held) {
-        this.jdbi = jdbi;
+    /**
+     * @param connection a connection of its own, bounded by {@link LeaseTerms#window()}: a renewal
+     *     slower than that is of no use
+     */
+    LeaseKeeper(SingleConnection connection, long workerId, LeaseTerms terms, Map<Long, HeldJob> held,
+                WorkerMetrics metrics) {
+        this.connection = connection;
+        this.jdbi = connection.jdbi();
         this.workerId = workerId;
-        this.lease = lease;
+        this.terms = terms;
         this.held = held;
+        this.metrics = metrics;
+        this.thread = Executors.newSingleThreadScheduledExecutor(runnable -> {
+            Thread renewer = new Thread(runnable, "procq-lease");
+            renewer.setDaemon(true);
+            return renewer;
+        });
     }
 
-    /** How often to renew: three chances before a lease runs out. */
-    Duration interval() {
-        return lease.dividedBy(3);
+    LeaseKeeper start() {
+        long every = terms.renewEvery().toNanos();
+        // At a fixed rate: a slow renewal is followed by the next at once, not a whole interval later.
+        thread.scheduleAtFixedRate(this::renewQuietly, every, every, TimeUnit.NANOSECONDS);
+        return this;
+    }
+
+    private void renewQuietly() {
+        try {
+            runOnce();
+            if (failuresInARow > 0) log.info("leases renewed again after {} failed renewal(s)", failuresInARow);
+            failuresInARow = 0;
+        } catch (Throwable e) {
+            // Whatever broke, the next renewal starts on a fresh connection, at once.
+            connection.discard();
+            metrics.renewalFailed();
+            if (failuresInARow++ == 0) {
+                log.warn("cannot renew leases ({}); children whose lease cannot be renewed in time will be ended"
+                        + " {} before it runs out", e.getMessage(), Duration.ofNanos(terms.lease().toNanos()
+                        - terms.window().toNanos()));
+            }
+        }
     }
 
     /** Renews; returns the number of jobs found lost. */
@@ -43,15 +83,19 @@ final class LeaseKeeper {
         // whose launch failed unexpectedly) expires and is rescued instead of being renewed forever.
         List<HeldJob> judged = List.copyOf(held.values());
         Long[] ids = judged.stream().map(job -> job.job.id()).toArray(Long[]::new);
+        // Before anything goes out: the server's now() for this renewal is later than this.
+        long sentAt = System.nanoTime();
         List<Long> stillHeld = jdbi.inTransaction(handle -> {
             handle.attach(WorkerDao.class).heartbeat(workerId);
-            return handle.attach(JobDao.class).renewLeases(workerId, ids, lease.toMillis());
+            return handle.attach(JobDao.class).renewLeases(workerId, ids, terms.lease().toMillis());
         });
         Set<Long> renewed = new HashSet<>(stillHeld);
         int lost = 0;
         for (HeldJob job : judged) {
-            // An ended job's result may just have been written, taking it out of RUNNING: not a loss.
-            if (!renewed.contains(job.job.id()) && job.stopCause == null && !job.ended) {
+            if (renewed.contains(job.job.id())) {
+                job.renewed(terms, sentAt);
+            } else if (job.stopCause == null && !job.ended) {
+                // An ended job's result may just have been written, taking it out of RUNNING: not a loss.
                 lost++;
                 log.warn("lost the lease on job {} (target {}); stopping its child", job.job.id(), job.job.target());
                 job.stop(HeldJob.StopCause.LEASE_LOST, "lease lost");
@@ -60,19 +104,9 @@ final class LeaseKeeper {
         return lost;
     }
 
-    /** Stops running children of batches whose cancel was requested; returns how many. */
-    int stopCancelled() {
-        List<Long> batches = jdbi.withExtension(BatchDao.class, dao -> dao.cancelledWithRunningJobsOf(workerId));
-        if (batches.isEmpty()) return 0;
-        Set<Long> cancelled = new HashSet<>(batches);
-        int stopped = 0;
-        for (HeldJob job : held.values()) {
-            if (cancelled.contains(job.job.batchId()) && job.stopCause == null) {
-                job.stop(HeldJob.StopCause.CANCELLED, "cancelled");
-                stopped++;
-            }
-        }
-        if (stopped > 0) log.info("stopped {} running jobs of cancelled batches {}", stopped, cancelled);
-        return stopped;
+    @Override
+    public void close() {
+        thread.shutdownNow();
+        connection.close();
     }
 }

@@ -18,10 +18,12 @@ final class Verdict {
         // A stop that came after the child had ended by itself did not stop anything: a job that
         // finished just as its batch was cancelled or its worker shut down keeps its real outcome,
         // so a completed job is neither run again nor reported CANCELLED.
-        if (result.outcome() == ChildResult.Outcome.LOST) {
-            // The helper that ran the child died and took the child's group with it: not the
+        if (result.outcome() == ChildResult.Outcome.LOST || result.outcome() == ChildResult.Outcome.FENCED) {
+            // The helper that ran the child died and took the child's group with it, or the
+            // worker ended the child because it could not renew the lease in time: not the
             // target's fault, so the job runs again at once and the attempt is not counted;
-            // unless its batch was cancelled meanwhile, which a lost child must not undo.
+            // unless its batch was cancelled meanwhile, which a lost child must not undo. (After
+            // a fence the job has usually been rescued already, and this write is fenced out.)
             return stopCause == HeldJob.StopCause.CANCELLED
                     ? result(job, result, JobState.CANCELLED, Outcome.LOST, "cancelled while running", Duration.ZERO, false)
                     : result(job, result, JobState.PENDING, Outcome.LOST, result.error(), Duration.ZERO, true);
@@ -60,6 +62,16 @@ final class Verdict {
         return new AttemptResult(job.id(), job.attempt(), JobState.PENDING, Outcome.STOPPED, null, null,
                 "worker shut down; handed back", null, job.startedAt(), Duration.ZERO, Duration.ZERO, true,
                 null, null, null);
+    }
+
+    /**
+     * A job whose claim came back too late to start it within its lease (the worker stalled
+     * between the claim and the start): handed back unstarted, not counted.
+     */
+    static AttemptResult tooLateToStart(ClaimedJob job) {
+        return new AttemptResult(job.id(), job.attempt(), JobState.PENDING, Outcome.LOST, null, null,
+                "claimed too late to start within its lease; handed back", null, job.startedAt(), Duration.ZERO,
+                Duration.ZERO, true, null, null, null);
     }
 
     /** A job that could not even be turned into a command (e.g. a missing {meta.NAME}). */

@@ -1,90 +1,68 @@
 package dev.procq.worker;
 
 import dev.procq.config.ConfigException;
-import dev.procq.config.JobType;
 import dev.procq.config.JobTypes;
 import dev.procq.config.Settings;
 import dev.procq.pool.ChildLauncher;
-import dev.procq.pool.ChildResult;
-import dev.procq.pool.ChildSpec;
-import dev.procq.pool.ResourceLimits;
-import dev.procq.pool.RunningChild;
-import dev.procq.store.AttemptResult;
-import dev.procq.store.ClaimedJob;
 import dev.procq.store.Database;
 import dev.procq.store.JobDao;
 import dev.procq.store.JobNotifications;
 import dev.procq.store.WorkerDao;
-import dev.procq.store.Outcome;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Phase 2: the worker daemon. One claim loop makes one round trip at a time: it writes the
- * results gathered by the {@link Completer} and, in the same statement, claims at most the
- * slots free once they are written (per type and overall); it starts a child for each job
- * claimed and sleeps until a child ends, jobs are announced, or the poll interval passes. A
- * slot is taken from the claim until its result is written, so procq.job never shows a
- * worker with more RUNNING rows than slots. The {@link LeaseKeeper} and {@link Rescuer} run beside it.
+ * Phase 2: the worker daemon, as wiring. Its parts, each on a thread of its own:
+ * <ul>
+ *   <li>the {@link ClaimLoop}: writes results and claims jobs in one round trip, and starts a
+ *       child per job through the {@link ChildStarter};</li>
+ *   <li>the {@link LeaseKeeper}: renews every lease on its own connection, and moves each child's
+ *       deadline with it, so a worker cut off from the database ends its children in time;</li>
+ *   <li>{@link Maintenance}: the rescuer, the orphan sweep and the cancel check; the pruner has
+ *       its own, since one prune may take long;</li>
+ *   <li>the {@link JobListener}, whose notifications wake the claim loop.</li>
+ * </ul>
+ * Its {@link Lifecycle} says what it is doing: starting, running, stopping, finishing, stopped.
  */
 public final class Worker implements AutoCloseable {
     /** Bytes of merged stdout/stderr kept per attempt. */
-    public static final int OUTPUT_TAIL_BYTES = 8 * 1024;
-    /** Between SIGTERM and SIGKILL when procq stops a child (timeout, cancel, shutdown). */
-    public static final Duration KILL_GRACE = Duration.ofSeconds(5);
+    public static final int OUTPUT_TAIL_BYTES = ChildStarter.OUTPUT_TAIL_BYTES;
     private static final Logger log = LoggerFactory.getLogger(Worker.class);
 
     private final Database database;
     private final Jdbi jdbi;
     private final JobTypes types;
     private final Settings settings;
+    private final LeaseTerms terms;
     private final ChildLauncher launcher;
     private final int globalLimit;
-    private final Duration lease;
     private final LiveTypes liveTypes;
+    private final Slots slots;
     private final Wakeup wakeup = new Wakeup();
     private final Map<Long, HeldJob> held = new ConcurrentHashMap<>();
-    /** Children alive, per type and in all. */
-    private final Map<String, AtomicInteger> childrenByType = new ConcurrentHashMap<>();
-    private final AtomicInteger children = new AtomicInteger();
-    /** Slots taken, per type and in all: from a job's claim until its result is written (or dropped). */
-    private final Map<String, AtomicInteger> slotsByType = new ConcurrentHashMap<>();
-    private final AtomicInteger slots = new AtomicInteger();
+    private final Lifecycle lifecycle = new Lifecycle();
     private final CountDownLatch stopped = new CountDownLatch(1);
-    private final Map<String, String> passedEnvironment;
     private final WorkerMetrics metrics;
 
-    private volatile boolean stopping;
-    /** Every child has ended: the claim loop writes what is left and returns. */
-    private volatile boolean finishing;
-    /** The database stayed away through shutdown: the claim loop gives up its results. */
-    private volatile boolean abandoned;
+    private volatile boolean hurry;
     private volatile long workerId = -1;
-    private volatile String runTag;
     private Completer completer;
     private LeaseKeeper leaseKeeper;
-    private Rescuer rescuer;
-    private ScheduledExecutorService pruneScheduler;
+    private Maintenance maintenance;
+    private Maintenance pruning;
+    private CancelWatcher cancelWatcher;
     private JobListener listener;
-    private ScheduledExecutorService scheduler;
     private Thread claimThread;
 
     public Worker(Database database, JobTypes types, Settings settings, MeterRegistry registry) {
@@ -92,16 +70,12 @@ public final class Worker implements AutoCloseable {
         this.jdbi = database.jdbi();
         this.types = types;
         this.settings = settings;
+        this.terms = LeaseTerms.of(settings);
         this.launcher = openLauncher(settings.spawner());
         this.globalLimit = settings.workerConcurrency();
-        this.lease = settings.leaseDuration();
         this.liveTypes = new LiveTypes(jdbi, types);
-        this.passedEnvironment = System.getenv();
-        for (JobType type : types.all()) {
-            childrenByType.put(type.name(), new AtomicInteger());
-            slotsByType.put(type.name(), new AtomicInteger());
-        }
-        this.metrics = new WorkerMetrics(registry, children::get, liveTypes);
+        this.slots = new Slots(types);
+        this.metrics = new WorkerMetrics(registry, slots::children, liveTypes);
     }
 
     private static ChildLauncher openLauncher(String spawner) {
@@ -116,56 +90,58 @@ public final class Worker implements AutoCloseable {
 
     /** Registers this worker (waiting for the database if needed) and starts its threads. */
     public Worker start() throws InterruptedException {
-        long registered = registerWhenReachable();
-        if (registered < 0) {
+        Registration registered = registerWhenReachable();
+        if (registered == null) {
             log.info("stop requested before the worker could register; not starting");
             return this;
         }
-        workerId = registered;
-        quietly("orphan sweep", this::sweepOrphans);
-        completer = new Completer(jdbi, workerId, lease);
-        leaseKeeper = new LeaseKeeper(jdbi, workerId, lease, held);
-        rescuer = Rescuer.forLease(jdbi, lease);
+        workerId = registered.id();
+        String host = hostName();
+        Runnable sweepOrphans = () -> OrphanSweeper.sweep(jdbi, host, workerId);
+        quietly("orphan sweep", sweepOrphans);
+
+        // Renewal gets a connection of its own, bounded by its own interval: nothing else can make it wait.
+        leaseKeeper = new LeaseKeeper(database.singleConnection("lease", database.timeouts().atMost(terms.window())),
+                workerId, terms, held, metrics).start();
+
+        Rescuer rescuer = Rescuer.forLease(jdbi, terms.lease());
+        cancelWatcher = new CancelWatcher(jdbi, workerId, held);
+        maintenance = new Maintenance("procq-maintenance")
+                .schedule(Maintenance.task("rescue", () -> {
+                    List<Long> rescued = rescuer.runOnce();
+                    metrics.leasesExpired(rescued.size());
+                    if (!rescued.isEmpty()) {
+                        wakeup.signal();
+                        // A worker died; if it ran on this host, its children's children may still run.
+                        sweepOrphans.run();
+                    }
+                    return Rescuer.INTERVAL;
+                }), Duration.ZERO, Rescuer.INTERVAL)
+                .schedule(Maintenance.task("orphan sweep", () -> {
+                    sweepOrphans.run();
+                    return OrphanSweeper.INTERVAL;
+                }), OrphanSweeper.INTERVAL, OrphanSweeper.INTERVAL)
+                .schedule(cancelWatcher, CancelWatcher.INTERVAL, CancelWatcher.INTERVAL);
+        settings.retention().ifPresent(retention -> {
+            Pruner pruner = new Pruner(jdbi, retention);
+            pruning = new Maintenance("procq-pruner").schedule(
+                    Maintenance.task("pruning", () -> Pruner.delayAfter(pruner.runOnce())),
+                    Pruner.FIRST_RUN_DELAY, Pruner.INTERVAL);
+        });
+
+        completer = new Completer(jdbi, workerId, terms.lease());
+        ChildStarter starter = new ChildStarter(launcher, terms.killGrace(), System.getenv(), registered.runTag());
+        ClaimLoop claimLoop = new ClaimLoop(types, liveTypes, launcher, starter, completer, slots, globalLimit, held,
+                terms, wakeup, lifecycle, settings.pollInterval(), metrics);
         listener = new JobListener(database, this::notified);
-        scheduler = Executors.newScheduledThreadPool(1, runnable -> daemon(runnable, "procq-maintenance"));
-        scheduler.scheduleWithFixedDelay(() -> quietly("lease renewal", leaseKeeper::runOnce),
-                leaseKeeper.interval().toMillis(), leaseKeeper.interval().toMillis(), TimeUnit.MILLISECONDS);
-        scheduler.scheduleWithFixedDelay(() -> quietly("rescue", () -> {
-            List<Long> rescued = rescuer.runOnce();
-            metrics.leasesExpired(rescued.size());
-            if (!rescued.isEmpty()) {
-                wakeup.signal();
-                // A worker died; if it ran on this host, its children's children may still run.
-                sweepOrphans();
-            }
-        }), 0, Rescuer.INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
-        scheduler.scheduleWithFixedDelay(() -> quietly("orphan sweep", this::sweepOrphans),
-                OrphanSweeper.INTERVAL.toMillis(), OrphanSweeper.INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
-        settings.retention().ifPresent(this::startPruning);
-        scheduler.scheduleWithFixedDelay(() -> quietly("cancel check", leaseKeeper::stopCancelled),
-                1, 1, TimeUnit.SECONDS);
         daemon(listener, "procq-listener").start();
-        claimThread = new Thread(this::claimLoop, "procq-claimer");
+        lifecycle.advance(Lifecycle.State.RUNNING);
+        claimThread = new Thread(claimLoop, "procq-claimer");
         claimThread.start();
-        log.info("worker {} started: types {}, concurrency {}, lease {}", workerId, types.names(), globalLimit, lease);
+        log.info("worker {} started: types {}, concurrency {}, lease {} (renewed every {}, children ended {} before"
+                        + " a lease that could not be renewed runs out)", workerId, types.names(), globalLimit,
+                terms.lease(), terms.renewEvery(), terms.lease().minus(terms.window()));
         return this;
-    }
-
-    /** Retention runs on its own thread: a long prune must never delay lease renewal. */
-    private void startPruning(Duration retention) {
-        Pruner pruner = new Pruner(jdbi, retention);
-        pruneScheduler = Executors.newSingleThreadScheduledExecutor(runnable -> daemon(runnable, "procq-pruner"));
-        pruneScheduler.schedule(() -> pruneAndReschedule(pruner), Pruner.FIRST_RUN_DELAY.toMillis(), TimeUnit.MILLISECONDS);
-    }
-
-    private void pruneAndReschedule(Pruner pruner) {
-        Duration next = Pruner.INTERVAL;
-        try {
-            next = Pruner.delayAfter(pruner.runOnce());
-        } catch (RuntimeException e) {
-            log.warn("pruning failed: {}", e.getMessage());
-        }
-        if (!stopping) pruneScheduler.schedule(() -> pruneAndReschedule(pruner), next.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     public long id() {
@@ -173,25 +149,23 @@ public final class Worker implements AutoCloseable {
     }
 
     public int runningChildren() {
-        return children.get();
+        return slots.children();
     }
 
-    private void sweepOrphans() {
-        OrphanSweeper.sweep(jdbi, hostName(), workerId);
+    private record Registration(long id, String runTag) {
     }
 
-    /** The worker's id in procq.worker, or -1 when a stop was requested before it could register. */
-    private long registerWhenReachable() throws InterruptedException {
+    /** The worker's row in procq.worker, or null when a stop was requested before it could register. */
+    private Registration registerWhenReachable() throws InterruptedException {
         String host = hostName();
         boolean warned = false;
-        while (!stopping) {
+        while (!lifecycle.stopping()) {
             try {
                 return jdbi.inTransaction(handle -> {
                     WorkerDao dao = handle.attach(WorkerDao.class);
                     long id = dao.register(host, ProcessHandle.current().pid(), globalLimit,
                             types.names().toArray(String[]::new));
-                    runTag = dao.runTag(id);
-                    return id;
+                    return new Registration(id, dao.runTag(id));
                 });
             } catch (RuntimeException e) {
                 if (!warned) {
@@ -201,202 +175,15 @@ public final class Worker implements AutoCloseable {
                 Thread.sleep(1000);
             }
         }
-        return -1;
-    }
-
-    private void claimLoop() {
-        boolean warned = false;
-        int failures = 0;
-        while (!abandoned && !(finishing && !completer.hasResults())) {
-            try {
-                if (!stopping) liveTypes.refreshIfDue();
-                round();
-                if (warned) log.info("database reachable again; claiming");
-                warned = false;
-                failures = 0;
-                if (!completer.hasResults()) wakeup.await(settings.pollInterval());
-            } catch (InterruptedException e) {
-                return;
-            } catch (RuntimeException e) {
-                if (!warned) {
-                    log.warn("claiming failed, retrying every {} at most: {}", settings.pollInterval(), e.getMessage());
-                    warned = true;
-                }
-                try {
-                    wakeup.await(retryDelay(failures++));
-                } catch (InterruptedException interrupted) {
-                    return;
-                }
-            }
-        }
-    }
-
-    /** Quick retries first, so results held through a short outage are written soon after it; then the poll interval. */
-    private Duration retryDelay(int failures) {
-        Duration backoff = Duration.ofMillis(100L << Math.min(failures, 6));
-        return backoff.compareTo(settings.pollInterval()) < 0 ? backoff : settings.pollInterval();
-    }
-
-    /**
-     * One round trip: the results that ended (after lingering for more), and the claim of at
-     * most the slots free once they are written. While stopping it only writes.
-     */
-    private void round() throws InterruptedException {
-        List<Completer.Ended> results = completer.gather(!stopping, this::aTypeWaitsOnlyForItsWrite);
-        // A launcher whose spawn helper is down and not yet restartable gets no work to lose.
-        Claims claims = stopping || !launcher.ready() ? Claims.NONE : freeSlots(results);
-        if (results.isEmpty() && claims.none()) return;
-        // Whatever woke the loop so far is handled by this round trip; a signal from now on makes another.
-        wakeup.clear();
-        Completer.Round round = completer.writeAndClaim(results, claims);
-        for (Completer.Ended ended : round.results()) {
-            // Written or fenced out, the attempt is no longer this worker's to renew. Only that
-            // attempt: a later attempt of the same job may be held by now.
-            AttemptResult result = ended.result();
-            held.computeIfPresent(result.jobId(), (id, entry) -> entry.job.attempt() == result.attempt() ? null : entry);
-            releaseSlot(ended.type());
-        }
-        start(round.claimed());
-    }
-
-    /**
-     * Free slots per type and overall, counting the slots of {@code writing} as free: the same
-     * statement that claims writes them. Types come in the file's order; the first take what the
-     * global cap leaves.
-     */
-    private Claims freeSlots(List<Completer.Ended> writing) {
-        Map<String, Integer> freedByType = new HashMap<>();
-        for (Completer.Ended ended : writing) freedByType.merge(ended.type(), 1, Integer::sum);
-        int total = globalLimit - slots.get() + writing.size();
-        List<String> names = new ArrayList<>();
-        List<Integer> free = new ArrayList<>();
-        for (JobType type : liveTypes.types()) {
-            int typeFree = liveTypes.limit(type) - slotsByType.get(type.name()).get()
-                    + freedByType.getOrDefault(type.name(), 0);
-            typeFree = Math.min(typeFree, total);
-            if (typeFree <= 0) continue;
-            names.add(type.name());
-            free.add(typeFree);
-        }
-        return Claims.of(names, free, total);
-    }
-
-    /**
-     * True when some type has slots taken but no child left running: those slots wait for
-     * nothing but the write, so lingering for more results would only leave them idle.
-     */
-    private boolean aTypeWaitsOnlyForItsWrite() {
-        for (Map.Entry<String, AtomicInteger> type : slotsByType.entrySet()) {
-            if (type.getValue().get() > 0 && childrenByType.get(type.getKey()).get() == 0) return true;
-        }
-        return false;
-    }
-
-    private void start(List<ClaimedJob> claimed) {
-        if (claimed.isEmpty()) return;
-        Map<String, List<ClaimedJob>> byType = new HashMap<>();
-        for (ClaimedJob job : claimed) byType.computeIfAbsent(job.type(), name -> new ArrayList<>()).add(job);
-        byType.forEach(metrics::claimed);
-        for (ClaimedJob job : claimed) {
-            JobType type = types.find(job.type()).orElseThrow();
-            HeldJob entry = new HeldJob(job);
-            HeldJob stale = held.put(job.id(), entry);
-            if (stale != null) {
-                // This worker stalled past its lease, the job was rescued and it claimed the job
-                // again before its lease keeper noticed: the old attempt's child must not run on.
-                log.warn("claimed job {} again as attempt {} while attempt {} still ran here; stopping that one",
-                        job.id(), job.attempt(), stale.job.attempt());
-                stale.stop(HeldJob.StopCause.LEASE_LOST, "lease lost");
-            }
-            // Claimed while shutdown began: handed back at once, not started.
-            if (stopping) entry.stop(HeldJob.StopCause.SHUTDOWN, "shutdown");
-            slots.incrementAndGet();
-            slotsByType.get(type.name()).incrementAndGet();
-            children.incrementAndGet();
-            childrenByType.get(type.name()).incrementAndGet();
-            launch(entry, type);
-        }
-    }
-
-    private void releaseSlot(String type) {
-        slots.decrementAndGet();
-        slotsByType.get(type).decrementAndGet();
-    }
-
-    private void launch(HeldJob entry, JobType type) {
-        ClaimedJob job = entry.job;
-        if (entry.stopCause == HeldJob.StopCause.SHUTDOWN) {
-            finished(entry, type, null, Verdict.handedBack(job));
-            return;
-        }
-        List<String> argv;
-        try {
-            argv = CommandTemplate.expand(type.command(), job.target(), job.meta());
-        } catch (IllegalArgumentException e) {
-            finished(entry, type, null, Verdict.unrunnable(job, e.getMessage()));
-            return;
-        }
-        ChildSpec spec = new ChildSpec(argv, environment(type, job), type.workingDirectory(), type.timeout(),
-                KILL_GRACE, OUTPUT_TAIL_BYTES, limits(type.limits()));
-        RunningChild child = launcher.start(spec);
-        entry.child = child;
-        if (entry.stopCause != null) child.stop("stopped before it started");
-        child.result().whenComplete((result, error) -> {
-            if (error != null) {
-                log.error("child of job {} ended without a result", job.id(), error);
-                finished(entry, type, null, Verdict.unrunnable(job, "internal error: " + error));
-            } else {
-                finished(entry, type, result, null);
-            }
-        });
-    }
-
-    /** A child ended (or never started): its slot stays taken until the claim loop writes the result. */
-    private void finished(HeldJob entry, JobType type, ChildResult result, AttemptResult forced) {
-        entry.ended = true;
-        children.decrementAndGet();
-        childrenByType.get(type.name()).decrementAndGet();
-        if (entry.stopCause == HeldJob.StopCause.LEASE_LOST) {
-            // Someone else owns this job now (maybe a later attempt here); a write would be fenced
-            // out anyway, and no RUNNING row of this attempt is left to stand for the slot.
-            held.remove(entry.job.id(), entry);
-            releaseSlot(type.name());
-            wakeup.signal();
-            return;
-        }
-        AttemptResult verdict = forced != null ? forced : Verdict.of(entry.job, type, result, entry.stopCause);
-        metrics.finished(type.name(), entry.job, verdict);
-        completer.add(type.name(), verdict);
-        wakeup.signal();
+        return null;
     }
 
     private void notified(String payload) {
         if (payload.startsWith(JobNotifications.CANCEL_PREFIX)) {
-            scheduler.execute(() -> quietly("cancel check", leaseKeeper::stopCancelled));
+            maintenance.runSoon(cancelWatcher);
         } else if (payload.isEmpty() || types.find(payload).isPresent()) {
             wakeup.signal();
         }
-    }
-
-    private Map<String, String> environment(JobType type, ClaimedJob job) {
-        Map<String, String> env = new HashMap<>();
-        for (String name : type.passEnv()) {
-            String value = passedEnvironment.get(name);
-            if (value != null) env.put(name, value);
-        }
-        env.putAll(type.env());
-        env.put("PROCQ_JOB_ID", Long.toString(job.id()));
-        env.put("PROCQ_BATCH_ID", Long.toString(job.batchId()));
-        env.put("PROCQ_ATTEMPT", Integer.toString(job.attempt()));
-        // Marks every process of this worker run, so a restarted worker can find and end orphans.
-        // No bare PROCQ_WORKER_ID: ids repeat across databases, and a sweep matching on one
-        // (as earlier versions did) would take this child for another installation's orphan.
-        env.put(OrphanSweeper.MARKER, runTag);
-        return env;
-    }
-
-    private static ResourceLimits limits(JobType.Limits limits) {
-        return new ResourceLimits(limits.cpuSeconds(), limits.memoryBytes(), limits.openFiles(), limits.processes());
     }
 
     /**
@@ -407,13 +194,11 @@ public final class Worker implements AutoCloseable {
         if (workerId < 0) return;
         beginStopping();
         long deadline = System.nanoTime() + grace.toNanos();
-        while (children.get() > 0 && System.nanoTime() < deadline && !hurry) {
+        while (slots.children() > 0 && System.nanoTime() < deadline && !hurry) {
             Thread.sleep(50);
         }
         finishStopping();
     }
-
-    private volatile boolean hurry;
 
     /**
      * The first SIGTERM: claim nothing more from now on. Safe to call from a signal handler,
@@ -429,28 +214,27 @@ public final class Worker implements AutoCloseable {
     }
 
     private void beginStopping() {
-        if (stopping) return;
-        stopping = true;
+        if (!lifecycle.advance(Lifecycle.State.STOPPING)) return;
         wakeup.signal();
         if (workerId < 0) return;
-        log.info("worker {} stopping: claiming nothing more, {} children running", workerId, children.get());
+        log.info("worker {} stopping: claiming nothing more, {} children running", workerId, slots.children());
     }
 
     private void finishStopping() throws InterruptedException {
         if (stopped.getCount() == 0) return;
         // The claim loop claims nothing more (stopping) but keeps writing results as children end.
-        // A job its last round trip claimed after this snapshot is stopped by start() itself.
+        // A job its last round trip claimed after this snapshot is stopped by the claim loop itself.
         List<HeldJob> remaining = new ArrayList<>(held.values());
         for (HeldJob entry : remaining) entry.stop(HeldJob.StopCause.SHUTDOWN, "shutdown");
-        long deadline = System.nanoTime() + KILL_GRACE.plusSeconds(5).toNanos();
-        while (children.get() > 0 && System.nanoTime() < deadline) Thread.sleep(20);
-        finishing = true;
+        long deadline = System.nanoTime() + terms.killGrace().plusSeconds(5).toNanos();
+        while (slots.children() > 0 && System.nanoTime() < deadline) Thread.sleep(20);
+        lifecycle.advance(Lifecycle.State.FINISHING);
         wakeup.signal();
         if (claimThread != null) {
             // With PostgreSQL away, the results still held get 10 s more; then the worker exits anyway.
             claimThread.join(10_000);
             if (claimThread.isAlive()) {
-                abandoned = true;
+                lifecycle.advance(Lifecycle.State.ABANDONED);
                 claimThread.interrupt();
                 log.warn("{} results could not be written; their jobs will run again once their leases expire",
                         completer.backlog());
@@ -464,9 +248,11 @@ public final class Worker implements AutoCloseable {
             log.warn("could not hand back jobs ({}); their leases will expire and they will run again", e.getMessage());
         }
         listener.stop();
-        scheduler.shutdownNow();
-        if (pruneScheduler != null) pruneScheduler.shutdownNow();
+        maintenance.close();
+        if (pruning != null) pruning.close();
+        leaseKeeper.close();
         launcher.close();
+        lifecycle.advance(Lifecycle.State.STOPPED);
         stopped.countDown();
         log.info("worker {} stopped", workerId);
     }
@@ -503,71 +289,6 @@ public final class Worker implements AutoCloseable {
             return InetAddress.getLocalHost().getHostName();
         } catch (Exception e) {
             return "unknown";
-        }
-    }
-
-    /**
-     * The worker's own meters: claims, attempts by outcome (SPAWN_FAILED among them), run time,
-     * queue wait, lease expiries found by its rescuer, and each type's live limits as it sees them.
-     */
-    static final class WorkerMetrics {
-        /** Outcomes a worker writes itself; LEASE_EXPIRED is counted by procq_worker_lease_expiries. */
-        private static final List<Outcome> WORKER_OUTCOMES = List.of(Outcome.OK, Outcome.FAILED, Outcome.TIMEOUT,
-                Outcome.SPAWN_FAILED, Outcome.STOPPED, Outcome.LOST);
-        private final MeterRegistry registry;
-        private final Counter leaseExpiries;
-
-        WorkerMetrics(MeterRegistry registry, java.util.function.IntSupplier running, LiveTypes liveTypes) {
-            this.registry = registry;
-            Gauge.builder("procq_worker_running_children", running, r -> r.getAsInt())
-                    .description("children this worker is running now").strongReference(true).register(registry);
-            leaseExpiries = Counter.builder("procq_worker_lease_expiries")
-                    .description("RUNNING jobs whose lease ran out (their worker died or stalled), found by this worker's rescuer")
-                    .register(registry);
-            for (JobType type : liveTypes.types()) {
-                String name = type.name();
-                Gauge.builder("procq_worker_type_concurrency", liveTypes, live -> live.concurrency(name)).tag("type", name)
-                        .description("the type's concurrency per worker as this worker reads it from procq.job_type")
-                        .strongReference(true).register(registry);
-                Gauge.builder("procq_worker_type_paused", liveTypes, live -> live.paused(name) ? 1 : 0).tag("type", name)
-                        .description("1 while procq.job_type says the type is paused, as this worker last read it")
-                        .strongReference(true).register(registry);
-                // Present at zero from the start, so rate() and alerts work before the first failure.
-                claims(name);
-                for (Outcome outcome : WORKER_OUTCOMES) attempts(name, outcome);
-            }
-        }
-
-        void claimed(String type, List<ClaimedJob> jobs) {
-            claims(type).increment(jobs.size());
-            Timer queueWait = Timer.builder("procq_worker_queue_wait").tag("type", type)
-                    .description("from a job's creation to its claim").publishPercentileHistogram().register(registry);
-            for (ClaimedJob job : jobs) {
-                Duration waited = Duration.between(job.createdAt(), job.startedAt());
-                if (!waited.isNegative()) queueWait.record(waited);
-            }
-        }
-
-        void finished(String type, ClaimedJob job, AttemptResult result) {
-            attempts(type, result.outcome()).increment();
-            Timer.builder("procq_worker_run_time").tag("type", type).description("how long each child ran")
-                    .publishPercentileHistogram().register(registry).record(result.duration());
-        }
-
-        void leasesExpired(int jobs) {
-            if (jobs > 0) leaseExpiries.increment(jobs);
-        }
-
-        private Counter claims(String type) {
-            return Counter.builder("procq_worker_claimed_jobs").tag("type", type)
-                    .description("jobs this worker claimed").register(registry);
-        }
-
-        private Counter attempts(String type, Outcome outcome) {
-            return Counter.builder("procq_worker_attempts").tag("type", type).tag("outcome", outcome.name())
-                    .description("attempts this worker finished, by outcome: OK, FAILED (exit code or signal), TIMEOUT, "
-                            + "SPAWN_FAILED (program could not start), STOPPED (cancel or shutdown), LOST (spawn helper died)")
-                    .register(registry);
         }
     }
 }

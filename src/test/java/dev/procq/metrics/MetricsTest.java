@@ -39,7 +39,7 @@ class MetricsTest {
     static void start() throws Exception {
         // A short lease: rescues wait one lease plus a margin after the database server starts.
         procq = new Procq(postgres, TYPES, Map.of("PROCQ_WORKER_CONCURRENCY", "4", "PROCQ_WORKER_METRICS_PORT", "off",
-                "PROCQ_LEASE", "2s"));
+                "PROCQ_LEASE", "2s", "PROCQ_KILL_GRACE", "500ms"));
         procq.database().bindMetrics(procq.metrics().registry());
         procq.startApi();
         procq.startWorker();

@@ -3,6 +3,7 @@ package dev.procq.store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.procq.config.DatabaseTimeouts;
 import dev.procq.config.Settings;
 import dev.procq.config.Settings.DatabaseTarget;
 import dev.procq.testing.PostgresExtension;

@@ -78,6 +78,8 @@ public final class WorkerProcess implements AutoCloseable {
         env.put("PROCQ_JOB_TYPES", jobTypes.toString());
         env.put("PROCQ_WORKER_CONCURRENCY", Integer.toString(concurrency));
         env.put("PROCQ_LEASE", lease);
+        // Short leases need a short grace: a child is ended that long before its lease could run out.
+        env.put("PROCQ_KILL_GRACE", "500ms");
         return env;
     }
 

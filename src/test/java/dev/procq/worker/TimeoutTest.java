@@ -33,7 +33,8 @@ class TimeoutTest {
 
     @BeforeAll
     static void start() throws Exception {
-        procq = new Procq(postgres, TYPES, Map.of("PROCQ_WORKER_METRICS_PORT", "off", "PROCQ_LEASE", "2s")).startApi();
+        procq = new Procq(postgres, TYPES, Map.of("PROCQ_WORKER_METRICS_PORT", "off", "PROCQ_LEASE", "2s",
+                "PROCQ_KILL_GRACE", "500ms")).startApi();
         procq.startWorker();
     }
 

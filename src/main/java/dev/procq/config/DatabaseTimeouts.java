@@ -1,4 +1,4 @@
-package dev.procq.store;
+package dev.procq.config;
 
 import java.time.Duration;
 
@@ -20,25 +20,33 @@ public record DatabaseTimeouts(Duration connect, Duration statement, Duration lo
      * is still running ends by its own timeout first, with a clear error; a reply later than that
      * means the server or the path to it is gone.
      */
-    static final Duration SOCKET_SLACK = Duration.ofSeconds(5);
+    public static final Duration SOCKET_SLACK = Duration.ofSeconds(5);
 
     /** The client-side read timeout: the server's own limit, then some. */
     public Duration socket() {
         return statement.plus(SOCKET_SLACK);
     }
 
-    /** The same bounds with a shorter statement timeout, for a connection that must answer fast. */
-    public DatabaseTimeouts withStatement(Duration shorter) {
-        return new DatabaseTimeouts(connect, shorter, lock.compareTo(shorter) < 0 ? lock : shorter);
+    /**
+     * Bounds for a connection whose every statement must answer within {@code limit} or be given
+     * up (lease renewal): connect, statement and lock timeouts no longer than that. The client's
+     * read timeout still adds {@link #SOCKET_SLACK}, in whole seconds.
+     */
+    public DatabaseTimeouts atMost(Duration limit) {
+        return new DatabaseTimeouts(shorter(connect, limit), shorter(statement, limit), shorter(lock, limit));
+    }
+
+    private static Duration shorter(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
     }
 
     /** The startup {@code options} that set both server-side limits for every statement of a session. */
-    String serverOptions() {
+    public String serverOptions() {
         return "-c statement_timeout=" + statement.toMillis() + " -c lock_timeout=" + lock.toMillis();
     }
 
     /** Whole seconds, at least one: pgjdbc's timeouts are in seconds, and 0 there means none. */
-    static String seconds(Duration duration) {
+    public static String seconds(Duration duration) {
         return Long.toString(Math.max(1, (duration.toMillis() + 999) / 1000));
     }
 }

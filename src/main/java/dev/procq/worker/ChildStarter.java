@@ -1,0 +1,94 @@
+package dev.procq.worker;
+
+import dev.procq.config.JobType;
+import dev.procq.pool.ChildLauncher;
+import dev.procq.pool.ChildResult;
+import dev.procq.pool.ChildSpec;
+import dev.procq.pool.ResourceLimits;
+import dev.procq.pool.RunningChild;
+import dev.procq.store.AttemptResult;
+import dev.procq.store.ClaimedJob;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Turns a claimed job into a running child: its argv, environment, limits and deadline. */
+final class ChildStarter {
+    /** Bytes of merged stdout/stderr kept per attempt. */
+    static final int OUTPUT_TAIL_BYTES = 8 * 1024;
+    private static final Logger log = LoggerFactory.getLogger(ChildStarter.class);
+
+    /** Called once per job: with the child's result, or with a verdict made without one. */
+    interface WhenEnded {
+        void ended(HeldJob entry, JobType type, ChildResult result, AttemptResult verdict);
+    }
+
+    private final ChildLauncher launcher;
+    private final Duration killGrace;
+    private final Map<String, String> passedEnvironment;
+    private final String runTag;
+
+    /** @param runTag marks every process of this worker run (see {@link OrphanSweeper}) */
+    ChildStarter(ChildLauncher launcher, Duration killGrace, Map<String, String> passedEnvironment, String runTag) {
+        this.launcher = launcher;
+        this.killGrace = killGrace;
+        this.passedEnvironment = passedEnvironment;
+        this.runTag = runTag;
+    }
+
+    void start(HeldJob entry, JobType type, WhenEnded whenEnded) {
+        ClaimedJob job = entry.job;
+        if (entry.stopCause == HeldJob.StopCause.SHUTDOWN) {
+            whenEnded.ended(entry, type, null, Verdict.handedBack(job));
+            return;
+        }
+        if (entry.pastDeadline()) {
+            // The claim's reply came so late that the lease may be gone before the child could end.
+            whenEnded.ended(entry, type, null, Verdict.tooLateToStart(job));
+            return;
+        }
+        List<String> argv;
+        try {
+            argv = CommandTemplate.expand(type.command(), job.target(), job.meta());
+        } catch (IllegalArgumentException e) {
+            whenEnded.ended(entry, type, null, Verdict.unrunnable(job, e.getMessage()));
+            return;
+        }
+        ChildSpec spec = new ChildSpec(argv, environment(type, job), type.workingDirectory(), type.timeout(),
+                killGrace, OUTPUT_TAIL_BYTES, limits(type.limits()));
+        RunningChild child = launcher.start(spec);
+        entry.started(child);
+        child.result().whenComplete((result, error) -> {
+            if (error != null) {
+                log.error("child of job {} ended without a result", job.id(), error);
+                whenEnded.ended(entry, type, null, Verdict.unrunnable(job, "internal error: " + error));
+            } else {
+                whenEnded.ended(entry, type, result, null);
+            }
+        });
+    }
+
+    private Map<String, String> environment(JobType type, ClaimedJob job) {
+        Map<String, String> env = new HashMap<>();
+        for (String name : type.passEnv()) {
+            String value = passedEnvironment.get(name);
+            if (value != null) env.put(name, value);
+        }
+        env.putAll(type.env());
+        env.put("PROCQ_JOB_ID", Long.toString(job.id()));
+        env.put("PROCQ_BATCH_ID", Long.toString(job.batchId()));
+        env.put("PROCQ_ATTEMPT", Integer.toString(job.attempt()));
+        // Marks every process of this worker run, so a restarted worker can find and end orphans.
+        // No bare PROCQ_WORKER_ID: ids repeat across databases, and a sweep matching on one
+        // (as earlier versions did) would take this child for another installation's orphan.
+        env.put(OrphanSweeper.MARKER, runTag);
+        return env;
+    }
+
+    private static ResourceLimits limits(JobType.Limits limits) {
+        return new ResourceLimits(limits.cpuSeconds(), limits.memoryBytes(), limits.openFiles(), limits.processes());
+    }
+}

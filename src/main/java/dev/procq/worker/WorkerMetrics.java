@@ -1,0 +1,97 @@
+package dev.procq.worker;
+
+import dev.procq.config.JobType;
+import dev.procq.store.AttemptResult;
+import dev.procq.store.ClaimedJob;
+import dev.procq.store.Outcome;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The worker's own meters: claims, attempts by outcome (SPAWN_FAILED among them), run time,
+ * queue wait, lease expiries found by its rescuer, failed lease renewals, children ended at their
+ * lease deadline, and each type's live limits as it sees them.
+ */
+final class WorkerMetrics {
+    /** Outcomes a worker writes itself; LEASE_EXPIRED is counted by procq_worker_lease_expiries. */
+    private static final List<Outcome> WORKER_OUTCOMES = List.of(Outcome.OK, Outcome.FAILED, Outcome.TIMEOUT,
+            Outcome.SPAWN_FAILED, Outcome.STOPPED, Outcome.LOST);
+    private final MeterRegistry registry;
+    private final Counter leaseExpiries;
+    private final Counter renewalFailures;
+    private final Counter fencedChildren;
+
+    WorkerMetrics(MeterRegistry registry, java.util.function.IntSupplier running, LiveTypes liveTypes) {
+        this.registry = registry;
+        Gauge.builder("procq_worker_running_children", running, r -> r.getAsInt())
+                .description("children this worker is running now").strongReference(true).register(registry);
+        leaseExpiries = Counter.builder("procq_worker_lease_expiries")
+                .description("RUNNING jobs whose lease ran out (their worker died or stalled), found by this worker's rescuer")
+                .register(registry);
+        renewalFailures = Counter.builder("procq_worker_lease_renewal_failures")
+                .description("lease renewals that failed (database unreachable or too slow); children are ended before"
+                        + " leases that cannot be renewed run out")
+                .register(registry);
+        fencedChildren = Counter.builder("procq_worker_fenced_children")
+                .description("children ended at their lease deadline because their lease could not be renewed in time;"
+                        + " their jobs are handed back (outcome LOST)")
+                .register(registry);
+        for (JobType type : liveTypes.types()) {
+            String name = type.name();
+            Gauge.builder("procq_worker_type_concurrency", liveTypes, live -> live.concurrency(name)).tag("type", name)
+                    .description("the type's concurrency per worker as this worker reads it from procq.job_type")
+                    .strongReference(true).register(registry);
+            Gauge.builder("procq_worker_type_paused", liveTypes, live -> live.paused(name) ? 1 : 0).tag("type", name)
+                    .description("1 while procq.job_type says the type is paused, as this worker last read it")
+                    .strongReference(true).register(registry);
+            // Present at zero from the start, so rate() and alerts work before the first failure.
+            claims(name);
+            for (Outcome outcome : WORKER_OUTCOMES) attempts(name, outcome);
+        }
+    }
+
+    void claimed(String type, List<ClaimedJob> jobs) {
+        claims(type).increment(jobs.size());
+        Timer queueWait = Timer.builder("procq_worker_queue_wait").tag("type", type)
+                .description("from a job's creation to its claim").publishPercentileHistogram().register(registry);
+        for (ClaimedJob job : jobs) {
+            Duration waited = Duration.between(job.createdAt(), job.startedAt());
+            if (!waited.isNegative()) queueWait.record(waited);
+        }
+    }
+
+    void finished(String type, ClaimedJob job, AttemptResult result) {
+        attempts(type, result.outcome()).increment();
+        Timer.builder("procq_worker_run_time").tag("type", type).description("how long each child ran")
+                .publishPercentileHistogram().register(registry).record(result.duration());
+    }
+
+    void renewalFailed() {
+        renewalFailures.increment();
+    }
+
+    void fenced() {
+        fencedChildren.increment();
+    }
+
+    void leasesExpired(int jobs) {
+        if (jobs > 0) leaseExpiries.increment(jobs);
+    }
+
+    private Counter claims(String type) {
+        return Counter.builder("procq_worker_claimed_jobs").tag("type", type)
+                .description("jobs this worker claimed").register(registry);
+    }
+
+    private Counter attempts(String type, Outcome outcome) {
+        return Counter.builder("procq_worker_attempts").tag("type", type).tag("outcome", outcome.name())
+                .description("attempts this worker finished, by outcome: OK, FAILED (exit code or signal), TIMEOUT, "
+                        + "SPAWN_FAILED (program could not start), STOPPED (cancel or shutdown), LOST (spawn helper died, or"
+                        + " ended at the lease deadline)")
+                .register(registry);
+    }
+}
