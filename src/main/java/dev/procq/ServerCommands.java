@@ -74,7 +74,8 @@ final class ServerCommands {
                  MetricsServer metricsServer = settings.workerMetricsPort()
                          .map(port -> openMetrics(metrics, settings, port)).orElse(null)) {
                 database.bindMetrics(metrics.registry());
-                Worker worker = new Worker(database, types, settings, metrics.registry());
+                Worker worker = new Worker(database, types, settings, metrics.registry(),
+                        metricsServer == null ? null : metricsServer.port());
                 signals.onRequest(worker::requestStop);
                 signals.onHurry(worker::hurry);
                 worker.start();

@@ -71,6 +71,7 @@ public final class Worker implements AutoCloseable {
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final Map<String, String> passedEnvironment;
     private final WorkerMetrics metrics;
+    private final Integer metricsPort;
 
     private volatile boolean stopping;
     /** Every child has ended: the claim loop writes what is left and returns. */
@@ -88,7 +89,16 @@ public final class Worker implements AutoCloseable {
     private Thread claimThread;
 
     public Worker(Database database, JobTypes types, Settings settings, MeterRegistry registry) {
+        this(database, types, settings, registry, null);
+    }
+
+    /**
+     * {@code metricsPort} is where this process serves the worker's /metrics (null: nowhere); it is
+     * recorded with the worker's procq.worker row, since it need not be the configured one.
+     */
+    public Worker(Database database, JobTypes types, Settings settings, MeterRegistry registry, Integer metricsPort) {
         this.database = database;
+        this.metricsPort = metricsPort;
         this.jdbi = database.jdbi();
         this.types = types;
         this.settings = settings;
@@ -189,7 +199,7 @@ public final class Worker implements AutoCloseable {
                 return jdbi.inTransaction(handle -> {
                     WorkerDao dao = handle.attach(WorkerDao.class);
                     long id = dao.register(host, ProcessHandle.current().pid(), globalLimit,
-                            types.names().toArray(String[]::new));
+                            types.names().toArray(String[]::new), metricsPort);
                     runTag = dao.runTag(id);
                     return id;
                 });
