@@ -1,6 +1,7 @@
 package dev.procq;
 
 import dev.procq.api.ApiServer;
+import dev.procq.config.ConfigException;
 import dev.procq.config.JobTypes;
 import dev.procq.config.Settings;
 import dev.procq.metrics.Metrics;
@@ -10,6 +11,7 @@ import dev.procq.worker.Worker;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.BindException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -74,7 +76,8 @@ final class ServerCommands {
                  MetricsServer metricsServer = settings.workerMetricsPort()
                          .map(port -> openMetrics(metrics, settings, port)).orElse(null)) {
                 database.bindMetrics(metrics.registry());
-                Worker worker = new Worker(database, types, settings, metrics.registry());
+                Worker worker = new Worker(database, types, settings, metrics.registry(),
+                        metricsServer == null ? null : metricsServer.port());
                 signals.onRequest(worker::requestStop);
                 signals.onHurry(worker::hurry);
                 worker.start();
@@ -88,10 +91,25 @@ final class ServerCommands {
         }
 
         private static MetricsServer openMetrics(Metrics metrics, Settings settings, int port) {
+            String host = settings.httpHost();
+            if (!settings.workerMetricsPortIsRequired()) {
+                try {
+                    return MetricsServer.openNear(metrics, host, port);
+                } catch (IOException e) {
+                    throw new ConfigException("cannot serve the worker's /metrics on " + host
+                            + " (PROCQ_HTTP_HOST): " + e.getMessage() + "; set PROCQ_WORKER_METRICS_PORT=off to run without");
+                }
+            }
+            // Set by the operator, so a scraper is pointed at it: another port would be a silent miss.
             try {
-                return new MetricsServer(metrics, settings.httpHost(), port);
+                return new MetricsServer(metrics, host, port);
             } catch (IOException e) {
-                throw new dev.procq.config.ConfigException("PROCQ_WORKER_METRICS_PORT=" + port + ": cannot listen: " + e.getMessage());
+                String hint = e instanceof BindException && String.valueOf(e.getMessage()).contains("in use")
+                        ? "; if another worker on this host holds it, leave PROCQ_WORKER_METRICS_PORT unset to take "
+                          + "the next free port, or set it to 0 for any free port"
+                        : "";
+                throw new ConfigException("PROCQ_WORKER_METRICS_PORT=" + port + ": cannot listen on " + host + ":" + port
+                        + ": " + e.getMessage() + hint);
             }
         }
     }

@@ -2,9 +2,11 @@ package dev.procq.api;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.procq.config.JobTypes;
 import dev.procq.config.Settings;
+import dev.procq.intake.DuplicateKey;
 import dev.procq.intake.Intake;
 import dev.procq.intake.IntakeException;
 import dev.procq.intake.ScanRoots;
@@ -24,9 +26,12 @@ import org.slf4j.LoggerFactory;
 /** The HTTP API and dashboard. Every route is listed in {@link #routes}; errors are mapped in {@link #errors}. */
 public final class ApiServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ApiServer.class);
-    static final ObjectMapper JSON = new ObjectMapper()
-            .registerModule(new JavaTimeModule())
-            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+    /** Writes the answers and reads every JSON body besides a submission's (which intake streams). */
+    static final ObjectMapper JSON = JsonMapper.builder()
+            .addModule(new JavaTimeModule())
+            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+            .enable(DuplicateKey.FEATURE)
+            .build();
 
     private final Settings settings;
     private final Database database;

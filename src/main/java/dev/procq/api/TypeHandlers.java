@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.procq.config.JobType;
 import dev.procq.config.JobTypes;
+import dev.procq.intake.DuplicateKey;
 import dev.procq.store.JobTypeDao;
 import dev.procq.store.JobTypeRow;
 import io.javalin.http.Context;
@@ -67,6 +68,8 @@ final class TypeHandlers {
             try {
                 root = ApiServer.JSON.readTree(body);
             } catch (JsonProcessingException e) {
+                DuplicateKey duplicate = DuplicateKey.of(e).orElse(null);
+                if (duplicate != null) throw new ApiError(400, duplicate.message(), duplicate.detail());
                 throw ApiError.badRequest("malformed JSON: " + e.getOriginalMessage());
             }
             if (root == null || !root.isObject()) {

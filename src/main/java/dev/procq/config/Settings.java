@@ -183,10 +183,23 @@ public final class Settings {
         return durationValue("PROCQ_POLL_INTERVAL", DEFAULT_POLL_INTERVAL);
     }
 
-    /** Where the worker serves /metrics; "off" for nowhere, 0 for any free port. */
+    /**
+     * Where the worker serves /metrics; "off" for nowhere, 0 for any free port. Unset, it is
+     * {@value #DEFAULT_WORKER_METRICS_PORT} or, when that is taken, a free port near it (see
+     * {@link #workerMetricsPortIsRequired}).
+     */
     public Optional<Integer> workerMetricsPort() {
         if (get("PROCQ_WORKER_METRICS_PORT").map(v -> v.equalsIgnoreCase("off")).orElse(false)) return Optional.empty();
         return Optional.of(intValue("PROCQ_WORKER_METRICS_PORT", DEFAULT_WORKER_METRICS_PORT, 0, 65535));
+    }
+
+    /**
+     * True when the operator set PROCQ_WORKER_METRICS_PORT: then the worker listens on exactly
+     * that port or does not start, since a scraper has been pointed at it. Only the default
+     * gives way to a second worker on the same host.
+     */
+    public boolean workerMetricsPortIsRequired() {
+        return get("PROCQ_WORKER_METRICS_PORT").isPresent();
     }
 
     /**

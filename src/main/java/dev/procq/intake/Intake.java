@@ -63,6 +63,7 @@ public final class Intake {
                         // a little over the longest target, so a huge string is refused before it is held
                         .maxStringLength(Math.max(maxTargetLength * 4 + 16, 1024))
                         .build())
+                .enable(DuplicateKey.FEATURE)
                 .build();
     }
 
@@ -188,6 +189,8 @@ public final class Intake {
         } catch (StreamConstraintsException e) {
             throw exceeded(e);
         } catch (JsonProcessingException e) {
+            Optional<DuplicateKey> duplicate = DuplicateKey.of(e);
+            if (duplicate.isPresent()) throw duplicate.get().refusal();
             throw IntakeException.badRequest("malformed JSON at line " + e.getLocation().getLineNr()
                     + ", column " + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage());
         }
@@ -248,6 +251,11 @@ public final class Intake {
     }
 
     private BatchWriter open(Handle handle, JobType type, BatchOptions options) throws SQLException {
+        if (!openCopies.get().isEmpty()) {
+            // PgJDBC runs nothing else on a connection while its COPY is open: the next statement
+            // would wait, on this thread, for a COPY only this thread can end, and never return.
+            throw new IllegalStateException("a batch is already being copied on this connection");
+        }
         BatchDao batches = handle.attach(BatchDao.class);
         Optional<Long> id = batches.insertUnlessKeyUsed(type.name(), options.priority(), options.idempotencyKey());
         if (id.isEmpty()) {

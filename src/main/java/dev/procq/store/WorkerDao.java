@@ -13,11 +13,18 @@ public interface WorkerDao {
      */
     String RUN_TAG = "id || '.' || pid || '.' || (extract(epoch FROM started_at) * 1000000)::bigint";
 
+    /** {@code metricsPort} is where this run serves /metrics, or null when it serves none. */
     @SqlQuery("""
-            INSERT INTO procq.worker (host, pid, concurrency, types) VALUES (:host, :pid, :concurrency, :types)
+            INSERT INTO procq.worker (host, pid, concurrency, types, metrics_port)
+            VALUES (:host, :pid, :concurrency, :types, :metricsPort)
             RETURNING id""")
     long register(@Bind("host") String host, @Bind("pid") long pid, @Bind("concurrency") int concurrency,
-                  @Bind("types") String[] types);
+                  @Bind("types") String[] types, @Bind("metricsPort") Integer metricsPort);
+
+    /** A run that serves no /metrics of its own. */
+    default long register(String host, long pid, int concurrency, String[] types) {
+        return register(host, pid, concurrency, types, null);
+    }
 
     @SqlQuery("SELECT " + RUN_TAG + " FROM procq.worker WHERE id = :id")
     String runTag(@Bind("id") long id);

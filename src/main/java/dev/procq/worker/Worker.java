@@ -54,6 +54,7 @@ public final class Worker implements AutoCloseable {
     private final Lifecycle lifecycle = new Lifecycle();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final WorkerMetrics metrics;
+    private final Integer metricsPort;
 
     private volatile boolean hurry;
     private volatile long workerId = -1;
@@ -66,7 +67,16 @@ public final class Worker implements AutoCloseable {
     private Thread claimThread;
 
     public Worker(Database database, JobTypes types, Settings settings, MeterRegistry registry) {
+        this(database, types, settings, registry, null);
+    }
+
+    /**
+     * {@code metricsPort} is where this process serves the worker's /metrics (null: nowhere); it is
+     * recorded with the worker's procq.worker row, since it need not be the configured one.
+     */
+    public Worker(Database database, JobTypes types, Settings settings, MeterRegistry registry, Integer metricsPort) {
         this.database = database;
+        this.metricsPort = metricsPort;
         this.jdbi = database.jdbi();
         this.types = types;
         this.settings = settings;
@@ -164,7 +174,7 @@ public final class Worker implements AutoCloseable {
                 return jdbi.inTransaction(handle -> {
                     WorkerDao dao = handle.attach(WorkerDao.class);
                     long id = dao.register(host, ProcessHandle.current().pid(), globalLimit,
-                            types.names().toArray(String[]::new));
+                            types.names().toArray(String[]::new), metricsPort);
                     return new Registration(id, dao.runTag(id));
                 });
             } catch (RuntimeException e) {
