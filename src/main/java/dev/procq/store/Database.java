@@ -3,6 +3,7 @@ package dev.procq.store;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
+import dev.procq.config.DatabasePooler;
 import dev.procq.config.Settings.DatabaseTarget;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Connection;
@@ -25,6 +26,7 @@ public final class Database implements AutoCloseable {
 
     private final DatabaseTarget target;
     private final DatabaseTimeouts timeouts;
+    private final DatabasePooler pooler;
     private final HikariDataSource dataSource;
     private final Jdbi jdbi;
 
@@ -33,8 +35,14 @@ public final class Database implements AutoCloseable {
     }
 
     public Database(DatabaseTarget target, String poolName, int poolSize, DatabaseTimeouts timeouts) {
+        this(target, poolName, poolSize, timeouts, DatabasePooler.NONE);
+    }
+
+    public Database(DatabaseTarget target, String poolName, int poolSize, DatabaseTimeouts timeouts,
+                    DatabasePooler pooler) {
         this.target = target;
         this.timeouts = timeouts;
+        this.pooler = pooler;
         HikariConfig config = new HikariConfig();
         config.setJdbcUrl(target.jdbcUrl());
         if (target.user() != null) config.setUsername(target.user());
@@ -48,7 +56,7 @@ public final class Database implements AutoCloseable {
         config.setInitializationFailTimeout(-1);
         config.addDataSourceProperty("reWriteBatchedInserts", "true");
         config.addDataSourceProperty("ApplicationName", "procq-" + poolName);
-        connectionProperties(timeouts).forEach((name, value) -> config.addDataSourceProperty((String) name, value));
+        connectionProperties(timeouts, pooler).forEach((name, value) -> config.addDataSourceProperty((String) name, value));
         this.dataSource = new HikariDataSource(config);
         this.jdbi = Jdbi.create(dataSource)
                 .installPlugin(new SqlObjectPlugin())
@@ -80,23 +88,42 @@ public final class Database implements AutoCloseable {
         return timeouts;
     }
 
+    public DatabasePooler pooler() {
+        return pooler;
+    }
+
     /**
      * The driver settings that bound every wait: connect and login, a read timeout a little past
      * the server's statement timeout, TCP keepalive for idle connections, and the server-side
      * statement and lock timeouts for every statement of the session.
+     *
+     * <p>Behind a transaction-mode pooler a session is not procq's: PgBouncer refuses the
+     * {@code options} startup parameter (and would drop it if told to ignore it), so the server-side
+     * timeouts must come from the role there; and a named
+     * prepared statement, which pgjdbc makes of a statement run five times, would be parsed on one
+     * server session and executed on another ("prepared statement S_1 does not exist"), so pgjdbc
+     * sends every statement unnamed.
      */
-    static Properties connectionProperties(DatabaseTimeouts timeouts) {
+    static Properties connectionProperties(DatabaseTimeouts timeouts, DatabasePooler pooler) {
         Properties properties = new Properties();
         properties.setProperty("connectTimeout", DatabaseTimeouts.seconds(timeouts.connect()));
         properties.setProperty("loginTimeout", DatabaseTimeouts.seconds(timeouts.connect().multipliedBy(2)));
         properties.setProperty("socketTimeout", DatabaseTimeouts.seconds(timeouts.socket()));
         properties.setProperty("tcpKeepAlive", "true");
-        properties.setProperty("options", timeouts.serverOptions());
+        if (pooler.sharesServerSessions()) {
+            properties.setProperty("prepareThreshold", "0");
+        } else {
+            properties.setProperty("options", timeouts.serverOptions());
+        }
         return properties;
     }
 
     /** Applies pending migrations; returns how many ran. */
     public int migrate() {
+        if (pooler.sharesServerSessions()) {
+            throw new IllegalStateException("migrations need a direct connection to PostgreSQL, not PROCQ_DATABASE_POOLER="
+                    + pooler.setting());
+        }
         return migrate(dataSource);
     }
 
@@ -126,7 +153,10 @@ public final class Database implements AutoCloseable {
      * stay open and unshared for as long as the worker runs.
      */
     public Connection openDedicatedConnection() throws SQLException {
-        Properties properties = connectionProperties(timeouts);
+        if (pooler.sharesServerSessions()) {
+            throw new IllegalStateException("no session of its own behind PROCQ_DATABASE_POOLER=" + pooler.setting());
+        }
+        Properties properties = connectionProperties(timeouts, pooler);
         if (target.user() != null) properties.setProperty("user", target.user());
         if (target.password() != null) properties.setProperty("password", target.password());
         properties.setProperty("ApplicationName", "procq-listen");

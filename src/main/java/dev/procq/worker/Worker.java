@@ -1,6 +1,7 @@
 package dev.procq.worker;
 
 import dev.procq.config.ConfigException;
+import dev.procq.config.Durations;
 import dev.procq.config.JobType;
 import dev.procq.config.JobTypes;
 import dev.procq.config.Settings;
@@ -126,7 +127,6 @@ public final class Worker implements AutoCloseable {
         completer = new Completer(jdbi, workerId, lease);
         leaseKeeper = new LeaseKeeper(jdbi, workerId, lease, held);
         rescuer = Rescuer.forLease(jdbi, lease);
-        listener = new JobListener(database, this::notified);
         scheduler = Executors.newScheduledThreadPool(1, runnable -> daemon(runnable, "procq-maintenance"));
         scheduler.scheduleWithFixedDelay(() -> quietly("lease renewal", leaseKeeper::runOnce),
                 leaseKeeper.interval().toMillis(), leaseKeeper.interval().toMillis(), TimeUnit.MILLISECONDS);
@@ -144,11 +144,27 @@ public final class Worker implements AutoCloseable {
         settings.retention().ifPresent(this::startPruning);
         scheduler.scheduleWithFixedDelay(() -> quietly("cancel check", leaseKeeper::stopCancelled),
                 1, 1, TimeUnit.SECONDS);
-        daemon(listener, "procq-listener").start();
+        startListening();
         claimThread = new Thread(this::claimLoop, "procq-claimer");
         claimThread.start();
         log.info("worker {} started: types {}, concurrency {}, lease {}", workerId, types.names(), globalLimit, lease);
         return this;
+    }
+
+    /**
+     * LISTEN, so an idle worker hears of new jobs and cancels at once. Not behind a transaction-mode
+     * pooler: LISTEN belongs to one server session, which the pooler gives to other clients between
+     * transactions, so notifications would go to them or nowhere. There the claim loop's poll finds
+     * new jobs within PROCQ_POLL_INTERVAL and the cancel check finds cancels within a second.
+     */
+    private void startListening() {
+        if (database.pooler().sharesServerSessions()) {
+            log.info("no LISTEN behind PROCQ_DATABASE_POOLER={}: looking for jobs every {}", database.pooler().setting(),
+                    Durations.format(settings.pollInterval()));
+            return;
+        }
+        listener = new JobListener(database, this::notified);
+        daemon(listener, "procq-listener").start();
     }
 
     /** Retention runs on its own thread: a long prune must never delay lease renewal. */
@@ -463,7 +479,7 @@ public final class Worker implements AutoCloseable {
         } catch (RuntimeException e) {
             log.warn("could not hand back jobs ({}); their leases will expire and they will run again", e.getMessage());
         }
-        listener.stop();
+        if (listener != null) listener.stop();
         scheduler.shutdownNow();
         if (pruneScheduler != null) pruneScheduler.shutdownNow();
         launcher.close();
