@@ -49,6 +49,7 @@ final class ServerCommands {
             try (Database database = new Database(settings.requireDatabase("api"), "api", settings.databasePoolSize(),
                     settings.databaseTimeouts(), settings.databasePooler())) {
                 if (settings.migrateOnStart()) database.migrate();
+                database.checkServerTimeouts();
                 Metrics metrics = new Metrics("api");
                 database.bindMetrics(metrics.registry());
                 try (ApiServer api = new ApiServer(settings, database, types, metrics).start()) {
@@ -78,6 +79,7 @@ final class ServerCommands {
                 signals.onRequest(worker::requestStop);
                 signals.onHurry(worker::hurry);
                 worker.start();
+                database.checkServerTimeouts();
                 if (metricsServer != null) {
                     System.err.println("procq: worker metrics on http://" + settings.httpHost() + ":" + metricsServer.port() + "/metrics");
                 }

@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.util.Optional;
 import java.util.Properties;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
@@ -16,6 +17,8 @@ import org.flywaydb.core.api.output.MigrateResult;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.postgres.PostgresPlugin;
 import org.jdbi.v3.sqlobject.SqlObjectPlugin;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** The connection pool, Jdbi and the migrations: everything else in procq gets the database from here. */
 public final class Database implements AutoCloseable {
@@ -23,6 +26,7 @@ public final class Database implements AutoCloseable {
     public static final String MIGRATIONS = "classpath:db/migration";
     /** Fail a checkout fast while PostgreSQL is down, so the API can answer 503 instead of hanging. */
     private static final long CONNECTION_TIMEOUT_MS = 3_000;
+    private static final Logger log = LoggerFactory.getLogger(Database.class);
 
     private final DatabaseTarget target;
     private final DatabaseTimeouts timeouts;
@@ -99,7 +103,7 @@ public final class Database implements AutoCloseable {
      *
      * <p>Behind a transaction-mode pooler a session is not procq's: PgBouncer refuses the
      * {@code options} startup parameter (and would drop it if told to ignore it), so the server-side
-     * timeouts must come from the role there; and a named
+     * timeouts must come from the role there (checked by {@link #checkServerTimeouts}); and a named
      * prepared statement, which pgjdbc makes of a statement run five times, would be parsed on one
      * server session and executed on another ("prepared statement S_1 does not exist"), so pgjdbc
      * sends every statement unnamed.
@@ -116,6 +120,24 @@ public final class Database implements AutoCloseable {
             properties.setProperty("options", timeouts.serverOptions());
         }
         return properties;
+    }
+
+    /**
+     * Reads back the statement and lock timeouts the server gives this pool's sessions and logs a
+     * warning when they leave a wait unbounded; empty when the server cannot be asked right now.
+     * Behind PgBouncer they come from the role or database settings, not from procq, so a missing
+     * {@code ALTER ROLE ... SET statement_timeout} shows here at start-up.
+     */
+    public Optional<ServerTimeouts> checkServerTimeouts() {
+        ServerTimeouts server;
+        try {
+            server = jdbi.withExtension(SessionSettingsDao.class, SessionSettingsDao::timeouts);
+        } catch (RuntimeException e) {
+            log.info("could not read the server's statement and lock timeouts yet: {}", e.getMessage());
+            return Optional.empty();
+        }
+        server.problem(timeouts, pooler).ifPresent(log::warn);
+        return Optional.of(server);
     }
 
     /** Applies pending migrations; returns how many ran. */
