@@ -30,7 +30,7 @@ final class ServerCommands {
     static final class Migrate implements Callable<Integer> {
         @Override
         public Integer call() {
-            Settings settings = Settings.fromEnvironment().validate();
+            Settings settings = Settings.fromEnvironment().validate().requireSessionForMigrations("'procq migrate'");
             try (Database database = new Database(settings.requireDatabase("migrate"), "migrate", 2, settings.databaseTimeouts())) {
                 int applied = database.migrate();
                 System.out.println(applied == 0 ? "schema is up to date" : "applied " + applied + " migration(s)");
@@ -49,8 +49,9 @@ final class ServerCommands {
             JobTypes types = JobTypes.load(settings.jobTypesFile());
             ShutdownSignals signals = new ShutdownSignals().install();
             try (Database database = new Database(settings.requireDatabase("api"), "api", settings.databasePoolSize(),
-                    settings.databaseTimeouts())) {
+                    settings.databaseTimeouts(), settings.databasePooler())) {
                 if (settings.migrateOnStart()) database.migrate();
+                database.checkServerTimeouts();
                 Metrics metrics = new Metrics("api");
                 database.bindMetrics(metrics.registry());
                 try (ApiServer api = new ApiServer(settings, database, types, metrics).start()) {
@@ -72,7 +73,7 @@ final class ServerCommands {
             ShutdownSignals signals = new ShutdownSignals().install();
             Metrics metrics = new Metrics("worker");
             try (Database database = new Database(settings.requireDatabase("worker"), "worker", 4,
-                    settings.databaseTimeouts());
+                    settings.databaseTimeouts(), settings.databasePooler());
                  MetricsServer metricsServer = settings.workerMetricsPort()
                          .map(port -> openMetrics(metrics, settings, port)).orElse(null)) {
                 database.bindMetrics(metrics.registry());
@@ -81,6 +82,7 @@ final class ServerCommands {
                 signals.onRequest(worker::requestStop);
                 signals.onHurry(worker::hurry);
                 worker.start();
+                database.checkServerTimeouts();
                 if (metricsServer != null) {
                     System.err.println("procq: worker metrics on http://" + settings.httpHost() + ":" + metricsServer.port() + "/metrics");
                 }
@@ -135,8 +137,9 @@ final class ServerCommands {
                     .setDataDirectory(data)
                     .setCleanDataDirectory(false)
                     .start()) {
+                // The embedded server is reached directly, whatever PROCQ_DATABASE_POOLER says.
                 Settings dev = settings.with(Map.of("PROCQ_DATABASE_URL", postgres.getJdbcUrl("postgres", "postgres"),
-                        "PROCQ_DATABASE_USER", "postgres")).validateForApi();
+                        "PROCQ_DATABASE_USER", "postgres", "PROCQ_DATABASE_POOLER", "none")).validateForApi();
                 try (Database database = new Database(dev.requireDatabase("dev"), "dev", dev.databasePoolSize(),
                         dev.databaseTimeouts())) {
                     database.migrate();

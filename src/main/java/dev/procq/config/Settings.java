@@ -85,6 +85,32 @@ public final class Settings {
         return intValue("PROCQ_DATABASE_POOL_SIZE", DEFAULT_DB_POOL_SIZE, 1, 1000);
     }
 
+    /**
+     * What is between procq and PostgreSQL: {@code none} (PostgreSQL itself, or a pooler in session
+     * mode) or {@code pgbouncer} (PgBouncer in transaction mode).
+     */
+    public DatabasePooler databasePooler() {
+        Optional<String> raw = get("PROCQ_DATABASE_POOLER");
+        if (raw.isEmpty()) return DatabasePooler.NONE;
+        return DatabasePooler.fromSetting(raw.get()).orElseThrow(() -> new ConfigException(
+                "PROCQ_DATABASE_POOLER=" + raw.get() + " is not one of " + DatabasePooler.settings()));
+    }
+
+    /**
+     * Refuses a transaction-mode pooler for migrations: Flyway sets its session's search_path (and
+     * role) and counts on them in later transactions, which such a pooler may run on other server
+     * sessions, leaving the change behind on one that then serves other clients.
+     */
+    public Settings requireSessionForMigrations(String what) {
+        if (databasePooler().sharesServerSessions()) {
+            throw new ConfigException(what + " needs a direct connection to PostgreSQL, but PROCQ_DATABASE_POOLER="
+                    + databasePooler().setting() + ": migrations keep settings in their session, which a transaction-mode "
+                    + "pooler shares with other clients. Run 'procq migrate' with PROCQ_DATABASE_URL pointing at "
+                    + "PostgreSQL itself and PROCQ_DATABASE_POOLER=none (docs/pgbouncer.md)");
+        }
+        return this;
+    }
+
     // ---- HTTP
 
     public String httpHost() {
@@ -100,8 +126,11 @@ public final class Settings {
                 .map(String::trim).filter(t -> !t.isEmpty()).toList()).orElse(List.of());
     }
 
+    /** Whether {@code api} applies pending migrations at start: by default yes, unless behind a transaction-mode pooler. */
     public boolean migrateOnStart() {
-        return booleanValue("PROCQ_MIGRATE_ON_START", true);
+        boolean migrate = booleanValue("PROCQ_MIGRATE_ON_START", !databasePooler().sharesServerSessions());
+        if (migrate) requireSessionForMigrations("PROCQ_MIGRATE_ON_START=true");
+        return migrate;
     }
 
     public long maxBatchSize() {
@@ -264,6 +293,7 @@ public final class Settings {
         killGrace();
         requireLeaseLongerThanKillGrace();
         databaseTimeouts();
+        databasePooler();
         shutdownGrace();
         pollInterval();
         workerMetricsPort();
@@ -280,6 +310,7 @@ public final class Settings {
      */
     public Settings validateForApi() {
         validate();
+        migrateOnStart();
         return requireTokensBeyondLoopback();
     }
 

@@ -3,12 +3,14 @@ package dev.procq.store;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
+import dev.procq.config.DatabasePooler;
 import dev.procq.config.DatabaseTimeouts;
 import dev.procq.config.Settings.DatabaseTarget;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.util.Optional;
 import java.util.Properties;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
@@ -16,6 +18,8 @@ import org.flywaydb.core.api.output.MigrateResult;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.postgres.PostgresPlugin;
 import org.jdbi.v3.sqlobject.SqlObjectPlugin;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** The connection pool, Jdbi and the migrations: everything else in procq gets the database from here. */
 public final class Database implements AutoCloseable {
@@ -23,9 +27,11 @@ public final class Database implements AutoCloseable {
     public static final String MIGRATIONS = "classpath:db/migration";
     /** Fail a checkout fast while PostgreSQL is down, so the API can answer 503 instead of hanging. */
     private static final long CONNECTION_TIMEOUT_MS = 3_000;
+    private static final Logger log = LoggerFactory.getLogger(Database.class);
 
     private final DatabaseTarget target;
     private final DatabaseTimeouts timeouts;
+    private final DatabasePooler pooler;
     private final HikariDataSource dataSource;
     private final Jdbi jdbi;
 
@@ -34,8 +40,14 @@ public final class Database implements AutoCloseable {
     }
 
     public Database(DatabaseTarget target, String poolName, int poolSize, DatabaseTimeouts timeouts) {
+        this(target, poolName, poolSize, timeouts, DatabasePooler.NONE);
+    }
+
+    public Database(DatabaseTarget target, String poolName, int poolSize, DatabaseTimeouts timeouts,
+                    DatabasePooler pooler) {
         this.target = target;
         this.timeouts = timeouts;
+        this.pooler = pooler;
         HikariConfig config = new HikariConfig();
         config.setJdbcUrl(target.jdbcUrl());
         if (target.user() != null) config.setUsername(target.user());
@@ -49,7 +61,7 @@ public final class Database implements AutoCloseable {
         config.setInitializationFailTimeout(-1);
         config.addDataSourceProperty("reWriteBatchedInserts", "true");
         config.addDataSourceProperty("ApplicationName", "procq-" + poolName);
-        connectionProperties(timeouts).forEach((name, value) -> config.addDataSourceProperty((String) name, value));
+        connectionProperties(timeouts, pooler).forEach((name, value) -> config.addDataSourceProperty((String) name, value));
         this.dataSource = new HikariDataSource(config);
         this.jdbi = Jdbi.create(dataSource)
                 .installPlugin(new SqlObjectPlugin())
@@ -81,23 +93,60 @@ public final class Database implements AutoCloseable {
         return timeouts;
     }
 
+    public DatabasePooler pooler() {
+        return pooler;
+    }
+
     /**
      * The driver settings that bound every wait: connect and login, a read timeout a little past
      * the server's statement timeout, TCP keepalive for idle connections, and the server-side
      * statement and lock timeouts for every statement of the session.
+     *
+     * <p>Behind a transaction-mode pooler a session is not procq's: PgBouncer refuses the
+     * {@code options} startup parameter (and would drop it if told to ignore it), so the server-side
+     * timeouts must come from the role there (checked by {@link #checkServerTimeouts}); and a named
+     * prepared statement, which pgjdbc makes of a statement run five times, would be parsed on one
+     * server session and executed on another ("prepared statement S_1 does not exist"), so pgjdbc
+     * sends every statement unnamed.
      */
-    static Properties connectionProperties(DatabaseTimeouts timeouts) {
+    static Properties connectionProperties(DatabaseTimeouts timeouts, DatabasePooler pooler) {
         Properties properties = new Properties();
         properties.setProperty("connectTimeout", DatabaseTimeouts.seconds(timeouts.connect()));
         properties.setProperty("loginTimeout", DatabaseTimeouts.seconds(timeouts.connect().multipliedBy(2)));
         properties.setProperty("socketTimeout", DatabaseTimeouts.seconds(timeouts.socket()));
         properties.setProperty("tcpKeepAlive", "true");
-        properties.setProperty("options", timeouts.serverOptions());
+        if (pooler.sharesServerSessions()) {
+            properties.setProperty("prepareThreshold", "0");
+        } else {
+            properties.setProperty("options", timeouts.serverOptions());
+        }
         return properties;
+    }
+
+    /**
+     * Reads back the statement and lock timeouts the server gives this pool's sessions and logs a
+     * warning when they leave a wait unbounded; empty when the server cannot be asked right now.
+     * Behind PgBouncer they come from the role or database settings, not from procq, so a missing
+     * {@code ALTER ROLE ... SET statement_timeout} shows here at start-up.
+     */
+    public Optional<ServerTimeouts> checkServerTimeouts() {
+        ServerTimeouts server;
+        try {
+            server = jdbi.withExtension(SessionSettingsDao.class, SessionSettingsDao::timeouts);
+        } catch (RuntimeException e) {
+            log.info("could not read the server's statement and lock timeouts yet: {}", e.getMessage());
+            return Optional.empty();
+        }
+        server.problem(timeouts, pooler).ifPresent(log::warn);
+        return Optional.of(server);
     }
 
     /** Applies pending migrations; returns how many ran. */
     public int migrate() {
+        if (pooler.sharesServerSessions()) {
+            throw new IllegalStateException("migrations need a direct connection to PostgreSQL, not PROCQ_DATABASE_POOLER="
+                    + pooler.setting());
+        }
         return migrate(dataSource);
     }
 
@@ -127,12 +176,15 @@ public final class Database implements AutoCloseable {
      * stay open and unshared for as long as the worker runs.
      */
     public Connection openDedicatedConnection() throws SQLException {
+        if (pooler.sharesServerSessions()) {
+            throw new IllegalStateException("no session of its own behind PROCQ_DATABASE_POOLER=" + pooler.setting());
+        }
         return openDedicatedConnection("listen", timeouts);
     }
 
     /** A connection of its own, outside the pool, named {@code procq-NAME} in pg_stat_activity. */
     public Connection openDedicatedConnection(String name, DatabaseTimeouts bounds) throws SQLException {
-        Properties properties = connectionProperties(bounds);
+        Properties properties = connectionProperties(bounds, pooler);
         if (target.user() != null) properties.setProperty("user", target.user());
         if (target.password() != null) properties.setProperty("password", target.password());
         properties.setProperty("ApplicationName", "procq-" + name);

@@ -6,8 +6,9 @@ import dev.procq.store.BatchDao;
 import dev.procq.store.JobDao;
 import java.time.Duration;
 import java.util.List;
-import org.jdbi.v3.core.Handle;
+import java.util.Optional;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.HandleCallback;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,6 +18,12 @@ import org.slf4j.LoggerFactory;
  * them prune at a time. Jobs go in statements of {@link #JOBS_PER_STATEMENT} rows, each its own
  * transaction, so pruning a million-target batch never holds long locks or writes one huge
  * transaction; the batch row goes last, once it has no jobs left.
+ *
+ * <p>The lock is taken again in each of those transactions and ends with it, so no lock outlives
+ * its transaction on a connection (behind PgBouncer in transaction mode, a session-level lock
+ * would stay with a server session that then serves other clients). A worker that finds the lock
+ * taken at its first step skips the run; one that finds it taken later stops, leaving the rest to
+ * the worker that holds it.
  */
 final class Pruner {
     /** After the worker starts, before the first run. */
@@ -28,7 +35,7 @@ final class Pruner {
     static final int JOBS_PER_STATEMENT = 5_000;
     static final int JOBS_PER_RUN = 100_000;
     static final int BATCHES_PER_RUN = 1_000;
-    /** pg_try_advisory_lock key held while pruning: the bytes of "procqPRU". */
+    /** pg_try_advisory_xact_lock key held by each pruning transaction: the bytes of "procqPRU". */
     static final long LOCK_KEY = 0x7072_6f63_7150_5255L;
     private static final Logger log = LoggerFactory.getLogger(Pruner.class);
 
@@ -63,15 +70,7 @@ final class Pruner {
 
     /** Prunes up to {@link #JOBS_PER_RUN} jobs, unless another worker is pruning right now. */
     Result runOnce() {
-        Result result = jdbi.withHandle(handle -> {
-            AdvisoryLockDao lock = handle.attach(AdvisoryLockDao.class);
-            if (!lock.tryLock(LOCK_KEY)) return Result.SKIPPED;
-            try {
-                return prune(handle);
-            } finally {
-                lock.unlock(LOCK_KEY);
-            }
-        });
+        Result result = prune();
         if (result.batches() > 0 || result.jobs() > 0) {
             log.info("pruned {} batches and {} jobs finished more than {} ago{}", result.batches(), result.jobs(),
                     Durations.format(retention), result.behind() ? "; more to do" : "");
@@ -84,23 +83,35 @@ final class Pruner {
         return result.behind() ? INTERVAL_WHEN_BEHIND : INTERVAL;
     }
 
-    private Result prune(Handle handle) {
+    private Result prune() {
         long ageMillis = retention.toMillis();
-        BatchDao batches = handle.attach(BatchDao.class);
-        JobDao jobs = handle.attach(JobDao.class);
-        List<Long> old = batches.findFinishedBefore(ageMillis, BATCHES_PER_RUN);
+        Optional<List<Long>> found = inTurn(handle -> handle.attach(BatchDao.class).findFinishedBefore(ageMillis, BATCHES_PER_RUN));
+        if (found.isEmpty()) return Result.SKIPPED;
+        List<Long> old = found.get();
         int batchesDeleted = 0;
         long jobsDeleted = 0;
         for (long batchId : old) {
             while (true) {
                 int limit = (int) Math.min(jobsPerStatement, jobsPerRun - jobsDeleted);
                 if (limit == 0) return new Result(false, batchesDeleted, jobsDeleted, true);
-                int deleted = jobs.deleteFinishedOfBatch(batchId, ageMillis, limit);
-                jobsDeleted += deleted;
-                if (deleted < limit) break;
+                Optional<Integer> deleted = inTurn(handle ->
+                        handle.attach(JobDao.class).deleteFinishedOfBatch(batchId, ageMillis, limit));
+                if (deleted.isEmpty()) return new Result(false, batchesDeleted, jobsDeleted, true);
+                jobsDeleted += deleted.get();
+                if (deleted.get() < limit) break;
             }
-            batchesDeleted += batches.deleteIfEmptyAndFinishedBefore(batchId, ageMillis);
+            Optional<Integer> batchDeleted = inTurn(handle ->
+                    handle.attach(BatchDao.class).deleteIfEmptyAndFinishedBefore(batchId, ageMillis));
+            if (batchDeleted.isEmpty()) return new Result(false, batchesDeleted, jobsDeleted, true);
+            batchesDeleted += batchDeleted.get();
         }
         return new Result(false, batchesDeleted, jobsDeleted, old.size() == BATCHES_PER_RUN);
+    }
+
+    /** One step in a transaction of its own that holds the prune lock; empty when another worker holds it. */
+    private <T> Optional<T> inTurn(HandleCallback<T, RuntimeException> step) {
+        return jdbi.inTransaction(handle -> handle.attach(AdvisoryLockDao.class).tryLockForTransaction(LOCK_KEY)
+                ? Optional.of(step.withHandle(handle))
+                : Optional.empty());
     }
 }

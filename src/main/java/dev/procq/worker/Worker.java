@@ -1,6 +1,7 @@
 package dev.procq.worker;
 
 import dev.procq.config.ConfigException;
+import dev.procq.config.Durations;
 import dev.procq.config.JobTypes;
 import dev.procq.config.Settings;
 import dev.procq.pool.ChildLauncher;
@@ -143,15 +144,31 @@ public final class Worker implements AutoCloseable {
         ChildStarter starter = new ChildStarter(launcher, terms.killGrace(), System.getenv(), registered.runTag());
         ClaimLoop claimLoop = new ClaimLoop(types, liveTypes, launcher, starter, completer, slots, globalLimit, held,
                 terms, wakeup, lifecycle, settings.pollInterval(), metrics);
-        listener = new JobListener(database, this::notified);
-        daemon(listener, "procq-listener").start();
+        startListening();
         lifecycle.advance(Lifecycle.State.RUNNING);
         claimThread = new Thread(claimLoop, "procq-claimer");
         claimThread.start();
-        log.info("worker {} started: types {}, concurrency {}, lease {} (renewed every {}, children ended {} before"
-                        + " a lease that could not be renewed runs out)", workerId, types.names(), globalLimit,
-                terms.lease(), terms.renewEvery(), terms.lease().minus(terms.window()));
+        log.info("worker {} started: types {}, concurrency {}, lease {} (renewed every {}; a child whose lease"
+                        + " cannot be renewed is ended {} before it runs out)", workerId, types.names(), globalLimit,
+                Durations.format(terms.lease()), Durations.format(terms.renewEvery()),
+                Durations.format(terms.lease().minus(terms.window())));
         return this;
+    }
+
+    /**
+     * LISTEN, so an idle worker hears of new jobs and cancels at once. Not behind a transaction-mode
+     * pooler: LISTEN belongs to one server session, which the pooler gives to other clients between
+     * transactions, so notifications would go to them or nowhere. There the claim loop's poll finds
+     * new jobs within PROCQ_POLL_INTERVAL and the cancel check finds cancels within a second.
+     */
+    private void startListening() {
+        if (database.pooler().sharesServerSessions()) {
+            log.info("no LISTEN behind PROCQ_DATABASE_POOLER={}: looking for jobs every {}", database.pooler().setting(),
+                    Durations.format(settings.pollInterval()));
+            return;
+        }
+        listener = new JobListener(database, this::notified);
+        daemon(listener, "procq-listener").start();
     }
 
     public long id() {
@@ -257,7 +274,7 @@ public final class Worker implements AutoCloseable {
         } catch (RuntimeException e) {
             log.warn("could not hand back jobs ({}); their leases will expire and they will run again", e.getMessage());
         }
-        listener.stop();
+        if (listener != null) listener.stop();
         maintenance.close();
         if (pruning != null) pruning.close();
         leaseKeeper.close();

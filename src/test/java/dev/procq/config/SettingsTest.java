@@ -73,4 +73,24 @@ class SettingsTest {
         assertThat(Durations.parse("PT1H")).isEqualTo(Duration.ofHours(1));
         assertThat(Durations.parse("7")).isEqualTo(Duration.ofSeconds(7));
     }
+
+    @Test
+    void thePoolerIsNoneUnlessPgBouncerIsNamed() {
+        assertThat(new Settings(Map.of()).databasePooler()).isEqualTo(DatabasePooler.NONE);
+        assertThat(new Settings(Map.of("PROCQ_DATABASE_POOLER", "PgBouncer")).databasePooler()).isEqualTo(DatabasePooler.PGBOUNCER);
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_DATABASE_POOLER", "pgpool")).validate())
+                .hasMessage("PROCQ_DATABASE_POOLER=pgpool is not one of none, pgbouncer");
+    }
+
+    @Test
+    void behindPgBouncerMigrationsAreLeftToADirectConnection() {
+        assertThat(new Settings(Map.of()).migrateOnStart()).isTrue();
+        Settings bounced = new Settings(Map.of("PROCQ_DATABASE_POOLER", "pgbouncer"));
+        assertThat(bounced.validateForApi().migrateOnStart()).as("off by default behind PgBouncer").isFalse();
+        assertThatThrownBy(() -> bounced.with(Map.of("PROCQ_MIGRATE_ON_START", "true")).validateForApi())
+                .hasMessageStartingWith("PROCQ_MIGRATE_ON_START=true needs a direct connection to PostgreSQL, "
+                        + "but PROCQ_DATABASE_POOLER=pgbouncer");
+        assertThatThrownBy(() -> bounced.requireSessionForMigrations("'procq migrate'"))
+                .hasMessageContaining("Run 'procq migrate' with PROCQ_DATABASE_URL pointing at PostgreSQL itself");
+    }
 }

@@ -18,12 +18,12 @@ import org.slf4j.LoggerFactory;
  * message, the raw arguments, MDC, and every exception with its causes and stack. Named loggers
  * can be turned up for the duration and are put back afterwards.
  */
-final class CapturedLogs implements AutoCloseable {
+public final class CapturedLogs implements AutoCloseable {
     private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
     private final Logger root;
     private final Map<Logger, Level> previousLevels = new HashMap<>();
 
-    CapturedLogs(Level level, String... loggers) {
+    public CapturedLogs(Level level, String... loggers) {
         LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
         root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
         setLevel(root, level);
@@ -39,7 +39,7 @@ final class CapturedLogs implements AutoCloseable {
     }
 
     /** One line of text per event, everything an encoder could print from it. */
-    List<String> lines() {
+    public List<String> lines() {
         List<ILoggingEvent> events;
         synchronized (appender) {
             events = new ArrayList<>(appender.list);

@@ -26,7 +26,7 @@ import java.util.Map;
 public final class Procq implements AutoCloseable {
     public static final ObjectMapper JSON = new ObjectMapper();
 
-    private final PostgresExtension postgres;
+    private final Database database;
     private final JobTypes types;
     private final Settings settings;
     private final Metrics metrics = new Metrics("test");
@@ -35,7 +35,12 @@ public final class Procq implements AutoCloseable {
     private ApiServer api;
 
     public Procq(PostgresExtension postgres, String jobTypesYaml, Map<String, String> env) {
-        this.postgres = postgres;
+        this(postgres, postgres.database(), jobTypesYaml, env);
+    }
+
+    /** The API and workers use {@code database} (e.g. one through a pooler) instead of the class's own. */
+    public Procq(PostgresExtension postgres, Database database, String jobTypesYaml, Map<String, String> env) {
+        this.database = database;
         this.types = JobTypes.parse(jobTypesYaml, "test job types");
         Map<String, String> all = new HashMap<>();
         all.put("PROCQ_HTTP_PORT", "0");
@@ -45,7 +50,7 @@ public final class Procq implements AutoCloseable {
     }
 
     public Procq startApi() {
-        api = new ApiServer(settings, postgres.database(), types, metrics).start();
+        api = new ApiServer(settings, database, types, metrics).start();
         return this;
     }
 
@@ -54,13 +59,13 @@ public final class Procq implements AutoCloseable {
     }
 
     public Worker startWorker(Map<String, String> env) throws InterruptedException {
-        Worker worker = new Worker(postgres.database(), types, settings.with(env), metrics.registry()).start();
+        Worker worker = new Worker(database, types, settings.with(env), metrics.registry()).start();
         workers.add(worker);
         return worker;
     }
 
     public Database database() {
-        return postgres.database();
+        return database;
     }
 
     /** The one registry the API and the workers of this harness report to. */
