@@ -48,7 +48,7 @@ public final class ApiServer implements AutoCloseable {
         this.metrics = metrics;
         this.auth = new TokenAuth(settings.apiTokens(), settings.httpHost());
         Intake intake = new Intake(database.jdbi(), types, settings.maxTargetLength(), settings.maxBatchSize(),
-                new ScanRoots(settings.scanRoots()));
+                new ScanRoots(settings.scanRoots()), database.timeouts().statement());
         this.batches = new BatchHandlers(database.jdbi(), intake, types);
         this.jobs = new JobHandlers(database.jdbi());
         this.jobTypes = new TypeHandlers(database.jdbi(), types);

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import dev.procq.config.DatabaseTimeouts;
 import dev.procq.config.JobType;
 import dev.procq.config.JobTypes;
 import dev.procq.store.BatchDao;
@@ -17,6 +18,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.CharacterCodingException;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -44,15 +46,36 @@ public final class Intake {
     private final long maxBatchSize;
     private final JsonFactory json;
     private final ScanRoots scanRoots;
+    private final Duration copyTimeout;
     /** COPYs opened by the request on this thread, so a failure can end them before rolling back. */
     private final ThreadLocal<List<JobCopyWriter>> openCopies = ThreadLocal.withInitial(ArrayList::new);
+
+    /**
+     * How long the COPY of one batch may run: it spans the client's whole upload, so the sessions'
+     * statement timeout would cut off a large batch. One second per {@value #COPY_TARGETS_PER_SECOND}
+     * targets of the largest batch allowed (PostgreSQL here takes in about 150,000 a second), and
+     * never less than the statement timeout: 250 s for the default 5,000,000.
+     */
+    static Duration copyTimeout(long maxBatchSize, Duration statementTimeout) {
+        Duration sized = Duration.ofSeconds(Math.max(1, (maxBatchSize + COPY_TARGETS_PER_SECOND - 1) / COPY_TARGETS_PER_SECOND));
+        return sized.compareTo(statementTimeout) > 0 ? sized : statementTimeout;
+    }
+
+    static final long COPY_TARGETS_PER_SECOND = 20_000;
 
     public Intake(Jdbi jdbi, JobTypes types, int maxTargetLength, long maxBatchSize) {
         this(jdbi, types, maxTargetLength, maxBatchSize, ScanRoots.none());
     }
 
     public Intake(Jdbi jdbi, JobTypes types, int maxTargetLength, long maxBatchSize, ScanRoots scanRoots) {
+        this(jdbi, types, maxTargetLength, maxBatchSize, scanRoots, DatabaseTimeouts.DEFAULT.statement());
+    }
+
+    /** @param statementTimeout the sessions' statement_timeout; a COPY gets at least that long */
+    public Intake(Jdbi jdbi, JobTypes types, int maxTargetLength, long maxBatchSize, ScanRoots scanRoots,
+                  Duration statementTimeout) {
         this.jdbi = jdbi;
+        this.copyTimeout = copyTimeout(maxBatchSize, statementTimeout);
         this.scanRoots = scanRoots;
         this.types = types;
         this.rules = new TargetRules(maxTargetLength);
@@ -331,7 +354,7 @@ public final class Intake {
             this.handle = handle;
             this.batchId = batchId;
             this.type = type;
-            this.copy = new JobCopyWriter(handle, batchId, type.name(), priority, type.maxAttempts());
+            this.copy = new JobCopyWriter(handle, batchId, type.name(), priority, type.maxAttempts(), copyTimeout);
             openCopies.get().add(copy);
         }
 

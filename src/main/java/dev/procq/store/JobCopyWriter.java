@@ -3,6 +3,7 @@ package dev.procq.store;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import org.jdbi.v3.core.Handle;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
@@ -23,7 +24,14 @@ public final class JobCopyWriter implements AutoCloseable {
     private long rows;
     private boolean finished;
 
-    public JobCopyWriter(Handle handle, long batchId, String type, int priority, int maxAttempts) throws SQLException {
+    /**
+     * @param timeout the COPY's statement timeout, for this transaction only: the COPY lasts as
+     *     long as the client's upload, which the sessions' own timeout would cut short
+     */
+    public JobCopyWriter(Handle handle, long batchId, String type, int priority, int maxAttempts, Duration timeout)
+            throws SQLException {
+        handle.createQuery("SELECT set_config('statement_timeout', :millis, true)")
+                .bind("millis", Long.toString(timeout.toMillis())).mapTo(String.class).one();
         Connection connection = handle.getConnection();
         PGConnection pg = connection.unwrap(PGConnection.class);
         this.copy = pg.getCopyAPI().copyIn(COPY_SQL);
