@@ -64,6 +64,7 @@ public final class Database implements AutoCloseable {
         config.setMinimumIdle(1);
         config.setConnectionTimeout(CONNECTION_TIMEOUT_MS);
         config.setValidationTimeout(2_000);
+        config.setExceptionOverride(new ReadOnlyServerEviction());
         // Start even when PostgreSQL is not up yet: the worker waits and the API answers 503.
         config.setInitializationFailTimeout(-1);
         config.addDataSourceProperty("reWriteBatchedInserts", "true");
