@@ -87,6 +87,8 @@ GRANT UPDATE (state, attempts, worker_id, lease_expires_at, started_at, finished
 GRANT UPDATE (pending, running, ok, failed, cancelled, started_at, finished_at) ON procq.batch TO procq_worker;
 -- finishIfRunning and rescueExpiredLeases record attempts
 GRANT INSERT ON procq.job_attempt TO procq_worker;
+-- rescueExpiredLeases notes the first rescue on each timeline after a failover
+GRANT INSERT ON procq.timeline TO procq_worker;
 -- WorkerDao.register, heartbeat, markStopped
 GRANT INSERT, UPDATE (heartbeat_at, stopped_at) ON procq.worker TO procq_worker;
 -- LiveTypes seeds missing job types from the file

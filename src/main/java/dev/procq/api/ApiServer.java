@@ -106,12 +106,17 @@ public final class ApiServer implements AutoCloseable {
         ctx.status(status).json(new Views.Error(message, detail));
     }
 
-    /** True when the failure is PostgreSQL being unreachable rather than a bug. */
+    /**
+     * True when the failure is PostgreSQL being unreachable rather than a bug: no connection (08),
+     * the server shutting down (57P), or a server that takes no writes (25006: a standby or a
+     * primary being demoted, mid-failover; the pool drops that connection, so a retry finds the primary).
+     */
     static boolean isDatabaseUnavailable(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof SQLTransientConnectionException) return true;
             if (t instanceof SQLException sql && sql.getSQLState() != null
-                    && (sql.getSQLState().startsWith("08") || sql.getSQLState().startsWith("57P"))) {
+                    && (sql.getSQLState().startsWith("08") || sql.getSQLState().startsWith("57P")
+                        || sql.getSQLState().equals("25006"))) {
                 return true;
             }
             if (t.getCause() == t) break;

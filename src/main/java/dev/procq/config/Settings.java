@@ -7,6 +7,7 @@ import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -377,14 +378,29 @@ public final class Settings {
         }
     }
 
-    /** Where the database is: a JDBC URL plus optional credentials. */
+    /**
+     * Where the database is: a JDBC URL plus optional credentials. The URL may name several
+     * servers ({@code jdbc:postgresql://a:5432,b:5432/procq}); procq then always connects to the
+     * one that is the primary (see {@link #namesSeveralHosts}).
+     */
     public record DatabaseTarget(String jdbcUrl, String user, String password) {
+        private static final String JDBC_PREFIX = "jdbc:postgresql:";
         private static final Pattern POSTGRES_URL =
                 Pattern.compile("^postgres(?:ql)?://(?:([^:@/]*)(?::([^@/]*))?@)?([^/?]+)(/[^?]*)?(\\?.*)?$");
+        /** pgjdbc's URL parameter that picks a server by role; its names are case-sensitive. */
+        public static final String SERVER_TYPE = "targetServerType";
+        /**
+         * The {@value #SERVER_TYPE} values that always land on a server taking writes (or leave
+         * the choice to the URL's order): procq writes on every connection, so a standby is no use.
+         */
+        static final List<String> WRITABLE_SERVER_TYPES = List.of("primary", "master", "preferPrimary", "any");
+        /** libpq's {@code target_session_attrs}, as postgres:// URLs give it, in pgjdbc's terms. */
+        private static final Map<String, String> SESSION_ATTRS_TO_SERVER_TYPE =
+                Map.of("read-write", "primary", "primary", "primary", "any", "any");
 
         public static DatabaseTarget parse(String url, String user, String password) {
-            if (url.startsWith("jdbc:postgresql:")) {
-                return new DatabaseTarget(url, user, password);
+            if (url.startsWith(JDBC_PREFIX)) {
+                return new DatabaseTarget(url, user, password).requireWritableServerType();
             }
             Matcher m = POSTGRES_URL.matcher(url);
             if (!m.matches()) {
@@ -394,9 +410,75 @@ public final class Settings {
             String urlUser = m.group(1) == null || m.group(1).isEmpty() ? null : decode(m.group(1));
             String urlPassword = m.group(2) == null ? null : decode(m.group(2));
             String path = m.group(4) == null ? "/" : m.group(4);
-            String query = m.group(5) == null ? "" : m.group(5);
+            String query = m.group(5) == null ? "" : jdbcQuery(m.group(5));
             return new DatabaseTarget("jdbc:postgresql://" + m.group(3) + path + query,
-                    urlUser != null ? urlUser : user, urlPassword != null ? urlPassword : password);
+                    urlUser != null ? urlUser : user, urlPassword != null ? urlPassword : password)
+                    .requireWritableServerType();
+        }
+
+        /** The servers the URL names, as {@code host[:port]}, in the order pgjdbc tries them. */
+        public List<String> hosts() {
+            String rest = jdbcUrl.substring(Math.min(jdbcUrl.length(), JDBC_PREFIX.length()));
+            // jdbc:postgresql:db and jdbc:postgresql:/ name no host: pgjdbc connects to localhost.
+            if (!rest.startsWith("//")) return List.of("localhost");
+            String authority = rest.substring(2);
+            int end = authority.length();
+            for (char stop : new char[] {'/', '?'}) {
+                int at = authority.indexOf(stop);
+                if (at >= 0 && at < end) end = at;
+            }
+            return Arrays.stream(authority.substring(0, end).split(",")).filter(host -> !host.isBlank()).toList();
+        }
+
+        /**
+         * True when the URL names more than one server. procq then asks pgjdbc for the primary
+         * ({@value #SERVER_TYPE}=primary) unless the URL says otherwise, so after a failover every
+         * new connection finds the promoted server and none lands on a standby.
+         */
+        public boolean namesSeveralHosts() {
+            return hosts().size() > 1;
+        }
+
+        /** A parameter of the URL's query string, undecoded; names are case-sensitive, as in pgjdbc. */
+        public Optional<String> parameter(String name) {
+            int query = jdbcUrl.indexOf('?');
+            if (query < 0) return Optional.empty();
+            for (String pair : jdbcUrl.substring(query + 1).split("&")) {
+                int eq = pair.indexOf('=');
+                if (eq > 0 && pair.substring(0, eq).equals(name)) return Optional.of(pair.substring(eq + 1));
+            }
+            return Optional.empty();
+        }
+
+        private DatabaseTarget requireWritableServerType() {
+            parameter(SERVER_TYPE).ifPresent(type -> {
+                if (!WRITABLE_SERVER_TYPES.contains(type)) {
+                    // Not the whole URL: a JDBC URL may carry password=... in its query.
+                    throw new ConfigException("PROCQ_DATABASE_URL asks for " + SERVER_TYPE + "="
+                            + type + ", but procq writes on every connection and a standby refuses writes; use one of "
+                            + String.join(", ", WRITABLE_SERVER_TYPES) + " (primary is the default when several hosts are named)");
+                }
+            });
+            return this;
+        }
+
+        /** A postgres:// query string for pgjdbc: libpq's target_session_attrs becomes targetServerType. */
+        private static String jdbcQuery(String query) {
+            List<String> pairs = new ArrayList<>();
+            for (String pair : query.substring(1).split("&")) {
+                if (pair.startsWith("target_session_attrs=")) {
+                    String attrs = decode(pair.substring("target_session_attrs=".length()));
+                    String type = SESSION_ATTRS_TO_SERVER_TYPE.get(attrs);
+                    if (type == null) {
+                        throw new ConfigException("PROCQ_DATABASE_URL asks for target_session_attrs="
+                                + attrs + ", but procq writes on every connection; use read-write, primary or any");
+                    }
+                    pairs.add(SERVER_TYPE + "=" + type);
+                } else if (!pair.isEmpty()) {
+                    pairs.add(pair);
+                }
+            }
+            return pairs.isEmpty() ? "" : "?" + String.join("&", pairs);
         }
 
         private static String decode(String s) {

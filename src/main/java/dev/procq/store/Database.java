@@ -28,6 +28,13 @@ public final class Database implements AutoCloseable {
     /** Fail a checkout fast while PostgreSQL is down, so the API can answer 503 instead of hanging. */
     private static final long CONNECTION_TIMEOUT_MS = 3_000;
     private static final Logger log = LoggerFactory.getLogger(Database.class);
+    /**
+     * pgjdbc's targetServerType for a URL with several hosts: each new connection tries them in
+     * order and keeps the first that is not in recovery. pgjdbc remembers each host's role for
+     * hostRecheckSeconds (10 s by default), and when none is known to fit it tries them all again,
+     * so a standby promoted a moment ago is found at once.
+     */
+    static final String PRIMARY = "primary";
 
     private final DatabaseTarget target;
     private final DatabaseTimeouts timeouts;
@@ -57,11 +64,12 @@ public final class Database implements AutoCloseable {
         config.setMinimumIdle(1);
         config.setConnectionTimeout(CONNECTION_TIMEOUT_MS);
         config.setValidationTimeout(2_000);
+        config.setExceptionOverride(new ReadOnlyServerEviction());
         // Start even when PostgreSQL is not up yet: the worker waits and the API answers 503.
         config.setInitializationFailTimeout(-1);
         config.addDataSourceProperty("reWriteBatchedInserts", "true");
         config.addDataSourceProperty("ApplicationName", "procq-" + poolName);
-        connectionProperties(timeouts, pooler).forEach((name, value) -> config.addDataSourceProperty((String) name, value));
+        connectionProperties(target, timeouts, pooler).forEach((name, value) -> config.addDataSourceProperty((String) name, value));
         this.dataSource = new HikariDataSource(config);
         this.jdbi = Jdbi.create(dataSource)
                 .installPlugin(new SqlObjectPlugin())
@@ -100,7 +108,9 @@ public final class Database implements AutoCloseable {
     /**
      * The driver settings that bound every wait: connect and login, a read timeout a little past
      * the server's statement timeout, TCP keepalive for idle connections, and the server-side
-     * statement and lock timeouts for every statement of the session.
+     * statement and lock timeouts for every statement of the session. A URL that names several
+     * servers connects to the primary among them, unless it says otherwise: pgjdbc lets a
+     * parameter in the URL win over these properties.
      *
      * <p>Behind a transaction-mode pooler a session is not procq's: PgBouncer refuses the
      * {@code options} startup parameter (and would drop it if told to ignore it), so the server-side
@@ -109,8 +119,9 @@ public final class Database implements AutoCloseable {
      * server session and executed on another ("prepared statement S_1 does not exist"), so pgjdbc
      * sends every statement unnamed.
      */
-    static Properties connectionProperties(DatabaseTimeouts timeouts, DatabasePooler pooler) {
+    static Properties connectionProperties(DatabaseTarget target, DatabaseTimeouts timeouts, DatabasePooler pooler) {
         Properties properties = new Properties();
+        if (target.namesSeveralHosts()) properties.setProperty(DatabaseTarget.SERVER_TYPE, PRIMARY);
         properties.setProperty("connectTimeout", DatabaseTimeouts.seconds(timeouts.connect()));
         properties.setProperty("loginTimeout", DatabaseTimeouts.seconds(timeouts.connect().multipliedBy(2)));
         properties.setProperty("socketTimeout", DatabaseTimeouts.seconds(timeouts.socket()));
@@ -184,7 +195,7 @@ public final class Database implements AutoCloseable {
 
     /** A connection of its own, outside the pool, named {@code procq-NAME} in pg_stat_activity. */
     public Connection openDedicatedConnection(String name, DatabaseTimeouts bounds) throws SQLException {
-        Properties properties = connectionProperties(bounds, pooler);
+        Properties properties = connectionProperties(target, bounds, pooler);
         if (target.user() != null) properties.setProperty("user", target.user());
         if (target.password() != null) properties.setProperty("password", target.password());
         properties.setProperty("ApplicationName", "procq-" + name);

@@ -164,13 +164,24 @@ public interface JobDao {
      * maxAttempts: the target did not fail, its worker went away.
      *
      * <p>Rescues nothing unless {@code settled}, nor within {@code settleMillis} of the server's
-     * start: leases that ran out while PostgreSQL was down are their holders' to renew first.
+     * start or, on a promoted standby, of the first rescue on its timeline (recorded here in
+     * procq.timeline): leases that ran out while PostgreSQL was away are their holders' to renew first.
      */
     @SqlQuery("""
-            WITH expired AS (
+            WITH timeline AS (
+                SELECT ('x' || left(pg_walfile_name(pg_current_wal_lsn()), 8))::bit(32)::int AS id
+            ), seen AS (
+                INSERT INTO procq.timeline (id) SELECT id FROM timeline WHERE id > 1
+                ON CONFLICT (id) DO NOTHING
+            ), writable_since AS (
+                -- A row inserted by this statement is not visible to it: then the time is now().
+                SELECT greatest(pg_postmaster_start_time(),
+                                CASE WHEN t.id > 1 THEN coalesce(s.first_seen_at, now()) END) AS at
+                  FROM timeline t LEFT JOIN procq.timeline s ON s.id = t.id
+            ), expired AS (
                 SELECT id FROM procq.job
                  WHERE state = 'RUNNING' AND lease_expires_at < now()
-                   AND :settled AND pg_postmaster_start_time() < now() - :settleMillis * interval '1 millisecond'
+                   AND :settled AND (SELECT at FROM writable_since) < now() - :settleMillis * interval '1 millisecond'
                  ORDER BY lease_expires_at
                  LIMIT :limit
                  FOR UPDATE SKIP LOCKED

@@ -16,19 +16,33 @@ import org.slf4j.LoggerFactory;
  * LISTENs for new jobs and cancels on a connection of its own, so an idle worker starts a
  * job milliseconds after it is submitted. Polling stays the fallback: a lost notification
  * only costs one poll interval.
+ *
+ * <p>A listening connection only reads, so a server that vanished without closing it (its host
+ * went down, the path was cut, the primary failed over) would go unnoticed for as long as TCP
+ * keepalive takes, hours by default. Every {@link #CHECK_INTERVAL} the connection must answer a
+ * round trip within {@link #CHECK_TIMEOUT_SECONDS}; if it does not, the listener connects anew,
+ * to the primary of the moment.
  */
 final class JobListener implements Runnable {
     static final Duration RECONNECT_DELAY = Duration.ofSeconds(2);
+    static final Duration CHECK_INTERVAL = Duration.ofSeconds(5);
+    static final int CHECK_TIMEOUT_SECONDS = 2;
     private static final Logger log = LoggerFactory.getLogger(JobListener.class);
 
     private final Database database;
     private final Consumer<String> onNotification;
+    private final Duration checkInterval;
     private volatile boolean stopping;
     private volatile Connection connection;
 
     JobListener(Database database, Consumer<String> onNotification) {
+        this(database, onNotification, CHECK_INTERVAL);
+    }
+
+    JobListener(Database database, Consumer<String> onNotification, Duration checkInterval) {
         this.database = database;
         this.onNotification = onNotification;
+        this.checkInterval = checkInterval;
     }
 
     @Override
@@ -44,11 +58,19 @@ final class JobListener implements Runnable {
                 // Anything announced while not listening is picked up by this wake-up.
                 onNotification.accept("");
                 PGConnection pg = conn.unwrap(PGConnection.class);
+                long nextCheck = System.nanoTime() + checkInterval.toNanos();
                 while (!stopping) {
                     PGNotification[] notifications = pg.getNotifications(500);
-                    if (notifications == null) continue;
-                    for (PGNotification notification : notifications) {
-                        onNotification.accept(notification.getParameter());
+                    if (notifications != null) {
+                        for (PGNotification notification : notifications) {
+                            onNotification.accept(notification.getParameter());
+                        }
+                    }
+                    if (System.nanoTime() - nextCheck >= 0) {
+                        if (!conn.isValid(CHECK_TIMEOUT_SECONDS)) {
+                            throw new SQLException("the server did not answer within " + CHECK_TIMEOUT_SECONDS + "s", "08006");
+                        }
+                        nextCheck = System.nanoTime() + checkInterval.toNanos();
                     }
                 }
             } catch (SQLException e) {

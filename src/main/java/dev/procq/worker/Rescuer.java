@@ -14,9 +14,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A lease that ran out while PostgreSQL itself was away says nothing about its holder: no
  * worker could renew. So after the database comes back, whether this rescuer saw it go (its
- * own statements failed) or not (the server restarted between two runs), it waits one lease
- * plus {@link #RECONNECT_MARGIN} before rescuing anything, and the holders that are alive
- * reconnect and renew first.
+ * own statements failed) or not (the server restarted between two runs, or a standby was
+ * promoted: the rescue statement tells by the server's start and by its timeline), it waits
+ * one lease plus {@link #RECONNECT_MARGIN} before rescuing anything, and the holders that are
+ * alive reconnect and renew first.
  */
 final class Rescuer {
     static final Duration INTERVAL = Duration.ofSeconds(2);

@@ -32,6 +32,50 @@ class SettingsTest {
     }
 
     @Test
+    void aUrlMayNameSeveralServers() {
+        Settings.DatabaseTarget several = new Settings(Map.of("PROCQ_DATABASE_URL",
+                "jdbc:postgresql://db-a:5432,db-b:5433/procq?user=app")).database().orElseThrow();
+        assertThat(several.hosts()).containsExactly("db-a:5432", "db-b:5433");
+        assertThat(several.namesSeveralHosts()).isTrue();
+        assertThat(several.parameter("user")).contains("app");
+        assertThat(several.parameter(Settings.DatabaseTarget.SERVER_TYPE)).isEmpty();
+
+        Settings.DatabaseTarget one = Settings.DatabaseTarget.parse("jdbc:postgresql://db-a/procq", null, null);
+        assertThat(one.hosts()).containsExactly("db-a");
+        assertThat(one.namesSeveralHosts()).isFalse();
+        assertThat(Settings.DatabaseTarget.parse("jdbc:postgresql:procq", null, null).hosts()).containsExactly("localhost");
+    }
+
+    @Test
+    void postgresUrlsWithSeveralServersKeepThemAndTheirSessionAttributes() {
+        Settings.DatabaseTarget target = Settings.DatabaseTarget.parse(
+                "postgres://app:pw@db-a:5432,db-b:5432/procq?target_session_attrs=read-write&sslmode=require", null, null);
+        assertThat(target.jdbcUrl())
+                .isEqualTo("jdbc:postgresql://db-a:5432,db-b:5432/procq?targetServerType=primary&sslmode=require");
+        assertThat(target.user()).isEqualTo("app");
+        assertThat(target.hosts()).containsExactly("db-a:5432", "db-b:5432");
+        assertThat(Settings.DatabaseTarget.parse("postgresql://db-a,db-b/procq?target_session_attrs=any", null, null)
+                .parameter(Settings.DatabaseTarget.SERVER_TYPE)).contains("any");
+    }
+
+    @Test
+    void aUrlThatAsksForAStandbyIsRefused() {
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_DATABASE_URL",
+                "jdbc:postgresql://db-a,db-b/procq?password=secret&targetServerType=preferSecondary")).validate())
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("PROCQ_DATABASE_URL asks for targetServerType=preferSecondary")
+                .hasMessageContaining("a standby refuses writes")
+                .hasMessageNotContaining("secret");
+        assertThatThrownBy(() -> Settings.DatabaseTarget.parse(
+                "postgres://app:secret@db-a,db-b/procq?target_session_attrs=standby", null, null))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("target_session_attrs=standby")
+                .hasMessageNotContaining("secret");
+        assertThat(Settings.DatabaseTarget.parse("jdbc:postgresql://db-a,db-b/procq?targetServerType=any", null, null)
+                .parameter(Settings.DatabaseTarget.SERVER_TYPE)).contains("any");
+    }
+
+    @Test
     void jdbcUrlKeepsSeparateCredentials() {
         Settings.DatabaseTarget target = new Settings(Map.of("PROCQ_DATABASE_URL", "jdbc:postgresql://h/db",
                 "PROCQ_DATABASE_USER", "u", "PROCQ_DATABASE_PASSWORD", "p")).database().orElseThrow();
