@@ -26,8 +26,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Phase 2: the worker daemon, as wiring. Its parts, each on a thread of its own:
  * <ul>
- *   <li>the {@link ClaimLoop}: writes results and claims jobs in one round trip, and starts a
- *       child per job through the {@link ChildStarter};</li>
+ *   <li>the {@link ClaimLoop}, running one {@link ClaimRound} after another: results written and
+ *       jobs claimed in one round trip, a child started per job through the {@link ChildStarter};</li>
  *   <li>the {@link LeaseKeeper}: renews every lease on its own connection, and moves each child's
  *       deadline with it, so a worker cut off from the database ends its children in time;</li>
  *   <li>{@link Maintenance}: the rescuer, the orphan sweep and the cancel check; the pruner has
@@ -142,8 +142,9 @@ public final class Worker implements AutoCloseable {
 
         completer = new Completer(jdbi, workerId, terms.lease());
         ChildStarter starter = new ChildStarter(launcher, terms.killGrace(), System.getenv(), registered.runTag());
-        ClaimLoop claimLoop = new ClaimLoop(types, liveTypes, launcher, starter, completer, slots, globalLimit, held,
-                terms, wakeup, lifecycle, settings.pollInterval(), metrics);
+        ClaimRound round = new ClaimRound(types, liveTypes, launcher, starter, completer, slots, globalLimit, held,
+                terms, wakeup, lifecycle, metrics);
+        ClaimLoop claimLoop = new ClaimLoop(round, completer, liveTypes, wakeup, lifecycle, settings.pollInterval());
         startListening();
         lifecycle.advance(Lifecycle.State.RUNNING);
         claimThread = new Thread(claimLoop, "procq-claimer");
