@@ -77,7 +77,7 @@ class DatabaseTimeoutsTest {
     @Test
     void aSilentlyDroppedPathEndsInAnErrorInsteadOfAWaitWithoutEnd() {
         DatabaseTarget direct = postgres.target();
-        try (SilentProxy proxy = new SilentProxy("127.0.0.1", port(direct.jdbcUrl()));
+        try (SilentProxy proxy = SilentProxy.inFrontOf(direct.jdbcUrl());
              Database database = new Database(new DatabaseTarget(proxy.rewrite(direct.jdbcUrl()), direct.user(),
                      direct.password()), "timeouts", 1, SHORT)) {
             assertThat(select(database, 1)).isEqualTo(1);
@@ -107,10 +107,5 @@ class DatabaseTimeoutsTest {
 
     static int select(Database database, int value) {
         return database.jdbi().withHandle(h -> h.createQuery("SELECT " + value).mapTo(Integer.class).one());
-    }
-
-    static int port(String jdbcUrl) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("//[^/:]+:(\\d+)/").matcher(jdbcUrl);
-        return m.find() ? Integer.parseInt(m.group(1)) : 5432;
     }
 }

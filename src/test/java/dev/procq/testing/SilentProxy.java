@@ -37,6 +37,14 @@ public final class SilentProxy implements AutoCloseable {
         acceptor.start();
     }
 
+    /** A proxy in front of the server a {@code jdbc:postgresql://host:port/db} URL names. */
+    public static SilentProxy inFrontOf(String jdbcUrl) {
+        java.util.regex.Matcher hostAndPort = java.util.regex.Pattern.compile("//([^/:,]+)(?::(\\d+))?/").matcher(jdbcUrl);
+        if (!hostAndPort.find()) throw new IllegalArgumentException("no single host:port in " + jdbcUrl);
+        return new SilentProxy(hostAndPort.group(1),
+                hostAndPort.group(2) == null ? 5432 : Integer.parseInt(hostAndPort.group(2)));
+    }
+
     public int port() {
         return listener.getLocalPort();
     }

@@ -6,12 +6,12 @@ import static org.awaitility.Awaitility.await;
 import dev.procq.testing.LiveProcesses;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.testing.Procq;
+import dev.procq.testing.WorkerFleet;
 import dev.procq.testing.WorkerProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -40,7 +40,7 @@ class CrashRecoveryTest {
     static Procq procq;
     static Jdbi jdbi;
 
-    final List<WorkerProcess> workers = new ArrayList<>();
+    static WorkerFleet workers;
 
     @BeforeAll
     static void start() throws Exception {
@@ -63,6 +63,7 @@ class CrashRecoveryTest {
         Files.writeString(jobTypes, types);
         procq = new Procq(postgres, types, Map.of()).startApi();
         jdbi = postgres.database().jdbi();
+        workers = new WorkerFleet(postgres, jobTypes);
     }
 
     @AfterAll
@@ -72,18 +73,11 @@ class CrashRecoveryTest {
 
     @AfterEach
     void stopWorkers() {
-        // Nothing of one test may run on into the next: its batches are cancelled, its workers stopped.
-        jdbi.useHandle(h -> h.execute("UPDATE procq.job SET state = 'CANCELLED', finished_at = now(), lease_expires_at = NULL"
-                + " WHERE state IN ('PENDING', 'RUNNING')"));
-        workers.forEach(WorkerProcess::close);
+        workers.stopAll();
     }
 
     WorkerProcess worker(String name, int concurrency, String lease, Map<String, String> extra) {
-        Map<String, String> env = new HashMap<>(WorkerProcess.environment(postgres, jobTypes, concurrency, lease));
-        env.putAll(extra);
-        WorkerProcess worker = WorkerProcess.start(name, env);
-        workers.add(worker);
-        return worker;
+        return workers.start(name, concurrency, lease, extra);
     }
 
     @Test

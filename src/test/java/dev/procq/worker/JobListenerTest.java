@@ -8,7 +8,6 @@ import dev.procq.store.Database;
 import dev.procq.config.DatabaseTimeouts;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.testing.SilentProxy;
-import java.net.URI;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -29,7 +28,7 @@ class JobListenerTest {
         DatabaseTarget direct = postgres.target();
         Jdbi jdbi = postgres.database().jdbi();
         List<String> heard = new CopyOnWriteArrayList<>();
-        try (SilentProxy proxy = new SilentProxy("127.0.0.1", URI.create(direct.jdbcUrl().substring(5)).getPort());
+        try (SilentProxy proxy = SilentProxy.inFrontOf(direct.jdbcUrl());
              Database throughProxy = new Database(new DatabaseTarget(proxy.rewrite(direct.jdbcUrl()), direct.user(),
                      direct.password()), "listen-test", 1, SHORT)) {
             JobListener listener = new JobListener(throughProxy, heard::add, Duration.ofMillis(500));

@@ -6,12 +6,12 @@ import static org.awaitility.Awaitility.await;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.testing.Procq;
 import dev.procq.testing.SilentProxy;
+import dev.procq.testing.WorkerFleet;
 import dev.procq.testing.WorkerProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -42,7 +42,7 @@ class NeverTwiceAtOnceTest {
     static Procq procq;
     static Jdbi jdbi;
 
-    final List<WorkerProcess> workers = new ArrayList<>();
+    static WorkerFleet workers;
 
     @BeforeAll
     static void start() throws Exception {
@@ -63,6 +63,7 @@ class NeverTwiceAtOnceTest {
         Files.writeString(jobTypes, types);
         procq = new Procq(postgres, types, Map.of()).startApi();
         jdbi = postgres.database().jdbi();
+        workers = new WorkerFleet(postgres, jobTypes);
     }
 
     @AfterAll
@@ -72,24 +73,18 @@ class NeverTwiceAtOnceTest {
 
     @AfterEach
     void stopWorkers() throws Exception {
-        jdbi.useHandle(h -> h.execute("UPDATE procq.job SET state = 'CANCELLED', finished_at = now(), lease_expires_at = NULL"
-                + " WHERE state IN ('PENDING', 'RUNNING')"));
-        workers.forEach(WorkerProcess::close);
+        workers.stopAll();
         Files.deleteIfExists(dir.resolve("log"));
         Files.deleteIfExists(dir.resolve("overlaps"));
     }
 
     WorkerProcess worker(String name, Map<String, String> extra) {
-        Map<String, String> env = new HashMap<>(WorkerProcess.environment(postgres, jobTypes, TARGETS, LEASE));
-        env.putAll(extra);
-        WorkerProcess worker = WorkerProcess.start(name, env);
-        workers.add(worker);
-        return worker;
+        return workers.start(name, TARGETS, LEASE, extra);
     }
 
     @Test
     void aWorkerCutOffFromTheDatabaseEndsItsChildrenBeforeAnotherWorkerCanStartThem() throws Exception {
-        try (SilentProxy proxy = new SilentProxy("127.0.0.1", port(postgres.target().jdbcUrl()))) {
+        try (SilentProxy proxy = SilentProxy.inFrontOf(postgres.target().jdbcUrl())) {
             // Short database timeouts, so the cut-off worker also finds its way back soon after the path heals.
             WorkerProcess cutOff = worker("cut-off", Map.of("PROCQ_DATABASE_URL", proxy.rewrite(postgres.target().jdbcUrl()),
                     "PROCQ_DATABASE_STATEMENT_TIMEOUT", "3s", "PROCQ_DATABASE_CONNECT_TIMEOUT", "2s"));
@@ -194,10 +189,5 @@ class NeverTwiceAtOnceTest {
 
     static double seconds(long sinceNanos) {
         return (System.nanoTime() - sinceNanos) / 1e9;
-    }
-
-    static int port(String jdbcUrl) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("//[^/:]+:(\\d+)/").matcher(jdbcUrl);
-        return m.find() ? Integer.parseInt(m.group(1)) : 5432;
     }
 }
