@@ -56,7 +56,11 @@ public final class JobTypes {
     public static JobTypes parse(String yaml, String source) {
         JsonNode root;
         try {
-            root = new ObjectMapper(new YAMLFactory()).readTree(yaml);
+            // A setting given twice (two `concurrency:` lines, two types of one name) is an error,
+            // not a silent last-one-wins.
+            root = new ObjectMapper(new YAMLFactory())
+                    .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+                    .readTree(yaml);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new ConfigException(source + ": not valid YAML: " + e.getOriginalMessage(), e);
         } catch (IOException e) {

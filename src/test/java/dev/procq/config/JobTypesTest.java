@@ -71,6 +71,8 @@ class JobTypesTest {
             "secret passEnv      | 'types: {a: {command: [echo, \"{target}\"], passEnv: [PROCQ_DATABASE_PASSWORD]}}' | never passed to children",
             "bad memory          | 'types: {a: {command: [echo, \"{target}\"], limits: {memory: lots}}}' | types.a.limits.memory: 'lots' is not a size",
             "bad name            | 'types: {\"a b\": {command: [echo, \"{target}\"]}}'          | type names are",
+            "setting twice       | 'types: {a: {command: [echo, \"{target}\"], concurrency: 2, concurrency: 3}}' | Duplicate field 'concurrency'",
+            "type twice          | 'types: {a: {command: [echo, \"{target}\"]}, a: {command: [cat, \"{target}\"]}}' | Duplicate field 'a'",
     })
     void aBadEntryStopsStartUpNamingTheEntry(String name, String yaml, String message) {
         assertThatThrownBy(() -> JobTypes.parse(yaml, "jobtypes.yaml"))
