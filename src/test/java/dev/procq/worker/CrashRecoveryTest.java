@@ -146,32 +146,38 @@ class CrashRecoveryTest {
     void aFrozenWorkerThatLostItsLeaseStopsTheChildOnWaking() throws Exception {
         String seconds = LiveProcesses.uniqueSleepSeconds();
         long batch = procq.submit("hold", List.of(seconds));
-        WorkerProcess frozen = worker("frozen", 2, "2s", Map.of("PROCQ_SHUTDOWN_GRACE", "1s"));
+        // A lease long enough that renewals on a loaded machine keep it until the freeze.
+        WorkerProcess frozen = worker("frozen", 2, "4s", Map.of("PROCQ_SHUTDOWN_GRACE", "1s"));
         frozen.awaitRegistered(jdbi);
         await().atMost(Duration.ofSeconds(20)).until(() -> LiveProcesses.running("sleep", seconds).size() == 1);
         long job = jdbi.withHandle(h -> h.createQuery("SELECT id FROM procq.job WHERE batch_id = :b")
                 .bind("b", batch).mapTo(Long.class).one());
 
         // A worker that runs other types still rescues: rescue is every worker's duty.
-        WorkerProcess rescuer = worker("rescuer", 2, "2s", Map.of("PROCQ_JOB_TYPES", onlyIdleTypes().toString()));
+        WorkerProcess rescuer = worker("rescuer", 2, "4s", Map.of("PROCQ_JOB_TYPES", onlyIdleTypes().toString()));
         rescuer.awaitRegistered(jdbi);
         frozen.signal("STOP");
         await().atMost(Duration.ofSeconds(15)).until(() -> state(job).equals("PENDING"));
         frozen.signal("CONT");
         long wokeAt = System.nanoTime();
 
-        // Waking, it finds the job gone (or claims it again as a new attempt): either way the first
-        // attempt's child is stopped, and one child runs the job at a time.
-        await().atMost(Duration.ofSeconds(15)).until(() -> attemptsOf(job) == 2 && state(job).equals("RUNNING"));
+        // The first attempt's child was ended at its deadline while the worker was frozen. Waking, the
+        // worker claims the job again as a new attempt (a claim whose reply the freeze delayed past
+        // its deadline is handed back unstarted first), and one child runs the job at a time.
+        await().atMost(Duration.ofSeconds(15)).until(() -> attemptsOf(job) >= 2 && state(job).equals("RUNNING"));
         await().atMost(Duration.ofSeconds(15)).until(() -> LiveProcesses.running("sleep", seconds).size() == 1);
-        System.out.printf("recovery: frozen worker stopped its stale child %.1fs after waking%n",
+        System.out.printf("recovery: frozen worker running the job again %.1fs after waking%n",
                 (System.nanoTime() - wokeAt) / 1e9);
         await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5))
                 .until(() -> LiveProcesses.running("sleep", seconds).size() == 1);
         List<String> outcomes = jdbi.withHandle(h -> h.createQuery(
                 "SELECT outcome FROM procq.job_attempt WHERE job_id = :j ORDER BY attempt")
                 .bind("j", job).mapTo(String.class).list());
-        assertThat(outcomes).containsExactly("LEASE_EXPIRED");
+        // Rescued after the freeze (LEASE_EXPIRED), or, on a machine so loaded that renewals ran
+        // past the deadline even before it, ended and handed back by the worker itself (LOST).
+        assertThat(outcomes).first().isIn("LEASE_EXPIRED", "LOST");
+        assertThat(outcomes.subList(1, outcomes.size())).as("attempts handed back unstarted")
+                .allSatisfy(outcome -> assertThat(outcome).isEqualTo("LOST"));
 
         frozen.signal("TERM");
         rescuer.signal("TERM");
