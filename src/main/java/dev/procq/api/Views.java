@@ -34,11 +34,11 @@ final class Views {
     /** One attempt; the three costs are JSON null, not 0, when the backend that ran it could not tell. */
     record Attempt(int attempt, Long workerId, OffsetDateTime startedAt, OffsetDateTime finishedAt, String outcome,
                    Integer exitCode, Integer signal, long durationMs, String error, String outputTail,
-                   Long cpuUserMs, Long cpuSystemMs, Long maxRssKb) {
+                   Long cpuUserMs, Long cpuSystemMs, Long maxRssKb, String decidedBy) {
         static Attempt of(AttemptRow row) {
             return new Attempt(row.attempt(), row.workerId(), row.startedAt(), row.finishedAt(), row.outcome(),
                     row.exitCode(), row.signal(), row.durationMs(), row.error(), row.outputTail(),
-                    row.cpuUserMs(), row.cpuSystemMs(), row.maxRssKb());
+                    row.cpuUserMs(), row.cpuSystemMs(), row.maxRssKb(), row.decidedBy());
         }
     }
 
