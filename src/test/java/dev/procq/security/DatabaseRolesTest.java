@@ -151,6 +151,7 @@ class DatabaseRolesTest {
         apiDb.jdbi().useExtension(JobTypeDao.class, dao -> {
             dao.insertIfMissing("steered", 2);
             assertThat(dao.update("steered", 5, true)).isPresent();
+            assertThat(dao.setExitCodes("steered", "{\"ok\": [0, 1]}")).isEqualTo(1);
         });
 
         long workerId = workerDb.jdbi().withExtension(WorkerDao.class, dao -> dao.register("roles-test", 1, 1, new String[] {"exit"}));

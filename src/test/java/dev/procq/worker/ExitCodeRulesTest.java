@@ -55,7 +55,11 @@ class ExitCodeRulesTest {
                 maxAttempts: 3
                 backoff: 100ms
                 exitCodes: {retryOnSignal: false}
-            """.formatted(EXIT, EXIT, EXIT);
+              steered:
+                command: %s
+                maxAttempts: 2
+                backoff: 100ms
+            """.formatted(EXIT, EXIT, EXIT, EXIT);
 
     static Procq procq;
 
@@ -136,5 +140,35 @@ class ExitCodeRulesTest {
         JsonNode job = runToTheEnd("killed", "x");
         assertThat(job.get("state").asText()).isEqualTo("FAILED");
         assertThat(decidedBy(job)).containsExactly("no retry: signal 9");
+    }
+
+    @Test
+    void rulesSetInProcqJobTypeReachARunningWorkerAndTheApiShowsThem() {
+        procq.database().jdbi().useHandle(handle -> handle.execute(
+                "UPDATE procq.job_type SET exit_codes = '{\"ok\": [0, \"4-5\"], \"failNow\": [9]}' WHERE name = 'steered'"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> steered().get("exitCodesSource").asText().equals("procq.job_type"));
+        JsonNode type = steered();
+        assertThat(type.get("exitCodes").get("ok").toString()).isEqualTo("[0,\"4-5\"]");
+        assertThat(type.get("file").get("exitCodes").get("ok").toString()).isEqualTo("[0]");
+
+        // Workers re-read procq.job_type every LiveTypes.REFRESH_INTERVAL; until then exit 4 still
+        // fails (and retries) under the file's rules.
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> decidedBy(runToTheEnd("steered", "4")).equals(List.of("ok: exit 4")));
+        assertThat(decidedBy(runToTheEnd("steered", "9"))).containsExactly("failNow: exit 9");
+
+        Procq.Response reset = procq.send("PATCH", "/api/v1/types/steered", "{\"exitCodes\": null}");
+        assertThat(reset.status()).isEqualTo(200);
+        assertThat(reset.json().get("exitCodesSource").asText()).isEqualTo("file");
+        Procq.Response bad = procq.send("PATCH", "/api/v1/types/steered", "{\"exitCodes\": {\"ok\": [0], \"failNow\": [0]}}");
+        assertThat(bad.status()).isEqualTo(400);
+        assertThat(bad.body()).contains("exit code 0 is in both ok and failNow");
+    }
+
+    static JsonNode steered() {
+        for (JsonNode type : procq.get("/api/v1/types").json()) {
+            if (type.get("name").asText().equals("steered")) return type;
+        }
+        throw new AssertionError("no type 'steered' in /api/v1/types");
     }
 }
