@@ -74,8 +74,8 @@ GRANT UPDATE (total, priority, cancel_requested, pending, running, ok, failed, c
     ON procq.batch TO procq_api;
 -- setPriority, JobDao.cancelPendingOfBatch, retryFailedOfBatch
 GRANT UPDATE (priority, state, finished_at, error, run_at, max_attempts) ON procq.job TO procq_api;
--- JobTypeDao: seed (insertIfMissing) and steer (update)
-GRANT INSERT, UPDATE (concurrency, paused, updated_at) ON procq.job_type TO procq_api;
+-- JobTypeDao: seed (insertIfMissing) and steer (update, setExitCodes)
+GRANT INSERT, UPDATE (concurrency, paused, exit_codes, updated_at) ON procq.job_type TO procq_api;
 
 -- procq_worker ------------------------------------------------------------------------
 -- JobDao.claimPending (FOR UPDATE needs UPDATE), finishIfRunning, renewLeases,

@@ -870,6 +870,9 @@
             el('b', { text: 'Attempt ' + a.attempt }),
             el('span', { class: 'outcome', text: outcome }),
             el('span', { class: 'muted', text: exitText(a.exitCode, a.signal) }),
+            typeof a.decidedBy === 'string'
+              ? el('span', { class: 'muted decided-by', title: "the type's exit-code rule that decided this attempt", text: 'decided by ' + a.decidedBy })
+              : null,
             el('span', { class: 'muted', text: formatDuration((a.durationMs || 0) / 1000) }),
             costSpan(a),
             el('span', { class: 'muted', text: a.workerId === null || a.workerId === undefined ? '' : 'worker #' + a.workerId }),

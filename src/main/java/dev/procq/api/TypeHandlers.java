@@ -2,6 +2,8 @@ package dev.procq.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.procq.config.ConfigException;
+import dev.procq.config.ExitCodeRules;
 import dev.procq.config.JobType;
 import dev.procq.config.JobTypes;
 import dev.procq.intake.DuplicateKey;
@@ -17,8 +19,8 @@ import java.util.TreeMap;
 import org.jdbi.v3.core.Jdbi;
 
 /**
- * /api/v1/types: each type's live concurrency and pause (procq.job_type), changed with PATCH.
- * Workers re-read the table every few seconds, so a change needs no restart.
+ * /api/v1/types: each type's live concurrency, pause and exit-code rules (procq.job_type),
+ * changed with PATCH. Workers re-read the table every few seconds, so a change needs no restart.
  */
 final class TypeHandlers {
     /** The same ceiling as PROCQ_WORKER_CONCURRENCY. */
@@ -39,7 +41,7 @@ final class TypeHandlers {
         // A type in the file that no worker has seeded yet runs with the file's values.
         for (JobType type : types.all()) {
             byName.putIfAbsent(type.name(), new Views.JobType(type.name(), type.concurrency(), false,
-                    Views.FileSettings.of(type)));
+                    type.exitCodes().asMap(), FROM_FILE, Views.FileSettings.of(type)));
         }
         ctx.json(new ArrayList<>(byName.values()));
     }
@@ -51,18 +53,39 @@ final class TypeHandlers {
         JobTypeRow row = jdbi.inTransaction(handle -> {
             JobTypeDao dao = handle.attach(JobTypeDao.class);
             fromFile.ifPresent(type -> dao.insertIfMissing(type.name(), type.concurrency()));
+            if (change.exitCodesGiven()) dao.setExitCodes(name, change.exitCodes());
             return dao.update(name, change.concurrency(), change.paused());
         }).orElseThrow(() -> ApiError.notFound("job type '" + name + "'"));
         ctx.json(view(row));
     }
 
+    private static final String FROM_FILE = "file";
+    private static final String FROM_TABLE = "procq.job_type";
+
     private Views.JobType view(JobTypeRow row) {
+        Optional<JobType> fromFile = types.find(row.name());
+        ExitCodeRules rules = fromFile.map(JobType::exitCodes).orElse(null);
+        String source = FROM_FILE;
+        if (row.exitCodes() != null) {
+            // The same choice the workers make: a row they cannot parse leaves the file's rules on.
+            try {
+                rules = ExitCodeRules.parseJson(row.exitCodes(), FROM_TABLE + ".exit_codes");
+                source = FROM_TABLE;
+            } catch (ConfigException e) {
+                source = FROM_FILE + " (" + e.getMessage() + ")";
+            }
+        }
         return new Views.JobType(row.name(), row.concurrency(), row.paused(),
-                types.find(row.name()).map(Views.FileSettings::of).orElse(null));
+                rules == null ? null : rules.asMap(), source, fromFile.map(Views.FileSettings::of).orElse(null));
     }
 
-    /** A PATCH body: {"concurrency": N} and/or {"paused": true|false}, nothing else. */
-    record Change(Integer concurrency, Boolean paused) {
+    /**
+     * A PATCH body: {"concurrency": N}, {"paused": true|false} and/or {"exitCodes": {...}} (the
+     * job-types file's shape; null goes back to the file's rules), nothing else.
+     *
+     * @param exitCodes the new rules as JSON text, or null for the file's; only when {@code exitCodesGiven}
+     */
+    record Change(Integer concurrency, Boolean paused, boolean exitCodesGiven, String exitCodes) {
         static Change parse(String body) {
             JsonNode root;
             try {
@@ -77,6 +100,8 @@ final class TypeHandlers {
             }
             Integer concurrency = null;
             Boolean paused = null;
+            boolean exitCodesGiven = false;
+            String exitCodes = null;
             Iterator<Map.Entry<String, JsonNode>> fields = root.fields();
             while (fields.hasNext()) {
                 Map.Entry<String, JsonNode> field = fields.next();
@@ -94,13 +119,27 @@ final class TypeHandlers {
                         if (!value.isBoolean()) throw ApiError.badRequest("paused must be true or false, got " + value);
                         paused = value.asBoolean();
                     }
-                    default -> throw ApiError.badRequest("unknown field '" + field.getKey() + "' (known: concurrency, paused)");
+                    case "exitCodes" -> {
+                        exitCodesGiven = true;
+                        if (!value.isNull()) {
+                            try {
+                                exitCodes = ApiServer.JSON.writeValueAsString(
+                                        ExitCodeRules.parse(value, "exitCodes").asMap());
+                            } catch (ConfigException e) {
+                                throw ApiError.badRequest(e.getMessage());
+                            } catch (JsonProcessingException e) {
+                                throw new IllegalStateException(e);
+                            }
+                        }
+                    }
+                    default -> throw ApiError.badRequest("unknown field '" + field.getKey()
+                            + "' (known: concurrency, paused, exitCodes)");
                 }
             }
-            if (concurrency == null && paused == null) {
-                throw ApiError.badRequest("nothing to change: give concurrency, paused or both");
+            if (concurrency == null && paused == null && !exitCodesGiven) {
+                throw ApiError.badRequest("nothing to change: give concurrency, paused, exitCodes or several");
             }
-            return new Change(concurrency, paused);
+            return new Change(concurrency, paused, exitCodesGiven, exitCodes);
         }
     }
 }

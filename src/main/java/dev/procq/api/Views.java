@@ -8,6 +8,7 @@ import dev.procq.store.BatchRow;
 import dev.procq.store.JobRow;
 import java.time.OffsetDateTime;
 import java.util.List;
+import java.util.Map;
 
 /** The JSON shapes of the API, kept apart from the row records so the wire format changes only on purpose. */
 final class Views {
@@ -34,11 +35,11 @@ final class Views {
     /** One attempt; the three costs are JSON null, not 0, when the backend that ran it could not tell. */
     record Attempt(int attempt, Long workerId, OffsetDateTime startedAt, OffsetDateTime finishedAt, String outcome,
                    Integer exitCode, Integer signal, long durationMs, String error, String outputTail,
-                   Long cpuUserMs, Long cpuSystemMs, Long maxRssKb) {
+                   Long cpuUserMs, Long cpuSystemMs, Long maxRssKb, String decidedBy) {
         static Attempt of(AttemptRow row) {
             return new Attempt(row.attempt(), row.workerId(), row.startedAt(), row.finishedAt(), row.outcome(),
                     row.exitCode(), row.signal(), row.durationMs(), row.error(), row.outputTail(),
-                    row.cpuUserMs(), row.cpuSystemMs(), row.maxRssKb());
+                    row.cpuUserMs(), row.cpuSystemMs(), row.maxRssKb(), row.decidedBy());
         }
     }
 
@@ -63,16 +64,22 @@ final class Views {
      * A job type: the live values from procq.job_type, and what this API's job-types file says
      * ({@code file} is null for a type only the table knows).
      */
-    record JobType(String name, int concurrency, boolean paused, FileSettings file) {
+    /**
+     * @param exitCodes       the rules workers apply now: procq.job_type's when it sets valid ones, else the file's
+     * @param exitCodesSource "file" or "procq.job_type"; with the parse error when the table's cannot be used
+     */
+    record JobType(String name, int concurrency, boolean paused, Map<String, Object> exitCodes,
+                   String exitCodesSource, FileSettings file) {
     }
 
     record FileSettings(int concurrency, String timeout, int maxAttempts, String backoff, String targetPattern,
-                        boolean allowDashTargets) {
+                        boolean allowDashTargets, Map<String, Object> exitCodes) {
         static FileSettings of(dev.procq.config.JobType type) {
             return new FileSettings(type.concurrency(),
                     type.timeout() == null ? null : dev.procq.config.Durations.format(type.timeout()),
                     type.maxAttempts(), dev.procq.config.Durations.format(type.backoff()),
-                    type.targetPattern() == null ? null : type.targetPattern().pattern(), type.allowDashTargets());
+                    type.targetPattern() == null ? null : type.targetPattern().pattern(), type.allowDashTargets(),
+                    type.exitCodes().asMap());
         }
     }
 }

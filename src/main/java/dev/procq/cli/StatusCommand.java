@@ -42,8 +42,8 @@ public final class StatusCommand implements Callable<Integer> {
             description = "list at most N failed targets (default: ${DEFAULT-VALUE}; 0 for none)")
     int failures;
 
-    @Option(names = "--output", description = "with each failed target, the tail of its last attempt's output,"
-            + " and that attempt's CPU time and peak memory when the worker measured them")
+    @Option(names = "--output", description = "with each failed target, the exit-code rule that decided its last"
+            + " attempt, the tail of that attempt's output, and its CPU time and peak memory when the worker measured them")
     boolean output;
 
     @Option(names = "--limit", paramLabel = "N", defaultValue = "20",
@@ -118,6 +118,9 @@ public final class StatusCommand implements Callable<Integer> {
                 JsonNode attempts = api.getJson("/api/v1/jobs/" + job.path("id").asLong()).path("attempts");
                 if (attempts.size() > 0) {
                     JsonNode last = attempts.get(attempts.size() - 1);
+                    if (last.path("decidedBy").isTextual()) {
+                        out.println("      decided by " + SafeText.of(last.path("decidedBy").asText()));
+                    }
                     String tail = last.path("outputTail").asText("");
                     for (String line : tail.split("\n", -1)) {
                         if (!line.isEmpty()) out.println("      | " + SafeText.of(line));

@@ -20,6 +20,7 @@ import java.util.regex.Pattern;
  * @param passEnv          variables passed through from the worker's own environment, by name
  * @param workingDirectory the child's working directory; null for the worker's
  * @param limits           resource limits applied to the child
+ * @param exitCodes        which exit codes are OK, fail at once or retry (the file's; procq.job_type may override)
  */
 public record JobType(
         String name,
@@ -33,7 +34,8 @@ public record JobType(
         Map<String, String> env,
         List<String> passEnv,
         Path workingDirectory,
-        Limits limits) {
+        Limits limits,
+        ExitCodeRules exitCodes) {
 
     public static final int DEFAULT_CONCURRENCY = 4;
     public static final int DEFAULT_MAX_ATTEMPTS = 1;

@@ -31,7 +31,7 @@ public final class JobTypes {
     private static final Pattern ENV_NAME = Pattern.compile("^[A-Za-z_][A-Za-z0-9_]*$");
     private static final Pattern SIZE = Pattern.compile("^(\\d+)\\s*([KMGT]i?B?|B)?$", Pattern.CASE_INSENSITIVE);
     private static final Set<String> KEYS = Set.of("command", "concurrency", "timeout", "maxAttempts", "backoff",
-            "targetPattern", "allowDashTargets", "env", "passEnv", "workingDirectory", "limits");
+            "targetPattern", "allowDashTargets", "env", "passEnv", "workingDirectory", "limits", "exitCodes");
     private static final Set<String> LIMIT_KEYS = Set.of("cpuSeconds", "memory", "openFiles", "processes");
 
     private final Map<String, JobType> types;
@@ -152,8 +152,9 @@ public final class JobTypes {
         }
         Path workingDirectory = node.hasNonNull("workingDirectory") ? Path.of(node.get("workingDirectory").asText()) : null;
         JobType.Limits limits = limits(node.get("limits"), where + ".limits");
+        ExitCodeRules exitCodes = ExitCodeRules.parse(node.get("exitCodes"), where + ".exitCodes");
         return new JobType(name, List.copyOf(command), concurrency, timeout, maxAttempts, backoff, targetPattern,
-                allowDash, Map.copyOf(env), List.copyOf(passEnv), workingDirectory, limits);
+                allowDash, Map.copyOf(env), List.copyOf(passEnv), workingDirectory, limits, exitCodes);
     }
 
     private static JobType.Limits limits(JsonNode node, String where) {

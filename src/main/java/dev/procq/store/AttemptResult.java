@@ -12,6 +12,7 @@ import java.time.OffsetDateTime;
  * @param cpuUserMs CPU time the child spent in user mode, milliseconds; null when unknown
  * @param cpuSystemMs CPU time the kernel spent on the child's behalf, milliseconds; null when unknown
  * @param maxRssKb the child's peak resident memory, kilobytes; null when unknown
+ * @param decidedBy the exit-code rule that decided the outcome ("failNow: exit 3"); null when none applied
  */
 public record AttemptResult(
         long jobId,
@@ -28,5 +29,6 @@ public record AttemptResult(
         boolean refundAttempt,
         Long cpuUserMs,
         Long cpuSystemMs,
-        Long maxRssKb) {
+        Long maxRssKb,
+        String decidedBy) {
 }

@@ -4,7 +4,8 @@ import java.time.OffsetDateTime;
 
 /**
  * One row of procq.job_attempt: how one run of a job ended, and what it cost ({@code cpuUserMs},
- * {@code cpuSystemMs}, {@code maxRssKb}: null when the backend that ran it could not tell).
+ * {@code cpuSystemMs}, {@code maxRssKb}: null when the backend that ran it could not tell), and the
+ * exit-code rule that decided it ({@code decidedBy}: null when none applied).
  */
 public record AttemptRow(
         long jobId,
@@ -20,5 +21,6 @@ public record AttemptRow(
         String outputTail,
         Long cpuUserMs,
         Long cpuSystemMs,
-        Long maxRssKb) {
+        Long maxRssKb,
+        String decidedBy) {
 }

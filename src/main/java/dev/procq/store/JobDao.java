@@ -52,9 +52,11 @@ public interface JobDao {
     String FINISH_IF_RUNNING = """
             WITH r AS (
                 SELECT * FROM unnest(:ids, :attempts, :states, :outcomes, :exitCodes, :signals, :errors, :tails,
-                                     :durationsMs, :retryDelaysMs, :refunds, :cpuUserMs, :cpuSystemMs, :maxRssKb)
+                                     :durationsMs, :retryDelaysMs, :refunds, :cpuUserMs, :cpuSystemMs, :maxRssKb,
+                                     :decidedBy)
                        AS r(id, attempt, state, outcome, exit_code, signal, error, output_tail,
-                            duration_ms, retry_delay_ms, refund, cpu_user_ms, cpu_system_ms, max_rss_kb)
+                            duration_ms, retry_delay_ms, refund, cpu_user_ms, cpu_system_ms, max_rss_kb,
+                            decided_by)
             ), written AS (
                 UPDATE procq.job j
                    SET state = r.state, exit_code = r.exit_code, signal = r.signal, error = r.error,
@@ -70,10 +72,10 @@ public interface JobDao {
             ), attempts AS (
                 INSERT INTO procq.job_attempt (job_id, attempt, worker_id, started_at, finished_at, outcome,
                                                exit_code, signal, duration_ms, error, output_tail,
-                                               cpu_user_ms, cpu_system_ms, max_rss_kb)
+                                               cpu_user_ms, cpu_system_ms, max_rss_kb, decided_by)
                 SELECT r.id, r.attempt, :worker, w.started_at, now(), r.outcome,
                        r.exit_code, r.signal, r.duration_ms, r.error, r.output_tail,
-                       r.cpu_user_ms, r.cpu_system_ms, r.max_rss_kb
+                       r.cpu_user_ms, r.cpu_system_ms, r.max_rss_kb, r.decided_by
                   FROM r JOIN written w ON w.id = r.id
                 ON CONFLICT (job_id, attempt) DO NOTHING
             )
@@ -89,7 +91,8 @@ public interface JobDao {
                                @Bind("errors") String[] errors, @Bind("tails") String[] tails,
                                @Bind("durationsMs") Long[] durationsMs, @Bind("retryDelaysMs") Long[] retryDelaysMs,
                                @Bind("refunds") Boolean[] refunds, @Bind("cpuUserMs") Long[] cpuUserMs,
-                               @Bind("cpuSystemMs") Long[] cpuSystemMs, @Bind("maxRssKb") Long[] maxRssKb);
+                               @Bind("cpuSystemMs") Long[] cpuSystemMs, @Bind("maxRssKb") Long[] maxRssKb,
+                               @Bind("decidedBy") String[] decidedBy);
 
     /**
      * A worker's whole round trip: writes the ends of many attempts (as {@link #finishIfRunning}),
@@ -138,7 +141,8 @@ public interface JobDao {
                                @Bind("errors") String[] errors, @Bind("tails") String[] tails,
                                @Bind("durationsMs") Long[] durationsMs, @Bind("retryDelaysMs") Long[] retryDelaysMs,
                                @Bind("refunds") Boolean[] refunds, @Bind("cpuUserMs") Long[] cpuUserMs,
-                               @Bind("cpuSystemMs") Long[] cpuSystemMs, @Bind("maxRssKb") Long[] maxRssKb);
+                               @Bind("cpuSystemMs") Long[] cpuSystemMs, @Bind("maxRssKb") Long[] maxRssKb,
+                               @Bind("decidedBy") String[] decidedBy);
 
     /** A row of {@link #finishIfRunningAndClaim}: a result written ({@code claim} false, only the id set) or a job claimed. */
     record FinishedOrClaimed(boolean claim, long id, Long batchId, String type, String target, String meta,

@@ -133,7 +133,8 @@ final class ClaimRound {
             wakeup.signal();
             return;
         }
-        AttemptResult verdict = forced != null ? forced : Verdict.of(entry.job, type, result, entry.stopCause);
+        AttemptResult verdict = forced != null ? forced : Verdict.of(entry.job, type, liveTypes.exitCodes(type), result,
+                entry.stopCause);
         if (result != null && result.outcome() == ChildResult.Outcome.FENCED) metrics.fenced();
         metrics.finished(type.name(), entry.job, verdict);
         completer.add(type.name(), verdict);

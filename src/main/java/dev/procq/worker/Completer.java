@@ -158,6 +158,7 @@ final class Completer {
         Long[] cpuUserMs = new Long[n];
         Long[] cpuSystemMs = new Long[n];
         Long[] maxRssKb = new Long[n];
+        String[] decidedBy = new String[n];
         for (int i = 0; i < n; i++) {
             AttemptResult r = batch.get(i).result();
             ids[i] = r.jobId();
@@ -174,10 +175,12 @@ final class Completer {
             cpuUserMs[i] = r.cpuUserMs();
             cpuSystemMs[i] = r.cpuSystemMs();
             maxRssKb[i] = r.maxRssKb();
+            decidedBy[i] = r.decidedBy();
         }
         return jdbi.withExtension(JobDao.class, dao -> dao.finishIfRunningAndClaim(workerId,
                 claims.types(), claims.slots(), claims.total(), leaseMillis, ids, attempts, states, outcomes,
-                exitCodes, signals, errors, tails, durations, delays, refunds, cpuUserMs, cpuSystemMs, maxRssKb));
+                exitCodes, signals, errors, tails, durations, delays, refunds, cpuUserMs, cpuSystemMs, maxRssKb,
+                decidedBy));
     }
 
     /** PostgreSQL text cannot hold NUL; a child's output may. */

@@ -1,5 +1,7 @@
 package dev.procq.worker;
 
+import dev.procq.config.ConfigException;
+import dev.procq.config.ExitCodeRules;
 import dev.procq.config.JobType;
 import dev.procq.config.JobTypes;
 import dev.procq.store.JobTypeDao;
@@ -13,8 +15,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Concurrency and pause per type as procq.job_type says now: an operator's UPDATE reaches
- * every worker within {@link #REFRESH_INTERVAL}, with no restart.
+ * Concurrency, pause and exit-code rules per type as procq.job_type says now: an operator's
+ * UPDATE reaches every worker within {@link #REFRESH_INTERVAL}, with no restart.
  */
 final class LiveTypes {
     static final Duration REFRESH_INTERVAL = Duration.ofSeconds(2);
@@ -23,6 +25,8 @@ final class LiveTypes {
     private final Jdbi jdbi;
     private final JobTypes types;
     private volatile Map<String, JobTypeRow> rows = Map.of();
+    /** The rules of the types whose row overrides the file's, parsed when the row was read. */
+    private volatile Map<String, ExitCodeRules> exitCodes = Map.of();
     private long refreshedAtNanos;
     private boolean seeded;
 
@@ -49,13 +53,39 @@ final class LiveTypes {
         Map<String, JobTypeRow> previous = rows;
         for (JobTypeRow row : fresh.values()) {
             JobTypeRow before = previous.get(row.name());
-            if (before != null && !before.equals(row) && types.find(row.name()).isPresent()) {
+            if (before != null && (before.concurrency() != row.concurrency() || before.paused() != row.paused())
+                    && types.find(row.name()).isPresent()) {
                 log.info("job type {} now concurrency={} paused={}", row.name(), row.concurrency(), row.paused());
             }
         }
+        exitCodes = parseExitCodes(fresh.values(), previous);
         rows = fresh;
         seeded = true;
         refreshedAtNanos = System.nanoTime();
+    }
+
+    private Map<String, ExitCodeRules> parseExitCodes(Collection<JobTypeRow> fresh, Map<String, JobTypeRow> previous) {
+        Map<String, ExitCodeRules> parsed = new HashMap<>();
+        for (JobTypeRow row : fresh) {
+            if (row.exitCodes() == null || types.find(row.name()).isEmpty()) continue;
+            JobTypeRow before = previous.get(row.name());
+            boolean changed = before == null || !row.exitCodes().equals(before.exitCodes());
+            try {
+                parsed.put(row.name(), ExitCodeRules.parseJson(row.exitCodes(), "procq.job_type.exit_codes of type " + row.name()));
+                if (changed) log.info("job type {} now exit codes {} (from procq.job_type)", row.name(), row.exitCodes());
+            } catch (ConfigException e) {
+                // An operator's typo must not stop the worker or leave the type without rules:
+                // the file's rules go on applying until the row is fixed (or set to NULL).
+                if (changed) log.error("{}; the job-types file's rules apply instead", e.getMessage());
+            }
+        }
+        return Map.copyOf(parsed);
+    }
+
+    /** The type's exit-code rules: procq.job_type's when it sets valid ones, else the file's. */
+    ExitCodeRules exitCodes(JobType type) {
+        ExitCodeRules live = exitCodes.get(type.name());
+        return live != null ? live : type.exitCodes();
     }
 
     /** The type's current limit per worker, or 0 while paused. */

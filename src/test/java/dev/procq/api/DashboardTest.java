@@ -172,6 +172,7 @@ class DashboardTest {
         WebElement attempt = driver.findElement(By.cssSelector("#attempts .attempt"));
         assertThat(attempt.findElement(By.cssSelector(".outcome")).getText()).isEqualTo("FAILED");
         assertThat(attempt.getText()).contains("exit 7").contains("exit code 7");
+        assertThat(attempt.findElement(By.cssSelector(".decided-by")).getText()).isEqualTo("decided by default: exit 7");
         assertThat(attempt.findElement(By.cssSelector(".tail")).getText()).contains("out-7").contains("err-7");
     }
 

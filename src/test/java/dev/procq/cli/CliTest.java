@@ -248,6 +248,7 @@ class CliTest {
                 .contains("OK 2  FAILED 1  RUNNING 0  PENDING 0")
                 .contains("failed targets:")
                 .containsPattern("job \\d+  4  exit code 4")
+                .contains("      decided by default: exit 4")
                 .contains("| exiting with 4")
                 .contains("procq retry " + id);
 
@@ -280,10 +281,12 @@ class CliTest {
             int heavy = indexOfLineContaining(lines, "heavy.bin  exit code 3");
             int unmeasured = indexOfLineContaining(lines, "unmeasured.bin  exit code 4");
             assertThat(lines.subList(heavy + 1, unmeasured))
-                    .containsExactly("      | output of a child that exited with 3", "      CPU 12 ms user / 3 ms sys, peak 4.1 MiB");
-            // Unknown: the output tail and nothing more, neither a 0 nor an empty line.
-            assertThat(lines.get(unmeasured + 1)).isEqualTo("      | output of a child that exited with 4");
-            assertThat(lines.get(unmeasured + 2)).startsWith("run them again:");
+                    .containsExactly("      decided by default: exit 3", "      | output of a child that exited with 3",
+                            "      CPU 12 ms user / 3 ms sys, peak 4.1 MiB");
+            // Unknown: the rule and the output tail and nothing more, neither a 0 nor an empty line.
+            assertThat(lines.get(unmeasured + 1)).isEqualTo("      decided by default: exit 4");
+            assertThat(lines.get(unmeasured + 2)).isEqualTo("      | output of a child that exited with 4");
+            assertThat(lines.get(unmeasured + 3)).startsWith("run them again:");
 
             CliRun withoutOutput = CliRun.with(Map.of("PROCQ_URL", costs.baseUrl())).run("status", Long.toString(id));
             assertThat(withoutOutput.out()).doesNotContain("CPU");

@@ -82,6 +82,66 @@ class JobTypesTest {
     }
 
     @Test
+    void readsExitCodeRulesWithRanges() {
+        JobType type = JobTypes.parse("""
+                types:
+                  fetch:
+                    command: [curl, "{target}"]
+                    exitCodes:
+                      ok: [0, 1]
+                      failNow: [3, 6, "64-78"]
+                      retry: [7, 28, "35 - 36"]
+                      retryOnTimeout: false
+                """, "test").find("fetch").orElseThrow();
+        ExitCodeRules rules = type.exitCodes();
+        assertThat(rules.ok().contains(1)).isTrue();
+        assertThat(rules.ok().contains(2)).isFalse();
+        assertThat(rules.failNow().contains(64)).isTrue();
+        assertThat(rules.failNow().contains(78)).isTrue();
+        assertThat(rules.failNow().contains(79)).isFalse();
+        assertThat(rules.retry().contains(36)).isTrue();
+        assertThat(rules.retryOnTimeout()).isFalse();
+        assertThat(rules.retryOnSignal()).isTrue();
+        // Adjacent codes merge into one range; a lone code stays a number.
+        assertThat(rules.ok().asList()).containsExactly("0-1");
+        assertThat(rules.failNow().asList()).containsExactly(3, 6, "64-78");
+    }
+
+    @Test
+    void withoutExitCodesOnlyZeroIsOkAndEveryFailureRetries() {
+        JobType type = JobTypes.parse("types:\n  echo:\n    command: [echo, '{target}']\n", "test").find("echo").orElseThrow();
+        assertThat(type.exitCodes()).isEqualTo(ExitCodeRules.DEFAULT);
+        assertThat(type.exitCodes().asMap()).containsEntry("ok", List.of(0)).containsEntry("failNow", List.of())
+                .containsEntry("retry", null).containsEntry("retryOnTimeout", true).containsEntry("retryOnSignal", true);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "not a mapping       | 'exitCodes: [0]'                              | types.a.exitCodes: expected a mapping",
+            "unknown key         | 'exitCodes: {fail: [3]}'                      | types.a.exitCodes.fail: unknown setting (known: ok, failNow",
+            "not a list          | 'exitCodes: {ok: 1}'                          | types.a.exitCodes.ok: expected a list of exit codes",
+            "not a code          | 'exitCodes: {failNow: [3, six]}'              | types.a.exitCodes.failNow[1]: \"six\" is not an exit code",
+            "negative            | 'exitCodes: {failNow: [-1]}'                  | types.a.exitCodes.failNow[0]: -1 is out of range 0..255",
+            "too big             | 'exitCodes: {retry: [256]}'                   | types.a.exitCodes.retry[0]: 256 is out of range 0..255",
+            "range too big       | 'exitCodes: {retry: [\"250-300\"]}'             | types.a.exitCodes.retry[0]: 300 is out of range",
+            "backwards range     | 'exitCodes: {retry: [\"78-64\"]}'               | types.a.exitCodes.retry[0]: range 78-64 runs backwards",
+            "fraction            | 'exitCodes: {ok: [0.5]}'                      | types.a.exitCodes.ok[0]: 0.5 is not an exit code",
+            "empty ok            | 'exitCodes: {ok: []}'                         | types.a.exitCodes.ok: lists no code",
+            "ok and failNow      | 'exitCodes: {ok: [0, 1], failNow: [1]}'       | types.a.exitCodes: exit code 1 is in both ok and failNow",
+            "default ok          | 'exitCodes: {failNow: [0]}'                   | exit code 0 is in both ok (the default [0]) and failNow",
+            "ranges overlap      | 'exitCodes: {failNow: [\"64-78\"], retry: [70]}' | exit code 70 is in both failNow and retry",
+            "ok and retry        | 'exitCodes: {retry: [\"0-7\"]}'                 | exit code 0 is in both ok (the default [0]) and retry",
+            "flag not boolean    | 'exitCodes: {retryOnTimeout: yes please}'     | types.a.exitCodes.retryOnTimeout: expected true or false",
+    })
+    void aBadExitCodesEntryNamesTheTypeAndTheKey(String name, String exitCodes, String message) {
+        String yaml = "types: {a: {command: [echo, \"{target}\"], " + exitCodes + "}}";
+        assertThatThrownBy(() -> JobTypes.parse(yaml, "jobtypes.yaml"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("jobtypes.yaml: ")
+                .hasMessageContaining(message);
+    }
+
+    @Test
     void aMissingFileSaysWhichVariableToSet() {
         assertThatThrownBy(() -> JobTypes.load(Path.of("/nonexistent/jobtypes.yaml")))
                 .hasMessageContaining("does not exist").hasMessageContaining("PROCQ_JOB_TYPES");

@@ -151,6 +151,7 @@ class DatabaseRolesTest {
         apiDb.jdbi().useExtension(JobTypeDao.class, dao -> {
             dao.insertIfMissing("steered", 2);
             assertThat(dao.update("steered", 5, true)).isPresent();
+            assertThat(dao.setExitCodes("steered", "{\"ok\": [0, 1]}")).isEqualTo(1);
         });
 
         long workerId = workerDb.jdbi().withExtension(WorkerDao.class, dao -> dao.register("roles-test", 1, 1, new String[] {"exit"}));
@@ -166,11 +167,13 @@ class DatabaseRolesTest {
             dao.releaseAllHeldBy(workerId);
             dao.finishIfRunning(workerId, new Long[] {-1L}, new Integer[] {1}, new String[] {"OK"}, new String[] {"OK"},
                     new Integer[] {0}, new Integer[] {null}, new String[] {null}, new String[] {""}, new Long[] {1L},
-                    new Long[] {0L}, new Boolean[] {false}, new Long[] {2L}, new Long[] {1L}, new Long[] {1024L});
+                    new Long[] {0L}, new Boolean[] {false}, new Long[] {2L}, new Long[] {1L}, new Long[] {1024L},
+                    new String[] {"ok: exit 0"});
             dao.finishIfRunningAndClaim(workerId, new String[] {"exit"}, new Integer[] {1}, 1, 1000,
                     new Long[] {-1L}, new Integer[] {1}, new String[] {"OK"}, new String[] {"OK"},
                     new Integer[] {0}, new Integer[] {null}, new String[] {null}, new String[] {""}, new Long[] {1L},
-                    new Long[] {0L}, new Boolean[] {false}, new Long[] {2L}, new Long[] {1L}, new Long[] {1024L});
+                    new Long[] {0L}, new Boolean[] {false}, new Long[] {2L}, new Long[] {1L}, new Long[] {1024L},
+                    new String[] {"ok: exit 0"});
         });
         workerDb.jdbi().useExtension(BatchDao.class, dao -> dao.cancelledWithRunningJobsOf(workerId));
         workerDb.jdbi().useExtension(JobTypeDao.class, dao -> dao.insertIfMissing("seeded-by-worker", 1));

@@ -68,7 +68,8 @@ class LeaseTest {
         return jdbi.withExtension(JobDao.class, dao -> dao.finishIfRunning(worker, new Long[] {job.id()},
                 new Integer[] {job.attempt()}, new String[] {"OK"}, new String[] {"OK"}, new Integer[] {0},
                 new Integer[] {null}, new String[] {null}, new String[] {"tail"}, new Long[] {1L}, new Long[] {0L},
-                new Boolean[] {false}, new Long[] {null}, new Long[] {null}, new Long[] {null}));
+                new Boolean[] {false}, new Long[] {null}, new Long[] {null}, new Long[] {null},
+                new String[] {"ok: exit 0"}));
     }
 
     @Test

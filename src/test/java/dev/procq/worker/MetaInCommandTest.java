@@ -81,5 +81,6 @@ class MetaInCommandTest {
         assertThat(corrupt.get("state").asText()).isEqualTo("FAILED");
         assertThat(corrupt.get("meta").get("error").asText()).isEqualTo("not an image: unknown content");
         assertThat(corrupt.get("error").asText()).contains("{meta.width}");
+        assertThat(corrupt.get("attempts").get(0).get("decidedBy").asText()).isEqualTo("no retry: no command for this target");
     }
 }
