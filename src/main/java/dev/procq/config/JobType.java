@@ -21,6 +21,7 @@ import java.util.regex.Pattern;
  * @param workingDirectory the child's working directory; null for the worker's
  * @param limits           resource limits applied to the child
  * @param exitCodes        which exit codes are OK, fail at once or retry (the file's; procq.job_type may override)
+ * @param sandbox          run the program inside bubblewrap with this policy; null for no sandbox
  */
 public record JobType(
         String name,
@@ -35,7 +36,8 @@ public record JobType(
         List<String> passEnv,
         Path workingDirectory,
         Limits limits,
-        ExitCodeRules exitCodes) {
+        ExitCodeRules exitCodes,
+        Sandbox sandbox) {
 
     public static final int DEFAULT_CONCURRENCY = 4;
     public static final int DEFAULT_MAX_ATTEMPTS = 1;
@@ -46,5 +48,16 @@ public record JobType(
     /** Resource limits per child (null: not limited). */
     public record Limits(Long cpuSeconds, Long memoryBytes, Long openFiles, Long processes) {
         public static final Limits NONE = new Limits(null, null, null, null);
+    }
+
+    /**
+     * What a sandboxed child may reach: a read-only view of the host with its own /tmp, /proc,
+     * /dev and PID namespace, no network unless {@code network}, and only {@code writable}
+     * (absolute, normalised directories) writable.
+     */
+    public record Sandbox(boolean network, List<Path> writable) {
+        public Sandbox {
+            writable = List.copyOf(writable);
+        }
     }
 }

@@ -31,8 +31,9 @@ public final class JobTypes {
     private static final Pattern ENV_NAME = Pattern.compile("^[A-Za-z_][A-Za-z0-9_]*$");
     private static final Pattern SIZE = Pattern.compile("^(\\d+)\\s*([KMGT]i?B?|B)?$", Pattern.CASE_INSENSITIVE);
     private static final Set<String> KEYS = Set.of("command", "concurrency", "timeout", "maxAttempts", "backoff",
-            "targetPattern", "allowDashTargets", "env", "passEnv", "workingDirectory", "limits", "exitCodes");
+            "targetPattern", "allowDashTargets", "env", "passEnv", "workingDirectory", "limits", "exitCodes", "sandbox");
     private static final Set<String> LIMIT_KEYS = Set.of("cpuSeconds", "memory", "openFiles", "processes");
+    private static final Set<String> SANDBOX_KEYS = Set.of("network", "writable");
 
     private final Map<String, JobType> types;
 
@@ -153,8 +154,9 @@ public final class JobTypes {
         Path workingDirectory = node.hasNonNull("workingDirectory") ? Path.of(node.get("workingDirectory").asText()) : null;
         JobType.Limits limits = limits(node.get("limits"), where + ".limits");
         ExitCodeRules exitCodes = ExitCodeRules.parse(node.get("exitCodes"), where + ".exitCodes");
+        JobType.Sandbox sandbox = sandbox(node.get("sandbox"), where + ".sandbox");
         return new JobType(name, List.copyOf(command), concurrency, timeout, maxAttempts, backoff, targetPattern,
-                allowDash, Map.copyOf(env), List.copyOf(passEnv), workingDirectory, limits, exitCodes);
+                allowDash, Map.copyOf(env), List.copyOf(passEnv), workingDirectory, limits, exitCodes, sandbox);
     }
 
     private static JobType.Limits limits(JsonNode node, String where) {
@@ -170,6 +172,48 @@ public final class JobTypes {
         Long files = node.has("openFiles") ? (long) intValue(node.get("openFiles"), where + ".openFiles", 0, 1, Integer.MAX_VALUE) : null;
         Long processes = node.has("processes") ? (long) intValue(node.get("processes"), where + ".processes", 0, 1, Integer.MAX_VALUE) : null;
         return new JobType.Limits(cpu, memory, files, processes);
+    }
+
+    /** {@code sandbox: {}} (all defaults), {@code sandbox: {network: true, writable: [/srv/thumbs]}}, or absent. */
+    private static JobType.Sandbox sandbox(JsonNode node, String where) {
+        if (node == null) return null;
+        if (!node.isObject()) {
+            throw new ConfigException(where + ": expected a mapping like {writable: [/srv/thumbs]} ({} for the defaults:"
+                    + " no network, nothing writable but a private /tmp)");
+        }
+        node.fieldNames().forEachRemaining(key -> {
+            if (!SANDBOX_KEYS.contains(key)) {
+                throw new ConfigException(where + "." + key + ": unknown sandbox setting (known: "
+                        + String.join(", ", SANDBOX_KEYS) + ")");
+            }
+        });
+        boolean network = booleanValue(node.get("network"), where + ".network");
+        List<Path> writable = new ArrayList<>();
+        if (node.has("writable")) {
+            for (String text : stringList(node.get("writable"), where + ".writable")) {
+                writable.add(writablePath(text, where + ".writable"));
+            }
+        }
+        return new JobType.Sandbox(network, writable);
+    }
+
+    private static Path writablePath(String text, String where) {
+        Path path;
+        try {
+            path = Path.of(text);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new ConfigException(where + ": '" + text + "' is not a path");
+        }
+        if (!path.isAbsolute()) {
+            throw new ConfigException(where + ": '" + text + "' is not an absolute path");
+        }
+        if (!path.normalize().equals(path)) {
+            throw new ConfigException(where + ": '" + text + "' has '.' or '..' in it; write the directory itself");
+        }
+        if (path.getNameCount() == 0) {
+            throw new ConfigException(where + ": '/' would make the whole host writable; list the directories the program writes");
+        }
+        return path;
     }
 
     private static long size(JsonNode node, String where) {

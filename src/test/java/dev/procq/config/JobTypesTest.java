@@ -142,6 +142,47 @@ class JobTypesTest {
     }
 
     @Test
+    void readsASandbox() {
+        JobTypes types = JobTypes.parse("""
+                types:
+                  thumbnail:
+                    command: [convert, "{target}", out.jpg]
+                    sandbox: {writable: [/srv/thumbs, /var/cache/thumbs/]}
+                  fetch:
+                    command: [curl, "{target}"]
+                    sandbox: {network: true}
+                  closed:
+                    command: [cat, "{target}"]
+                    sandbox: {}
+                  plain:
+                    command: [cat, "{target}"]
+                """, "test");
+        assertThat(types.find("thumbnail").orElseThrow().sandbox())
+                .isEqualTo(new JobType.Sandbox(false, List.of(Path.of("/srv/thumbs"), Path.of("/var/cache/thumbs"))));
+        assertThat(types.find("fetch").orElseThrow().sandbox()).isEqualTo(new JobType.Sandbox(true, List.of()));
+        assertThat(types.find("closed").orElseThrow().sandbox()).isEqualTo(new JobType.Sandbox(false, List.of()));
+        assertThat(types.find("plain").orElseThrow().sandbox()).isNull();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "not a mapping       | 'sandbox: true'                      | types.a.sandbox: expected a mapping",
+            "unknown key         | 'sandbox: {writeable: [/srv]}'       | types.a.sandbox.writeable: unknown sandbox setting (known: ",
+            "relative path       | 'sandbox: {writable: [srv/thumbs]}'  | types.a.sandbox.writable: 'srv/thumbs' is not an absolute path",
+            "dot-dot             | 'sandbox: {writable: [/srv/../etc]}' | types.a.sandbox.writable: '/srv/../etc' has '.' or '..'",
+            "root                | 'sandbox: {writable: [/]}'           | would make the whole host writable",
+            "not a list          | 'sandbox: {writable: /srv}'          | types.a.sandbox.writable: expected a list",
+            "network not boolean | 'sandbox: {network: yes please}'    | types.a.sandbox.network: expected true or false",
+    })
+    void aBadSandboxStopsStartUpNamingTheSetting(String name, String sandbox, String message) {
+        String yaml = "types:\n  a:\n    command: [cat, \"{target}\"]\n    " + sandbox + "\n";
+        assertThatThrownBy(() -> JobTypes.parse(yaml, "jobtypes.yaml"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("jobtypes.yaml: ")
+                .hasMessageContaining(message);
+    }
+
+    @Test
     void aMissingFileSaysWhichVariableToSet() {
         assertThatThrownBy(() -> JobTypes.load(Path.of("/nonexistent/jobtypes.yaml")))
                 .hasMessageContaining("does not exist").hasMessageContaining("PROCQ_JOB_TYPES");
