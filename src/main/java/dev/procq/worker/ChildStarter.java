@@ -1,6 +1,8 @@
 package dev.procq.worker;
 
+import dev.procq.config.ConfigException;
 import dev.procq.config.JobType;
+import dev.procq.pool.Bubblewrap;
 import dev.procq.pool.ChildLauncher;
 import dev.procq.pool.ChildResult;
 import dev.procq.pool.ChildSpec;
@@ -30,6 +32,7 @@ final class ChildStarter {
     private final Duration killGrace;
     private final Map<String, String> passedEnvironment;
     private final String runTag;
+    private final Bubblewrap bubblewrap = new Bubblewrap(Bubblewrap.DEFAULT_PATH);
 
     /** @param runTag marks every process of this worker run (see {@link OrphanSweeper}) */
     ChildStarter(ChildLauncher launcher, Duration killGrace, Map<String, String> passedEnvironment, String runTag) {
@@ -59,6 +62,15 @@ final class ChildStarter {
         }
         ChildSpec spec = new ChildSpec(argv, environment(type, job), type.workingDirectory(), type.timeout(),
                 killGrace, OUTPUT_TAIL_BYTES, limits(type.limits()));
+        if (type.sandbox() != null) {
+            try {
+                spec = bubblewrap.wrap(spec, policy(type.sandbox()));
+            } catch (IllegalArgumentException e) {
+                // Fails closed: a program that cannot be resolved fails its job, never runs unsandboxed.
+                whenEnded.ended(entry, type, null, Verdict.unrunnable(job, e.getMessage()));
+                return;
+            }
+        }
         RunningChild child = launcher.start(spec);
         entry.started(child);
         child.result().whenComplete((result, error) -> {
@@ -86,6 +98,26 @@ final class ChildStarter {
         // (as earlier versions did) would take this child for another installation's orphan.
         env.put(OrphanSweeper.MARKER, runTag);
         return env;
+    }
+
+    static Bubblewrap.Policy policy(JobType.Sandbox sandbox) {
+        return new Bubblewrap.Policy(sandbox.network(), sandbox.writable());
+    }
+
+    /**
+     * Tries bubblewrap once for every sandboxed type, so a worker that cannot sandbox refuses to
+     * start, naming the type and the problem, instead of failing each of its jobs.
+     */
+    static void requireSandboxes(Iterable<JobType> types) {
+        Bubblewrap bubblewrap = new Bubblewrap(Bubblewrap.DEFAULT_PATH);
+        for (JobType type : types) {
+            if (type.sandbox() == null) continue;
+            try {
+                bubblewrap.probe(policy(type.sandbox()));
+            } catch (IllegalStateException e) {
+                throw new ConfigException("job type " + type.name() + " has a sandbox, but " + e.getMessage());
+            }
+        }
     }
 
     private static ResourceLimits limits(JobType.Limits limits) {

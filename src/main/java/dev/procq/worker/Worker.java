@@ -82,6 +82,7 @@ public final class Worker implements AutoCloseable {
         this.types = types;
         this.settings = settings;
         this.terms = LeaseTerms.of(settings);
+        ChildStarter.requireSandboxes(types.all());
         this.launcher = openLauncher(settings.spawner());
         this.globalLimit = settings.workerConcurrency();
         this.liveTypes = new LiveTypes(jdbi, types);
