@@ -164,6 +164,17 @@ class JobTypesTest {
         assertThat(types.find("plain").orElseThrow().sandbox()).isNull();
     }
 
+    @Test
+    void theReadmesSandboxedThumbnailTypeIsValid() throws java.io.IOException {
+        String readme = java.nio.file.Files.readString(Path.of("README.md"));
+        java.util.regex.Matcher block = java.util.regex.Pattern
+                .compile("(?s)\n  ```yaml\n(  types:\n.*?)\n  ```\n").matcher(readme);
+        assertThat(block.find()).as("the README's indented yaml block of a sandboxed type").isTrue();
+        String yaml = block.group(1).replaceAll("(?m)^  ", "");
+        JobType type = JobTypes.parse(yaml, "README.md").find("thumbnail").orElseThrow();
+        assertThat(type.sandbox()).isEqualTo(new JobType.Sandbox(false, List.of(Path.of("/srv/thumbs"))));
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
             "not a mapping       | 'sandbox: true'                      | types.a.sandbox: expected a mapping",
