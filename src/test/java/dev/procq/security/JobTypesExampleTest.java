@@ -24,6 +24,7 @@ class JobTypesExampleTest {
         assertThat(thumbnail.limits()).isEqualTo(new JobType.Limits(30L, 1L << 30, 256L, 4096L));
         assertThat(thumbnail.passEnv()).containsExactly("PATH");
         assertThat(thumbnail.workingDirectory()).isEqualTo(Path.of("/srv/photos"));
+        assertThat(thumbnail.sandbox()).isEqualTo(new JobType.Sandbox(false, List.of(Path.of("/srv/photos"))));
     }
 
     @Test
