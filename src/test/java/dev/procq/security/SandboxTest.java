@@ -152,10 +152,13 @@ class SandboxTest {
                 if (attempt.equals("unix-postgres") && !Files.exists(Path.of("/var/run/postgresql/.s.PGSQL." + pgPort))) {
                     continue; // no local socket on this host: the line ran, there is nothing to reach
                 }
+                if (attempt.equals("write-etc") && !Files.isWritable(Path.of("/etc"))) {
+                    continue; // a worker that is not root cannot write /etc even without a sandbox
+                }
                 assertThat(outcomes.get(attempt)).as(attempt).isEqualTo("ok");
             }
             assertThat(Path.of("/tmp/procq-sandbox-" + nonce)).exists();
-            assertThat(Path.of("/etc/procq-sandbox-" + nonce)).exists();
+            if (Files.isWritable(Path.of("/etc"))) assertThat(Path.of("/etc/procq-sandbox-" + nonce)).exists();
             assertThat(Path.of("procq-sandbox-" + nonce)).exists();
         } finally {
             Files.deleteIfExists(Path.of("/tmp/procq-sandbox-" + nonce));
