@@ -21,6 +21,9 @@ import java.util.regex.Pattern;
  * @param workingDirectory the child's working directory; null for the worker's
  * @param limits           resource limits applied to the child
  * @param exitCodes        which exit codes are OK, fail at once or retry (the file's; procq.job_type may override)
+ * @param user             the user (name or uid) the child runs as; null for the worker's own
+ * @param group            the child's group (name or gid); null for the user's primary group. Either
+ *                         way the child has no supplementary groups
  */
 public record JobType(
         String name,
@@ -35,7 +38,9 @@ public record JobType(
         List<String> passEnv,
         Path workingDirectory,
         Limits limits,
-        ExitCodeRules exitCodes) {
+        ExitCodeRules exitCodes,
+        String user,
+        String group) {
 
     public static final int DEFAULT_CONCURRENCY = 4;
     public static final int DEFAULT_MAX_ATTEMPTS = 1;

@@ -30,10 +30,13 @@ final class ChildStarter {
     private final Duration killGrace;
     private final Map<String, String> passedEnvironment;
     private final String runTag;
+    private final ChildUsers users;
 
     /** @param runTag marks every process of this worker run (see {@link OrphanSweeper}) */
-    ChildStarter(ChildLauncher launcher, Duration killGrace, Map<String, String> passedEnvironment, String runTag) {
+    ChildStarter(ChildLauncher launcher, Duration killGrace, Map<String, String> passedEnvironment, String runTag,
+            ChildUsers users) {
         this.launcher = launcher;
+        this.users = users;
         this.killGrace = killGrace;
         this.passedEnvironment = passedEnvironment;
         this.runTag = runTag;
@@ -58,7 +61,7 @@ final class ChildStarter {
             return;
         }
         ChildSpec spec = new ChildSpec(argv, environment(type, job), type.workingDirectory(), type.timeout(),
-                killGrace, OUTPUT_TAIL_BYTES, limits(type.limits()));
+                killGrace, OUTPUT_TAIL_BYTES, limits(type.limits()), users.of(type));
         RunningChild child = launcher.start(spec);
         entry.started(child);
         child.result().whenComplete((result, error) -> {

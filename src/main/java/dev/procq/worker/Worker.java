@@ -44,6 +44,7 @@ public final class Worker implements AutoCloseable {
     private final Database database;
     private final Jdbi jdbi;
     private final JobTypes types;
+    private final ChildUsers users;
     private final Settings settings;
     private final LeaseTerms terms;
     private final ChildLauncher launcher;
@@ -82,6 +83,9 @@ public final class Worker implements AutoCloseable {
         this.types = types;
         this.settings = settings;
         this.terms = LeaseTerms.of(settings);
+        // Before the launcher: a type that cannot run as its user stops start-up, and no helper is left behind.
+        this.users = ChildUsers.resolve(types);
+        if (users.any()) log.info("children of these job types run as another user: {}", users);
         this.launcher = openLauncher(settings.spawner());
         this.globalLimit = settings.workerConcurrency();
         this.liveTypes = new LiveTypes(jdbi, types);
@@ -141,7 +145,7 @@ public final class Worker implements AutoCloseable {
         });
 
         completer = new Completer(jdbi, workerId, terms.lease());
-        ChildStarter starter = new ChildStarter(launcher, terms.killGrace(), System.getenv(), registered.runTag());
+        ChildStarter starter = new ChildStarter(launcher, terms.killGrace(), System.getenv(), registered.runTag(), users);
         ClaimRound round = new ClaimRound(types, liveTypes, launcher, starter, completer, slots, globalLimit, held,
                 terms, wakeup, lifecycle, metrics);
         ClaimLoop claimLoop = new ClaimLoop(round, completer, liveTypes, wakeup, lifecycle, settings.pollInterval());
