@@ -170,6 +170,35 @@ class OtherUserContainmentTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void aWorkerLogsInWithThePasswordFromItsFileAndRefusesTheSecretGivenTwice() throws Exception {
+        Path jobTypes = Files.writeString(secrets.resolve("plain.yaml"), """
+                types:
+                  echo: {command: ["echo", "{target}"]}
+                """);
+        Map<String, String> env = new LinkedHashMap<>(WorkerProcess.environment(postgres, jobTypes, 1, "15s"));
+        env.put("PROCQ_DATABASE_URL", postgres.target().jdbcUrl()
+                .replaceAll("([?&])(user|password)=[^&]*&?", "$1").replaceAll("[?&]$", ""));
+        env.put("PROCQ_DATABASE_USER", LOGIN);
+        env.remove("PROCQ_DATABASE_PASSWORD");
+        env.put("PROCQ_DATABASE_PASSWORD_FILE", passwordFile.toString());
+        try (WorkerProcess worker = WorkerProcess.start("password-file", env)) {
+            long id = worker.awaitRegistered(postgres.database().jdbi());
+            // Only this worker logs in as LOGIN.
+            int sessions = postgres.database().jdbi().withHandle(h -> h.createQuery(
+                    "SELECT count(*) FROM pg_stat_activity WHERE usename = :login")
+                    .bind("login", LOGIN).mapTo(Integer.class).one());
+            assertThat(sessions).as("sessions of worker %d as %s", id, LOGIN).isPositive();
+            assertThat(Files.readString(Path.of("/proc", Long.toString(worker.pid()), "environ"))).doesNotContain(PASSWORD);
+        }
+
+        env.put("PROCQ_DATABASE_PASSWORD", PASSWORD);
+        try (WorkerProcess twice = WorkerProcess.start("password-twice", env)) {
+            assertThat(twice.awaitExit(Duration.ofSeconds(30))).isEqualTo(2);
+            assertThat(twice.log()).contains("both PROCQ_DATABASE_PASSWORD and PROCQ_DATABASE_PASSWORD_FILE are set");
+        }
+    }
+
     /** Runs the script once as the given type and returns its output tail. */
     private static String run(Procq procq, WorkerProcess worker, String type, String workerPid) {
         long batch = procq.submit(type, List.of(workerPid));
