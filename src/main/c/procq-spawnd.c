@@ -656,12 +656,6 @@ static void child_exec(const struct spawn *spawn, int output_fd, int report_fd) 
     }
     if (spawn->uid != ID_UNCHANGED || spawn->gid != ID_UNCHANGED) {
         /*
-         * The output pipe was made by the helper and is its user's, mode 0600: a program that
-         * reopens it (`echo > /dev/stderr` opens /proc/self/fd/2) could not once it is someone
-         * else. It becomes the child's; the helper's read end is the same pipe, still readable.
-         */
-        if (fchown(output_fd, spawn->uid, spawn->gid) < 0) child_fail(report_fd, STAGE_STDIO);
-        /*
          * Groups, then group, then user: after setresuid nothing else may be changed. Raw
          * system calls, not glibc's wrappers: those signal every thread of the process to change
          * its credentials too (not async-signal-safe), and after fork there is only this one.
@@ -673,6 +667,13 @@ static void child_exec(const struct spawn *spawn, int output_fd, int report_fd) 
             && syscall(SYS_setresgid, spawn->gid, spawn->gid, spawn->gid) < 0) {
             child_fail(report_fd, STAGE_SETGID);
         }
+        /*
+         * The output pipe was made by the helper and is its user's, mode 0600: a program that
+         * reopens it (`echo > /dev/stderr` opens /proc/self/fd/2) could not once it is someone
+         * else. It becomes the child's (while this is still the helper's user, who may chown);
+         * the helper's read end is the same pipe, still readable.
+         */
+        if (fchown(output_fd, spawn->uid, spawn->gid) < 0) child_fail(report_fd, STAGE_STDIO);
         if (spawn->uid != ID_UNCHANGED
             && syscall(SYS_setresuid, spawn->uid, spawn->uid, spawn->uid) < 0) {
             child_fail(report_fd, STAGE_SETUID);
