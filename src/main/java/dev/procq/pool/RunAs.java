@@ -134,8 +134,8 @@ public record RunAs(int uid, int gid, String name) {
     private static int parseId(String text, String what) {
         try {
             long value = Long.parseLong(text.trim());
-            // (uid_t) -1 means "unchanged" to the kernel; it is no one's id.
-            if (value < 0 || value >= 0xFFFFFFFFL || value > Integer.MAX_VALUE) {
+            // Up to 2^31-1: (uid_t) -1 means "unchanged" to the kernel and the helper, and is no one's id.
+            if (value < 0 || value > Integer.MAX_VALUE) {
                 throw new NumberFormatException();
             }
             return (int) value;
