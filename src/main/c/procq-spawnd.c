@@ -35,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PROTOCOL_VERSION 2u
+#define PROTOCOL_VERSION 3u
 
 /* Frames from the worker. */
 #define FRAME_HELLO 0x01
@@ -60,6 +60,12 @@
 #define STAGE_CHDIR 6
 #define STAGE_STDIO 7
 #define STAGE_EXEC 8
+#define STAGE_SETGROUPS 9
+#define STAGE_SETGID 10
+#define STAGE_SETUID 11
+
+/* A uid or gid of a SPAWN frame that means "keep the helper's". */
+#define ID_UNCHANGED 0xFFFFFFFFu
 
 /* Error codes of FRAME_ERROR. */
 #define ERROR_MALFORMED 1
@@ -612,6 +618,8 @@ struct spawn {
     uint32_t linger_ms;
     uint32_t limit_count;
     struct limit limits[8];
+    uint32_t uid; /* ID_UNCHANGED: the helper's */
+    uint32_t gid;
     char *directory; /* NULL: the helper's own */
     char *path;
     char **argv;
@@ -638,9 +646,7 @@ static void child_exec(const struct spawn *spawn, int output_fd, int report_fd) 
     sigprocmask(SIG_SETMASK, &none, NULL);
 
     if (setsid() < 0) child_fail(report_fd, STAGE_SETSID);
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) child_fail(report_fd, STAGE_PDEATHSIG);
-    /* The helper may have died before the line above: then nobody would ever kill us. */
-    if (getppid() != self_pid) _exit(127);
+    /* Limits before the user changes: only the helper's user may raise a hard limit. */
     for (uint32_t index = 0; index < spawn->limit_count; index++) {
         struct rlimit value = {.rlim_cur = spawn->limits[index].soft,
                                .rlim_max = spawn->limits[index].hard};
@@ -648,6 +654,36 @@ static void child_exec(const struct spawn *spawn, int output_fd, int report_fd) 
             child_fail(report_fd, STAGE_RLIMIT);
         }
     }
+    if (spawn->uid != ID_UNCHANGED || spawn->gid != ID_UNCHANGED) {
+        /*
+         * Groups, then group, then user: after setresuid nothing else may be changed. Raw
+         * system calls, not glibc's wrappers: those signal every thread of the process to change
+         * its credentials too (not async-signal-safe), and after fork there is only this one.
+         * All three ids are set (real, effective, saved), so the program cannot switch back, and
+         * every supplementary group is dropped: the worker's groups are not the child's.
+         */
+        if (syscall(SYS_setgroups, 0, NULL) < 0) child_fail(report_fd, STAGE_SETGROUPS);
+        if (spawn->gid != ID_UNCHANGED
+            && syscall(SYS_setresgid, spawn->gid, spawn->gid, spawn->gid) < 0) {
+            child_fail(report_fd, STAGE_SETGID);
+        }
+        /*
+         * The output pipe was made by the helper and is its user's, mode 0600: a program that
+         * reopens it (`echo > /dev/stderr` opens /proc/self/fd/2) could not once it is someone
+         * else. It becomes the child's (while this is still the helper's user, who may chown);
+         * the helper's read end is the same pipe, still readable.
+         */
+        if (fchown(output_fd, spawn->uid, spawn->gid) < 0) child_fail(report_fd, STAGE_STDIO);
+        if (spawn->uid != ID_UNCHANGED
+            && syscall(SYS_setresuid, spawn->uid, spawn->uid, spawn->uid) < 0) {
+            child_fail(report_fd, STAGE_SETUID);
+        }
+    }
+    /* After the user changed: the kernel clears the parent-death signal on a change of user. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) child_fail(report_fd, STAGE_PDEATHSIG);
+    /* The helper may have died before the line above: then nobody would ever kill us. */
+    if (getppid() != self_pid) _exit(127);
+    /* As the child's user, so a directory it may not enter is refused here, with the reason. */
     if (spawn->directory && chdir(spawn->directory) < 0) child_fail(report_fd, STAGE_CHDIR);
     if (dup2(dev_null, STDIN_FILENO) < 0 || dup2(output_fd, STDOUT_FILENO) < 0
         || dup2(output_fd, STDERR_FILENO) < 0) {
@@ -803,6 +839,8 @@ static void handle_spawn(const uint8_t *payload, uint32_t length) {
     const char *problem = NULL;
     spawn.tail_bytes = take_u32(&reader);
     spawn.linger_ms = take_u32(&reader);
+    spawn.uid = take_u32(&reader);
+    spawn.gid = take_u32(&reader);
     spawn.limit_count = take_u8(&reader);
     if (!reader.bad && spawn.tail_bytes > MAX_TAIL) problem = "tail size too large";
     if (!reader.bad && spawn.linger_ms > MAX_LINGER_MS) problem = "linger too long";
@@ -1101,6 +1139,14 @@ int main(int argc, char **argv) {
     signal_fd = signalfd(-1, &handled, SFD_NONBLOCK | SFD_CLOEXEC);
     if (signal_fd < 0) die("signalfd");
     prctl(PR_SET_CHILD_SUBREAPER, 1);
+    /*
+     * Not dumpable: /proc/<helper>/environ, mem, fd and maps become root's, and no process of the
+     * helper's own user may ptrace it or open its pipes through /proc/<helper>/fd; only
+     * CAP_SYS_PTRACE can. A child that runs as another user is kept out by its uid already; this
+     * also keeps out the children of types that run as the worker's user. A child's own execve
+     * makes it dumpable again, as any program is.
+     */
+    if (prctl(PR_SET_DUMPABLE, 0) < 0) die("prctl PR_SET_DUMPABLE");
     if (prctl(PR_SET_PDEATHSIG, SIGHUP) < 0) die("prctl PR_SET_PDEATHSIG");
     if (getppid() != parent_pid) return 0; /* the worker is gone already */
 

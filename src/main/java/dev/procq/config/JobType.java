@@ -22,6 +22,9 @@ import java.util.regex.Pattern;
  * @param limits           resource limits applied to the child
  * @param exitCodes        which exit codes are OK, fail at once or retry (the file's; procq.job_type may override)
  * @param sandbox          run the program inside bubblewrap with this policy; null for no sandbox
+ * @param user             the user (name or uid) the child runs as; null for the worker's own
+ * @param group            the child's group (name or gid); null for the user's primary group. Either
+ *                         way the child has no supplementary groups
  */
 public record JobType(
         String name,
@@ -37,7 +40,9 @@ public record JobType(
         Path workingDirectory,
         Limits limits,
         ExitCodeRules exitCodes,
-        Sandbox sandbox) {
+        Sandbox sandbox,
+        String user,
+        String group) {
 
     public static final int DEFAULT_CONCURRENCY = 4;
     public static final int DEFAULT_MAX_ATTEMPTS = 1;

@@ -31,7 +31,9 @@ public final class JobTypes {
     private static final Pattern ENV_NAME = Pattern.compile("^[A-Za-z_][A-Za-z0-9_]*$");
     private static final Pattern SIZE = Pattern.compile("^(\\d+)\\s*([KMGT]i?B?|B)?$", Pattern.CASE_INSENSITIVE);
     private static final Set<String> KEYS = Set.of("command", "concurrency", "timeout", "maxAttempts", "backoff",
-            "targetPattern", "allowDashTargets", "env", "passEnv", "workingDirectory", "limits", "exitCodes", "sandbox");
+            "targetPattern", "allowDashTargets", "env", "passEnv", "workingDirectory", "limits", "exitCodes", "sandbox",
+            "user", "group");
+    private static final Pattern ACCOUNT = Pattern.compile("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\\$?$");
     private static final Set<String> LIMIT_KEYS = Set.of("cpuSeconds", "memory", "openFiles", "processes");
     private static final Set<String> SANDBOX_KEYS = Set.of("network", "writable");
 
@@ -154,9 +156,25 @@ public final class JobTypes {
         Path workingDirectory = node.hasNonNull("workingDirectory") ? Path.of(node.get("workingDirectory").asText()) : null;
         JobType.Limits limits = limits(node.get("limits"), where + ".limits");
         ExitCodeRules exitCodes = ExitCodeRules.parse(node.get("exitCodes"), where + ".exitCodes");
+        String user = account(node.get("user"), where + ".user");
+        String group = account(node.get("group"), where + ".group");
+        if (group != null && user == null) {
+            throw new ConfigException(where + ".group: needs 'user' too (a child of the worker's own user could take its groups back)");
+        }
         JobType.Sandbox sandbox = sandbox(node.get("sandbox"), where + ".sandbox");
         return new JobType(name, List.copyOf(command), concurrency, timeout, maxAttempts, backoff, targetPattern,
-                allowDash, Map.copyOf(env), List.copyOf(passEnv), workingDirectory, limits, exitCodes, sandbox);
+                allowDash, Map.copyOf(env), List.copyOf(passEnv), workingDirectory, limits, exitCodes, sandbox,
+                user, group);
+    }
+
+    /** A user or group: a name as useradd accepts it, or a number. Resolved to an id when a worker starts. */
+    private static String account(JsonNode node, String where) {
+        if (node == null || node.isNull()) return null;
+        String value = node.isIntegralNumber() ? Long.toString(node.asLong()) : node.isTextual() ? node.asText().trim() : null;
+        if (value == null || !ACCOUNT.matcher(value).matches()) {
+            throw new ConfigException(where + ": '" + node.asText() + "' is not a user or group name or id");
+        }
+        return value;
     }
 
     private static JobType.Limits limits(JsonNode node, String where) {

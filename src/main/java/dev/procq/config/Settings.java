@@ -1,10 +1,15 @@
 package dev.procq.config;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,8 +53,57 @@ public final class Settings {
 
     private final Map<String, String> env;
 
+    /**
+     * Secrets that may come from a file instead of the environment, as Docker secrets and systemd
+     * credentials provide them: {@code NAME_FILE} names the file. A variable in the environment is
+     * readable by every process of the same user (/proc/PID/environ) and is inherited by what the
+     * process starts; a file of mode 0600 is read once here and is nowhere else in the process.
+     */
+    public static final List<String> SECRETS_FROM_FILES = List.of("PROCQ_DATABASE_PASSWORD", "PROCQ_API_TOKENS");
+
     public Settings(Map<String, String> env) {
-        this.env = Map.copyOf(env);
+        this.env = Map.copyOf(withSecretsFromFiles(env));
+    }
+
+    /** The environment with each {@code NAME_FILE} of {@link #SECRETS_FROM_FILES} replaced by NAME and the file's text. */
+    private static Map<String, String> withSecretsFromFiles(Map<String, String> env) {
+        Map<String, String> resolved = new LinkedHashMap<>(env);
+        for (String name : SECRETS_FROM_FILES) {
+            String fileVariable = name + "_FILE";
+            String file = resolved.remove(fileVariable);
+            if (file == null || file.isBlank()) continue;
+            String direct = resolved.get(name);
+            if (direct != null && !direct.isBlank()) {
+                throw new ConfigException("both " + name + " and " + fileVariable + " are set: set only one ("
+                        + fileVariable + " keeps the secret out of the environment)");
+            }
+            resolved.put(name, readSecret(fileVariable, Path.of(file.trim())));
+        }
+        return resolved;
+    }
+
+    private static String readSecret(String variable, Path file) {
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException(variable + "=" + file + ": no such file");
+        } catch (AccessDeniedException e) {
+            throw new ConfigException(variable + "=" + file + ": permission denied (the file must be readable by the"
+                    + " user procq runs as)");
+        } catch (IOException | UncheckedIOException e) {
+            throw new ConfigException(variable + "=" + file + ": cannot be read: " + e.getMessage(), e);
+        }
+        // echo, editors and `docker secret create` leave one newline at the end; it is no part of the secret.
+        if (text.endsWith("\r\n")) {
+            text = text.substring(0, text.length() - 2);
+        } else if (text.endsWith("\n")) {
+            text = text.substring(0, text.length() - 1);
+        }
+        if (text.isBlank()) {
+            throw new ConfigException(variable + "=" + file + ": the file is empty");
+        }
+        return text;
     }
 
     public static Settings fromEnvironment() {
@@ -123,7 +177,8 @@ public final class Settings {
     }
 
     public List<String> apiTokens() {
-        return get("PROCQ_API_TOKENS").map(v -> Arrays.stream(v.split(","))
+        // Commas or lines: a tokens file may hold one token per line.
+        return get("PROCQ_API_TOKENS").map(v -> Arrays.stream(v.split("[,\\r\\n]"))
                 .map(String::trim).filter(t -> !t.isEmpty()).toList()).orElse(List.of());
     }
 

@@ -15,8 +15,9 @@ import java.util.Map;
  *
  * <p>The program runs wrapped in tools that each exec the next in place, so the program keeps the
  * pid the JVM got: {@code setsid} (own session and process group, so the whole tree can be
- * signalled), {@code setpriv --pdeathsig KILL} (the child dies with the worker) and, when limits
- * are set, {@code prlimit}.
+ * signalled), {@code setpriv --pdeathsig KILL} (the child dies with the worker; for a type with a
+ * user, also {@code --reuid --regid --clear-groups}) and, when limits are set, {@code prlimit}
+ * (which then runs as the type's user: it can lower a hard limit, never raise one).
  */
 final class ChildCommand {
 
@@ -39,6 +40,12 @@ final class ChildCommand {
         command.add(tools.setsid().toString());
         command.add("--");
         command.add(tools.setpriv().toString());
+        if (spec.runAs() != null) {
+            // setpriv changes groups, group and user (real, effective and saved) before it sets the
+            // parent-death signal, which a change of user would clear.
+            command.addAll(List.of("--reuid", Integer.toString(spec.runAs().uid()),
+                    "--regid", Integer.toString(spec.runAs().gid()), "--clear-groups"));
+        }
         command.add("--pdeathsig");
         command.add("KILL");
         command.add("--");

@@ -19,6 +19,8 @@ import java.util.Objects;
  * @param killGrace how long the child's process group has between SIGTERM and SIGKILL
  * @param tailBytes how many of the last bytes of output (stdout and stderr merged) to keep
  * @param limits kernel resource limits; {@link ResourceLimits#NONE} for none
+ * @param runAs the user and group the program runs as, with no supplementary groups; {@code null}
+ *     for the worker's own
  */
 public record ChildSpec(
         List<String> argv,
@@ -27,7 +29,8 @@ public record ChildSpec(
         Duration timeout,
         Duration killGrace,
         int tailBytes,
-        ResourceLimits limits) {
+        ResourceLimits limits,
+        RunAs runAs) {
 
     public static final String DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
     public static final Duration DEFAULT_KILL_GRACE = Duration.ofSeconds(5);
@@ -55,30 +58,35 @@ public record ChildSpec(
     /** A spec with no timeout, no limits, the default kill grace and output tail. */
     public static ChildSpec of(List<String> argv, Map<String, String> environment) {
         return new ChildSpec(argv, environment, null, null, DEFAULT_KILL_GRACE, DEFAULT_TAIL_BYTES,
-                ResourceLimits.NONE);
+                ResourceLimits.NONE, null);
     }
 
     public ChildSpec inDirectory(Path directory) {
-        return new ChildSpec(argv, environment, directory, timeout, killGrace, tailBytes, limits);
+        return new ChildSpec(argv, environment, directory, timeout, killGrace, tailBytes, limits, runAs);
     }
 
     public ChildSpec withTimeout(Duration limit) {
         return new ChildSpec(argv, environment, workingDirectory, limit, killGrace, tailBytes,
-                limits);
+                limits, runAs);
     }
 
     public ChildSpec withKillGrace(Duration grace) {
         return new ChildSpec(argv, environment, workingDirectory, timeout, grace, tailBytes,
-                limits);
+                limits, runAs);
     }
 
     public ChildSpec withTailBytes(int bytes) {
         return new ChildSpec(argv, environment, workingDirectory, timeout, killGrace, bytes,
-                limits);
+                limits, runAs);
+    }
+
+    public ChildSpec asUser(RunAs user) {
+        return new ChildSpec(argv, environment, workingDirectory, timeout, killGrace, tailBytes, limits,
+                user);
     }
 
     public ChildSpec withLimits(ResourceLimits resourceLimits) {
         return new ChildSpec(argv, environment, workingDirectory, timeout, killGrace, tailBytes,
-                resourceLimits);
+                resourceLimits, runAs);
     }
 }

@@ -16,7 +16,7 @@ import java.util.Map;
  */
 final class HelperFrames {
 
-    static final int PROTOCOL_VERSION = 2;
+    static final int PROTOCOL_VERSION = 3;
 
     static final byte HELLO = 0x01;
     static final byte SPAWN = 0x02;
@@ -37,6 +37,9 @@ final class HelperFrames {
     static final int EXIT_CORE_DUMPED = 0x2;
     static final int EXIT_OUTPUT_CUT = 0x4;
     static final int EXIT_FENCED = 0x8;
+
+    /** A uid or gid in a spawn frame that keeps the helper's own. */
+    static final int ID_UNCHANGED = 0xFFFFFFFF;
 
     /** The helper's own limit on a frame from the worker. */
     static final int MAX_FRAME_TO_HELPER = 4 * 1024 * 1024;
@@ -88,6 +91,9 @@ final class HelperFrames {
         out.u64(id);
         out.u32(spec.tailBytes());
         out.u32((int) lingerMillis);
+        RunAs user = spec.runAs();
+        out.u32(user == null ? ID_UNCHANGED : user.uid());
+        out.u32(user == null ? ID_UNCHANGED : user.gid());
         List<long[]> limits = spec.limits().kernelLimits();
         out.u8(limits.size());
         for (long[] limit : limits) {
@@ -210,6 +216,9 @@ final class HelperFrames {
             case 6 -> "cannot enter the working directory";
             case 7 -> "cannot set up stdin, stdout and stderr";
             case 8 -> "cannot execute the program";
+            case 9 -> "cannot drop the supplementary groups";
+            case 10 -> "cannot change to the type's group";
+            case 11 -> "cannot change to the type's user";
             default -> "spawn failed at stage " + stage;
         };
     }

@@ -33,10 +33,13 @@ final class ChildStarter {
     private final Map<String, String> passedEnvironment;
     private final String runTag;
     private final Bubblewrap bubblewrap = new Bubblewrap(Bubblewrap.DEFAULT_PATH);
+    private final ChildUsers users;
 
     /** @param runTag marks every process of this worker run (see {@link OrphanSweeper}) */
-    ChildStarter(ChildLauncher launcher, Duration killGrace, Map<String, String> passedEnvironment, String runTag) {
+    ChildStarter(ChildLauncher launcher, Duration killGrace, Map<String, String> passedEnvironment, String runTag,
+            ChildUsers users) {
         this.launcher = launcher;
+        this.users = users;
         this.killGrace = killGrace;
         this.passedEnvironment = passedEnvironment;
         this.runTag = runTag;
@@ -61,7 +64,7 @@ final class ChildStarter {
             return;
         }
         ChildSpec spec = new ChildSpec(argv, environment(type, job), type.workingDirectory(), type.timeout(),
-                killGrace, OUTPUT_TAIL_BYTES, limits(type.limits()));
+                killGrace, OUTPUT_TAIL_BYTES, limits(type.limits()), users.of(type));
         if (type.sandbox() != null) {
             try {
                 spec = bubblewrap.wrap(spec, policy(type.sandbox()));

@@ -44,6 +44,7 @@ public final class Worker implements AutoCloseable {
     private final Database database;
     private final Jdbi jdbi;
     private final JobTypes types;
+    private final ChildUsers users;
     private final Settings settings;
     private final LeaseTerms terms;
     private final ChildLauncher launcher;
@@ -83,6 +84,9 @@ public final class Worker implements AutoCloseable {
         this.settings = settings;
         this.terms = LeaseTerms.of(settings);
         ChildStarter.requireSandboxes(types.all());
+        // Before the launcher: a type that cannot run as its user stops start-up, and no helper is left behind.
+        this.users = ChildUsers.resolve(types);
+        if (users.any()) log.info("children of these job types run as another user: {}", users);
         this.launcher = openLauncher(settings.spawner());
         this.globalLimit = settings.workerConcurrency();
         this.liveTypes = new LiveTypes(jdbi, types);
@@ -142,7 +146,7 @@ public final class Worker implements AutoCloseable {
         });
 
         completer = new Completer(jdbi, workerId, terms.lease());
-        ChildStarter starter = new ChildStarter(launcher, terms.killGrace(), System.getenv(), registered.runTag());
+        ChildStarter starter = new ChildStarter(launcher, terms.killGrace(), System.getenv(), registered.runTag(), users);
         ClaimRound round = new ClaimRound(types, liveTypes, launcher, starter, completer, slots, globalLimit, held,
                 terms, wakeup, lifecycle, metrics);
         ClaimLoop claimLoop = new ClaimLoop(round, completer, liveTypes, wakeup, lifecycle, settings.pollInterval());

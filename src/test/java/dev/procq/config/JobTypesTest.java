@@ -198,4 +198,44 @@ class JobTypesTest {
         assertThatThrownBy(() -> JobTypes.load(Path.of("/nonexistent/jobtypes.yaml")))
                 .hasMessageContaining("does not exist").hasMessageContaining("PROCQ_JOB_TYPES");
     }
+
+    @Test
+    void aTypeMayNameTheUserAndGroupItsChildrenRunAs() {
+        JobTypes types = JobTypes.parse("""
+                types:
+                  named:
+                    command: ["convert", "{target}"]
+                    user: nobody
+                    group: nogroup
+                  numeric:
+                    command: ["convert", "{target}"]
+                    user: 65534
+                  own:
+                    command: ["convert", "{target}"]
+                """, "test");
+        assertThat(types.find("named").orElseThrow()).extracting(JobType::user, JobType::group)
+                .containsExactly("nobody", "nogroup");
+        assertThat(types.find("numeric").orElseThrow()).extracting(JobType::user, JobType::group)
+                .containsExactly("65534", null);
+        assertThat(types.find("own").orElseThrow().user()).isNull();
+    }
+
+    @Test
+    void aGroupWithoutAUserOrAMalformedNameIsRefused() {
+        assertThatThrownBy(() -> JobTypes.parse("""
+                types:
+                  half:
+                    command: ["convert", "{target}"]
+                    group: nogroup
+                """, "test"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("test: types.half.group: needs 'user' too");
+        assertThatThrownBy(() -> JobTypes.parse("""
+                types:
+                  odd:
+                    command: ["convert", "{target}"]
+                    user: "nobody; rm -rf /"
+                """, "test"))
+                .hasMessage("test: types.odd.user: 'nobody; rm -rf /' is not a user or group name or id");
+    }
 }

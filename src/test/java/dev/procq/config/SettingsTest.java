@@ -3,10 +3,14 @@ package dev.procq.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class SettingsTest {
     @Test
@@ -107,6 +111,43 @@ class SettingsTest {
         new Settings(Map.of("PROCQ_HTTP_HOST", "0.0.0.0")).validate();
         Settings withTokens = new Settings(Map.of("PROCQ_HTTP_HOST", "0.0.0.0", "PROCQ_API_TOKENS", "a, b")).validateForApi();
         assertThat(withTokens.apiTokens()).isEqualTo(List.of("a", "b"));
+    }
+
+    @Test
+    void secretsComeFromFilesWithoutTheirTrailingNewline(@TempDir Path dir) throws IOException {
+        Path password = Files.writeString(dir.resolve("password"), "s3cret with spaces inside\n");
+        Path tokens = Files.writeString(dir.resolve("tokens"), "token-a\r\ntoken-b,token-c\r\n");
+        Settings settings = new Settings(Map.of("PROCQ_DATABASE_URL", "jdbc:postgresql://h/db",
+                "PROCQ_DATABASE_PASSWORD_FILE", password.toString(), "PROCQ_API_TOKENS_FILE", tokens.toString()));
+        assertThat(settings.database().orElseThrow().password()).isEqualTo("s3cret with spaces inside");
+        assertThat(settings.apiTokens()).containsExactly("token-a", "token-b", "token-c");
+        // only one newline is the file's end; a password may itself end in one more
+        Files.writeString(password, "ends in a newline\n\n");
+        assertThat(new Settings(Map.of("PROCQ_DATABASE_URL", "jdbc:postgresql://h/db",
+                "PROCQ_DATABASE_PASSWORD_FILE", password.toString())).database().orElseThrow().password())
+                .isEqualTo("ends in a newline");
+    }
+
+    @Test
+    void aSecretGivenTwiceOrInAFileThatCannotBeReadStopsStartUp(@TempDir Path dir) throws IOException {
+        Path password = Files.writeString(dir.resolve("password"), "s3cret");
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_DATABASE_PASSWORD", "other",
+                "PROCQ_DATABASE_PASSWORD_FILE", password.toString())))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("both PROCQ_DATABASE_PASSWORD and PROCQ_DATABASE_PASSWORD_FILE are set");
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_API_TOKENS", "a", "PROCQ_API_TOKENS_FILE", password.toString())))
+                .hasMessageStartingWith("both PROCQ_API_TOKENS and PROCQ_API_TOKENS_FILE are set");
+        Path missing = dir.resolve("missing");
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_DATABASE_PASSWORD_FILE", missing.toString())))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("PROCQ_DATABASE_PASSWORD_FILE=" + missing + ": no such file");
+        // root reads any file whatever its mode; a directory cannot be read by anyone
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_API_TOKENS_FILE", dir.toString())))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("PROCQ_API_TOKENS_FILE=" + dir + ": ");
+        Path empty = Files.writeString(dir.resolve("empty"), "\n");
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_API_TOKENS_FILE", empty.toString())))
+                .hasMessage("PROCQ_API_TOKENS_FILE=" + empty + ": the file is empty");
     }
 
     @Test

@@ -82,7 +82,9 @@ class SpawnHelperFramesTest {
         // A valid spawn with one byte of its strings zeroed at a time: a NUL inside a string, a
         // count or length that no longer fits the frame. Each is refused.
         byte[] spawn = HelperFrames.spawn(7, Specs.spec("/bin/echo", "x"), Path.of("/bin/echo"), 0);
-        int strings = 4 + 1 + 8 + 4 + 4 + 1;
+        // After length, type, id, tail bytes, linger, uid, gid and the limit count (zeroing a byte
+        // of the uid or gid would make a valid spawn as some other user).
+        int strings = 4 + 1 + 8 + 4 + 4 + 4 + 4 + 1;
         for (int position = strings; position < spawn.length; position++) {
             if (spawn[position] != 0) {
                 byte[] broken = spawn.clone();
