@@ -167,7 +167,7 @@ public final class ApiServer implements AutoCloseable {
     public ApiServer start() {
         app.start();
         log.info("procq API listening on http://{}:{}/{}", settings.httpHost(), app.port(),
-                auth.enabled() ? " (bearer tokens required for /api)" : "");
+                auth.enabled() ? " (bearer tokens required for /api: " + auth.describe() + ")" : "");
         return this;
     }
 

@@ -18,9 +18,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** /api/v1/batches: submit, read, page, cancel, retry. */
 final class BatchHandlers {
+    private static final Logger log = LoggerFactory.getLogger(BatchHandlers.class);
     static final int DEFAULT_PAGE = 50;
     static final int MAX_PAGE = 1000;
 
@@ -58,7 +61,10 @@ final class BatchHandlers {
             } catch (IntakeException e) {
                 // A body refused for its size is not read any further: that is the point of the limit;
                 // nor is one refused for its slowness.
-                if (e.status() == 408) ctx.header("Connection", "close");
+                if (e.status() == 408) {
+                    log.warn("submission from {} cut off: {}", client, e.getMessage());
+                    ctx.header("Connection", "close");
+                }
                 if (e.status() != 413 && e.status() != 408) body.drain();
                 throw e;
             } catch (RuntimeException e) {

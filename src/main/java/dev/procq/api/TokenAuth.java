@@ -40,6 +40,11 @@ final class TokenAuth {
         return !digests.isEmpty();
     }
 
+    /** The tokens by id and scope, e.g. "ci (submit), sha256:1f2e3d4c5b6a (admin)": safe to log. */
+    String describe() {
+        return String.join(", ", tokens.stream().map(token -> token.id() + " (" + token.scope().setting() + ")").toList());
+    }
+
     void authenticate(Context ctx) {
         if (Caller.isKnown(ctx)) return;
         if (!enabled()) {
