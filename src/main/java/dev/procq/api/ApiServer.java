@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.procq.config.JobTypes;
 import dev.procq.config.Settings;
+import dev.procq.config.SubmissionLimits;
 import dev.procq.intake.DuplicateKey;
 import dev.procq.intake.Intake;
 import dev.procq.intake.IntakeException;
@@ -16,8 +17,11 @@ import dev.procq.store.Database;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.json.JavalinJackson;
+import io.javalin.security.Roles;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
+import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.slf4j.Logger;
@@ -26,6 +30,8 @@ import org.slf4j.LoggerFactory;
 /** The HTTP API and dashboard. Every route is listed in {@link #routes}; errors are mapped in {@link #errors}. */
 public final class ApiServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ApiServer.class);
+    /** How much longer than PROCQ_SUBMISSION_TIMEOUT the COPY itself may run. */
+    static final Duration COPY_TIMEOUT_MARGIN = Duration.ofSeconds(10);
     /** Writes the answers and reads every JSON body besides a submission's (which intake streams). */
     static final ObjectMapper JSON = JsonMapper.builder()
             .addModule(new JavaTimeModule())
@@ -46,10 +52,14 @@ public final class ApiServer implements AutoCloseable {
         this.settings = settings.requireTokensBeyondLoopback();
         this.database = database;
         this.metrics = metrics;
-        this.auth = new TokenAuth(settings.apiTokens(), settings.httpHost());
+        this.auth = new TokenAuth(settings.scopedApiTokens(), settings.httpHost());
+        SubmissionLimits limits = settings.submissionLimits();
+        // The COPY's own timeout outlasts the client's deadline, so a slow upload ends as 408 here.
+        Duration copyAtLeast = limits.timeout().plus(COPY_TIMEOUT_MARGIN);
+        Duration statement = database.timeouts().statement();
         Intake intake = new Intake(database.jdbi(), types, settings.maxTargetLength(), settings.maxBatchSize(),
-                new ScanRoots(settings.scanRoots()), database.timeouts().statement());
-        this.batches = new BatchHandlers(database.jdbi(), intake, types);
+                new ScanRoots(settings.scanRoots()), copyAtLeast.compareTo(statement) > 0 ? copyAtLeast : statement);
+        this.batches = new BatchHandlers(database.jdbi(), intake, types, limits);
         this.jobs = new JobHandlers(database.jdbi());
         this.jobTypes = new TypeHandlers(database.jdbi(), types);
         new JobGauges(database.jdbi(), types.names()).bindTo(metrics.registry());
@@ -64,20 +74,42 @@ public final class ApiServer implements AutoCloseable {
         });
     }
 
+    /**
+     * Every route with the {@link Access} it needs (one each; a route without one is refused to
+     * everyone, and ScopesTest fails). Every /api path, matched or not, needs a valid token first.
+     */
     private void routes(io.javalin.config.RoutesConfig routes) {
-        routes.before("/api/*", auth::check);
-        routes.post("/api/v1/batches", batches::create);
-        routes.get("/api/v1/batches", batches::list);
-        routes.get("/api/v1/batches/{id}", batches::get);
-        routes.get("/api/v1/batches/{id}/jobs", batches::jobs);
-        routes.post("/api/v1/batches/{id}/cancel", batches::cancel);
-        routes.post("/api/v1/batches/{id}/retry", batches::retry);
-        routes.get("/api/v1/jobs/{id}", jobs::get);
-        routes.get("/api/v1/types", jobTypes::list);
-        routes.patch("/api/v1/types/{name}", jobTypes::update);
-        routes.get("/healthz", ctx -> ctx.json(Map.of("status", "ok")));
-        routes.get("/readyz", this::ready);
-        routes.get("/metrics", ctx -> ctx.contentType(Metrics.CONTENT_TYPE).result(metrics.scrape()));
+        routes.before("/api/*", auth::authenticate);
+        routes.beforeMatched(auth::authorize);
+        routes.post("/api/v1/batches", batches::create, Access.SUBMIT);
+        routes.get("/api/v1/batches", batches::list, Access.READ);
+        routes.get("/api/v1/batches/{id}", batches::get, Access.READ);
+        routes.get("/api/v1/batches/{id}/jobs", batches::jobs, Access.READ);
+        routes.post("/api/v1/batches/{id}/cancel", batches::cancel, Access.STEER);
+        routes.post("/api/v1/batches/{id}/retry", batches::retry, Access.STEER);
+        routes.get("/api/v1/jobs/{id}", jobs::get, Access.READ);
+        routes.get("/api/v1/types", jobTypes::list, Access.READ);
+        routes.patch("/api/v1/types/{name}", jobTypes::update, Access.ADMIN);
+        routes.get("/healthz", ctx -> ctx.json(Map.of("status", "ok")), Access.PUBLIC);
+        routes.get("/readyz", this::ready, Access.PUBLIC);
+        routes.get("/metrics", ctx -> ctx.contentType(Metrics.CONTENT_TYPE).result(metrics.scrape()), Access.PUBLIC);
+    }
+
+    /** A route and what it needs; {@code access} is null for a route listed without one. */
+    public record RouteRule(String method, String path, Access access) {
+    }
+
+    /** Every route the server answers, with its Access rule: for tests and for docs. */
+    public List<RouteRule> routeRules() {
+        return app.unsafe.internalRouter.allHttpHandlers().stream()
+                .map(parsed -> parsed.endpoint)
+                .filter(endpoint -> endpoint.method.isHttpMethod())
+                .map(endpoint -> {
+                    Roles roles = endpoint.metadata(Roles.class);
+                    return new RouteRule(endpoint.method.name(), endpoint.path,
+                            roles == null ? null : Access.of(roles.getRoles()));
+                })
+                .toList();
     }
 
     private void errors(io.javalin.config.RoutesConfig routes) {
@@ -135,7 +167,7 @@ public final class ApiServer implements AutoCloseable {
     public ApiServer start() {
         app.start();
         log.info("procq API listening on http://{}:{}/{}", settings.httpHost(), app.port(),
-                auth.enabled() ? " (bearer tokens required for /api)" : "");
+                auth.enabled() ? " (bearer tokens required for /api: " + auth.describe() + ")" : "");
         return this;
     }
 

@@ -2,6 +2,7 @@ package dev.procq.api;
 
 import dev.procq.config.JobType;
 import dev.procq.config.JobTypes;
+import dev.procq.config.SubmissionLimits;
 import dev.procq.intake.BatchOptions;
 import dev.procq.intake.BatchReceipt;
 import dev.procq.intake.Intake;
@@ -15,10 +16,14 @@ import dev.procq.store.JobState;
 import io.javalin.http.Context;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** /api/v1/batches: submit, read, page, cancel, retry. */
 final class BatchHandlers {
+    private static final Logger log = LoggerFactory.getLogger(BatchHandlers.class);
     static final int DEFAULT_PAGE = 50;
     static final int MAX_PAGE = 1000;
 
@@ -26,43 +31,64 @@ final class BatchHandlers {
     private final Intake intake;
     private final JobTypes types;
     private final BatchControl control;
+    private final SubmissionLimits limits;
+    private final SubmissionGate gate;
 
-    BatchHandlers(Jdbi jdbi, Intake intake, JobTypes types) {
+    BatchHandlers(Jdbi jdbi, Intake intake, JobTypes types, SubmissionLimits limits) {
         this.jdbi = jdbi;
         this.intake = intake;
         this.types = types;
         this.control = new BatchControl(jdbi);
+        this.limits = limits;
+        this.gate = new SubmissionGate(limits.perClient(), limits.window().toSeconds());
     }
 
     void create(Context ctx) {
-        RequestBody body = new RequestBody(ctx::bodyInputStream);
+        Caller caller = Caller.of(ctx);
+        // A client is its token; without tokens, its address (the peer's, never a forwarded header).
+        String client = caller.id() != null ? "token " + caller.id() : "address " + ctx.req().getRemoteAddr();
+        SubmissionGate.Pass pass;
         try {
-            create(ctx, body);
-        } catch (IntakeException e) {
-            // A body refused for its size is not read any further: that is the point of the limit.
-            if (e.status() != 413) body.drain();
-            throw e;
-        } catch (RuntimeException e) {
-            body.drain();
-            throw e;
+            pass = gate.enter(client);
+        } catch (ApiError busy) {
+            ctx.header("Retry-After", Long.toString(gate.retryAfterSeconds()));
+            throw busy;
         }
-        // Answered early (a replayed Idempotency-Key): the client reads the answer once it has sent everything.
-        body.drain();
+        try (pass; SlowClientTimeout idle = SlowClientTimeout.set(ctx, limits.window())) {
+            RequestBody body = new RequestBody(() -> new PacedBody(ctx.bodyInputStream(), limits));
+            try {
+                create(ctx, body, caller);
+            } catch (IntakeException e) {
+                // A body refused for its size is not read any further: that is the point of the limit;
+                // nor is one refused for its slowness.
+                if (e.status() == 408) {
+                    log.warn("submission from {} cut off: {}", client, e.getMessage());
+                    ctx.header("Connection", "close");
+                }
+                if (e.status() != 413 && e.status() != 408) body.drain();
+                throw e;
+            } catch (RuntimeException e) {
+                body.drain();
+                throw e;
+            }
+            // Answered early (a replayed Idempotency-Key): the client reads the answer once it has sent everything.
+            body.drain();
+        }
     }
 
-    private void create(Context ctx, RequestBody body) {
+    private void create(Context ctx, RequestBody body, Caller caller) {
         String key = ctx.header("Idempotency-Key");
         String contentType = ctx.contentType() == null ? "" : ctx.contentType().toLowerCase(Locale.ROOT);
         BatchReceipt receipt;
         if (contentType.startsWith("application/json")) {
-            receipt = intake.submitJson(body, key);
+            receipt = intake.submitJson(body, key, caller.owner());
         } else if (contentType.startsWith("text/plain")) {
             String type = ctx.queryParam("type");
             if (type == null || type.isBlank()) {
                 throw ApiError.badRequest("text/plain bodies need the type in the query string: ?type=NAME");
             }
             int priority = intParam(ctx, "priority", 0, Integer.MIN_VALUE, Integer.MAX_VALUE);
-            receipt = intake.submitLines(body, new BatchOptions(type, priority, key));
+            receipt = intake.submitLines(body, new BatchOptions(type, priority, key), caller.owner());
         } else {
             throw new ApiError(415, "Content-Type must be application/json or text/plain, got '"
                     + (contentType.isEmpty() ? "none" : contentType) + "'", java.util.Map.of());
@@ -79,7 +105,9 @@ final class BatchHandlers {
     void list(Context ctx) {
         long before = longParam(ctx, "before", Long.MAX_VALUE);
         int limit = intParam(ctx, "limit", DEFAULT_PAGE, 1, MAX_PAGE);
-        List<BatchRow> rows = jdbi.withExtension(BatchDao.class, dao -> dao.listBefore(before, limit));
+        String owner = Caller.of(ctx).ownerFilter();
+        List<BatchRow> rows = jdbi.withExtension(BatchDao.class,
+                dao -> owner == null ? dao.listBefore(before, limit) : dao.listBeforeOwnedBy(owner, before, limit));
         String next = rows.size() == limit ? "/api/v1/batches?limit=" + limit + "&before=" + rows.get(rows.size() - 1).id() : null;
         ctx.json(new Views.Page<>(rows.stream().map(Views.Batch::of).toList(), next));
     }
@@ -107,7 +135,7 @@ final class BatchHandlers {
     }
 
     void cancel(Context ctx) {
-        long id = batchId(ctx);
+        long id = find(ctx).id();
         BatchRow row = control.cancel(id).orElseThrow(() -> ApiError.notFound("batch " + id));
         ctx.json(Views.Batch.of(row));
     }
@@ -120,9 +148,16 @@ final class BatchHandlers {
         ctx.json(Views.Batch.of(row));
     }
 
+    /** The batch of the path, if the caller may see it: another token's batch is 404 to a submit token, as if it did not exist. */
     private BatchRow find(Context ctx) {
         long id = batchId(ctx);
-        return jdbi.withExtension(BatchDao.class, dao -> dao.find(id)).orElseThrow(() -> ApiError.notFound("batch " + id));
+        return visible(ctx, id).orElseThrow(() -> ApiError.notFound("batch " + id));
+    }
+
+    /** The batch if this caller may see it. */
+    Optional<BatchRow> visible(Context ctx, long id) {
+        String owner = Caller.of(ctx).ownerFilter();
+        return jdbi.withExtension(BatchDao.class, dao -> dao.findOwnedBy(id, owner));
     }
 
     private static long batchId(Context ctx) {

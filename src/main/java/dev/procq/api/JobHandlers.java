@@ -2,6 +2,7 @@ package dev.procq.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.procq.store.AttemptDao;
+import dev.procq.store.BatchDao;
 import dev.procq.store.JobDao;
 import dev.procq.store.JobRow;
 import io.javalin.http.Context;
@@ -17,7 +18,11 @@ final class JobHandlers {
 
     void get(Context ctx) {
         long id = BatchHandlers.pathId(ctx, "job");
-        JobRow row = jdbi.withExtension(JobDao.class, dao -> dao.find(id)).orElseThrow(() -> ApiError.notFound("job " + id));
+        String owner = Caller.of(ctx).ownerFilter();
+        // Another token's job is 404 to a submit token, exactly like a job that does not exist.
+        JobRow row = jdbi.withExtension(JobDao.class, dao -> dao.find(id))
+                .filter(job -> owner == null || jdbi.withExtension(BatchDao.class, dao -> dao.findOwnedBy(job.batchId(), owner)).isPresent())
+                .orElseThrow(() -> ApiError.notFound("job " + id));
         List<Views.Attempt> attempts = jdbi.withExtension(AttemptDao.class, dao -> dao.listOfJob(id))
                 .stream().map(Views.Attempt::of).toList();
         ctx.json(Views.Job.of(row, meta(row), attempts));

@@ -176,10 +176,35 @@ public final class Settings {
         return intValue("PROCQ_HTTP_PORT", DEFAULT_HTTP_PORT, 0, 65535);
     }
 
+    /** The entries of PROCQ_API_TOKENS as written (each {@code TOKEN}, {@code SCOPE:TOKEN} or {@code SCOPE:NAME=TOKEN}). */
     public List<String> apiTokens() {
         // Commas or lines: a tokens file may hold one token per line.
         return get("PROCQ_API_TOKENS").map(v -> Arrays.stream(v.split("[,\\r\\n]"))
                 .map(String::trim).filter(t -> !t.isEmpty()).toList()).orElse(List.of());
+    }
+
+    /** PROCQ_API_TOKENS with each token's scope and id; a bare token is admin, as before scopes. */
+    public List<ApiToken> scopedApiTokens() {
+        return ApiToken.parseAll(apiTokens());
+    }
+
+    /** PROCQ_SUBMISSION_MIN_BYTES, _WINDOW, _TIMEOUT and PROCQ_SUBMISSIONS_PER_CLIENT. */
+    public SubmissionLimits submissionLimits() {
+        SubmissionLimits defaults = SubmissionLimits.DEFAULT;
+        SubmissionLimits limits = new SubmissionLimits(
+                longValue("PROCQ_SUBMISSION_MIN_BYTES", defaults.minBytes(), 0, Long.MAX_VALUE),
+                durationValue("PROCQ_SUBMISSION_WINDOW", defaults.window()),
+                durationValue("PROCQ_SUBMISSION_TIMEOUT", defaults.timeout()),
+                intValue("PROCQ_SUBMISSIONS_PER_CLIENT", defaults.perClient(), 1, 10_000));
+        if (limits.window().compareTo(Duration.ofMillis(100)) < 0) {
+            throw new ConfigException("PROCQ_SUBMISSION_WINDOW=" + get("PROCQ_SUBMISSION_WINDOW").orElse("")
+                    + " is shorter than 100ms: a client's first packet could miss it");
+        }
+        if (limits.timeout().compareTo(limits.window()) < 0) {
+            throw new ConfigException("PROCQ_SUBMISSION_TIMEOUT=" + Durations.format(limits.timeout())
+                    + " is shorter than PROCQ_SUBMISSION_WINDOW=" + Durations.format(limits.window()));
+        }
+        return limits;
     }
 
     /** Whether {@code api} applies pending migrations at start: by default yes, unless behind a transaction-mode pooler. */
@@ -343,6 +368,8 @@ public final class Settings {
         databasePoolSize();
         maxBatchSize();
         maxTargetLength();
+        scopedApiTokens();
+        submissionLimits();
         workerConcurrency();
         spawner();
         leaseDuration();

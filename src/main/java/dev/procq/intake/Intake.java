@@ -91,15 +91,18 @@ public final class Intake {
     }
 
     /** A JSON body: {"type": "...", "priority": 0, "targets": ["...", ...]}, or "scan": {"root": "...", "glob": "..."} instead of targets. */
-    public BatchReceipt submitJson(InputStream body, String idempotencyKey) {
-        Optional<BatchReceipt> replay = replayOf(idempotencyKey);
+    public BatchReceipt submitJson(InputStream body, String idempotencyKey, String owner) {
+        Optional<BatchReceipt> replay = replayOf(idempotencyKey, owner);
         if (replay.isPresent()) return replay.get();
-        return inTransaction(handle -> readJson(handle, body, idempotencyKey));
+        return inTransaction(handle -> readJson(handle, body, idempotencyKey, owner));
     }
 
-    /** A text body: one target per line (blank lines skipped); type and priority from the query string. */
-    public BatchReceipt submitLines(InputStream body, BatchOptions options) {
-        return submit(options, sink -> {
+    /**
+     * A text body: one target per line (blank lines skipped); type and priority from the query string.
+     * {@code owner} is the submitting token's id, recorded with the batch (null without tokens).
+     */
+    public BatchReceipt submitLines(InputStream body, BatchOptions options, String owner) {
+        return submit(options, owner, sink -> {
             LineReader lines = new LineReader(body, rules.maxLength());
             try {
                 String line;
@@ -116,19 +119,20 @@ public final class Intake {
     }
 
     /** Any source of targets with per-target metadata, such as a directory scan. */
-    public BatchReceipt submit(BatchOptions options, TargetSource source) {
-        Optional<BatchReceipt> replay = replayOf(options.idempotencyKey());
+    public BatchReceipt submit(BatchOptions options, String owner, TargetSource source) {
+        Optional<BatchReceipt> replay = replayOf(options.idempotencyKey(), owner);
         if (replay.isPresent()) return replay.get();
         JobType type = requireType(options.type());
         return inTransaction(handle -> {
-            BatchWriter writer = open(handle, type, options);
+            BatchWriter writer = open(handle, type, options, owner);
             if (writer.replayed != null) return writer.replayed;
             source.forEach(writer::add);
             return writer.finish();
         });
     }
 
-    private BatchReceipt readJson(Handle handle, InputStream body, String idempotencyKey) throws IOException, SQLException {
+    private BatchReceipt readJson(Handle handle, InputStream body, String idempotencyKey, String owner)
+            throws IOException, SQLException {
         try (JsonParser parser = json.createParser(new StrictUtf8InputStream(body))) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
                 throw IntakeException.badRequest("body must be a JSON object like {\"type\": \"...\", \"targets\": [\"...\"]}");
@@ -160,7 +164,7 @@ public final class Intake {
                         sawTargets = true;
                         if (typeName != null) {
                             writer = open(handle, requireType(typeName),
-                                    new BatchOptions(typeName, priority == null ? 0 : priority, idempotencyKey));
+                                    new BatchOptions(typeName, priority == null ? 0 : priority, idempotencyKey), owner);
                             if (writer.replayed != null) return writer.replayed;
                         } else {
                             buffered = new ArrayList<>();
@@ -195,14 +199,14 @@ public final class Intake {
             if (typeName == null) throw IntakeException.badRequest("type is required");
             if (scan != null) {
                 if (sawTargets) throw IntakeException.badRequest("give either targets or scan, not both");
-                writer = open(handle, requireType(typeName), new BatchOptions(typeName, priority == null ? 0 : priority, idempotencyKey));
+                writer = open(handle, requireType(typeName), new BatchOptions(typeName, priority == null ? 0 : priority, idempotencyKey), owner);
                 if (writer.replayed != null) return writer.replayed;
                 scan.forEach(writer::add);
                 return writer.finish().withScan(scan.summary());
             }
             if (!sawTargets) throw IntakeException.badRequest("targets is required (an array of strings), or scan");
             if (writer == null) {
-                writer = open(handle, requireType(typeName), new BatchOptions(typeName, priority == null ? 0 : priority, idempotencyKey));
+                writer = open(handle, requireType(typeName), new BatchOptions(typeName, priority == null ? 0 : priority, idempotencyKey), owner);
                 if (writer.replayed != null) return writer.replayed;
                 for (int i = 0; i < buffered.size(); i++) {
                     writer.add(buffered.get(i), "targets[" + i + "]");
@@ -264,26 +268,26 @@ public final class Intake {
                 Map.of("limit", MAX_BUFFERED_BEFORE_TYPE));
     }
 
-    private Optional<BatchReceipt> replayOf(String idempotencyKey) {
+    private Optional<BatchReceipt> replayOf(String idempotencyKey, String owner) {
         if (idempotencyKey == null) return Optional.empty();
-        return jdbi.withExtension(BatchDao.class, dao -> dao.findByIdempotencyKey(idempotencyKey)).map(Intake::replay);
+        return jdbi.withExtension(BatchDao.class, dao -> dao.findByIdempotencyKey(idempotencyKey, owner)).map(Intake::replay);
     }
 
     private static BatchReceipt replay(BatchRow row) {
         return new BatchReceipt(row.id(), row.type(), row.total(), true);
     }
 
-    private BatchWriter open(Handle handle, JobType type, BatchOptions options) throws SQLException {
+    private BatchWriter open(Handle handle, JobType type, BatchOptions options, String owner) throws SQLException {
         if (!openCopies.get().isEmpty()) {
             // PgJDBC runs nothing else on a connection while its COPY is open: the next statement
             // would wait, on this thread, for a COPY only this thread can end, and never return.
             throw new IllegalStateException("a batch is already being copied on this connection");
         }
         BatchDao batches = handle.attach(BatchDao.class);
-        Optional<Long> id = batches.insertUnlessKeyUsed(type.name(), options.priority(), options.idempotencyKey());
+        Optional<Long> id = batches.insertUnlessKeyUsed(type.name(), options.priority(), options.idempotencyKey(), owner);
         if (id.isEmpty()) {
             // Another request with the same key committed while this one started: answer with that batch.
-            BatchRow existing = batches.findByIdempotencyKey(options.idempotencyKey()).orElseThrow();
+            BatchRow existing = batches.findByIdempotencyKey(options.idempotencyKey(), owner).orElseThrow();
             return new BatchWriter(replay(existing));
         }
         return new BatchWriter(handle, id.get(), type, options.priority());

@@ -15,14 +15,22 @@ public interface BatchDao {
             id, type, priority, state, total, pending, running, ok, failed, cancelled,
             created_at, started_at, finished_at""";
 
-    /** Inserts a batch whose total is filled in once its jobs are streamed; empty if the key was used before. */
+    /** Inserts a batch without an owner (no tokens); see {@link #insertUnlessKeyUsed(String, int, String, String)}. */
+    default Optional<Long> insertUnlessKeyUsed(String type, int priority, String idempotencyKey) {
+        return insertUnlessKeyUsed(type, priority, idempotencyKey, null);
+    }
+
+    /**
+     * Inserts a batch whose total is filled in once its jobs are streamed; empty if this owner used
+     * the key before. {@code owner} is the submitting token's id (null without tokens).
+     */
     @SqlQuery("""
-            INSERT INTO procq.batch (type, priority, idempotency_key, total)
-            VALUES (:type, :priority, :idempotencyKey, 0)
-            ON CONFLICT (idempotency_key) DO NOTHING
+            INSERT INTO procq.batch (type, priority, idempotency_key, owner, total)
+            VALUES (:type, :priority, :idempotencyKey, :owner, 0)
+            ON CONFLICT ((coalesce(owner, '')), idempotency_key) DO NOTHING
             RETURNING id""")
     Optional<Long> insertUnlessKeyUsed(@Bind("type") String type, @Bind("priority") int priority,
-                                       @Bind("idempotencyKey") String idempotencyKey);
+                                       @Bind("idempotencyKey") String idempotencyKey, @Bind("owner") String owner);
 
     @SqlUpdate("UPDATE procq.batch SET total = :total WHERE id = :id")
     int setTotal(@Bind("id") long id, @Bind("total") long total);
@@ -36,12 +44,25 @@ public interface BatchDao {
     @SqlQuery("SELECT " + COLUMNS + " FROM procq.batch WHERE id = :id")
     Optional<BatchRow> find(@Bind("id") long id);
 
-    @SqlQuery("SELECT " + COLUMNS + " FROM procq.batch WHERE idempotency_key = :key")
-    Optional<BatchRow> findByIdempotencyKey(@Bind("key") String key);
+    /** The batch if {@code owner} owns it; any batch when {@code owner} is null (a caller who sees every batch). */
+    @SqlQuery("SELECT " + COLUMNS + " FROM procq.batch WHERE id = :id AND (CAST(:owner AS text) IS NULL OR owner = :owner)")
+    Optional<BatchRow> findOwnedBy(@Bind("id") long id, @Bind("owner") String owner);
+
+    default Optional<BatchRow> findByIdempotencyKey(String key) {
+        return findByIdempotencyKey(key, null);
+    }
+
+    /** The batch this owner (null: no tokens) created with this Idempotency-Key. */
+    @SqlQuery("SELECT " + COLUMNS + " FROM procq.batch WHERE idempotency_key = :key AND coalesce(owner, '') = coalesce(:owner, '')")
+    Optional<BatchRow> findByIdempotencyKey(@Bind("key") String key, @Bind("owner") String owner);
 
     /** Newest first, keyset-paged: pass the smallest id of the previous page as {@code before}. */
     @SqlQuery("SELECT " + COLUMNS + " FROM procq.batch WHERE id < :before ORDER BY id DESC LIMIT :limit")
     List<BatchRow> listBefore(@Bind("before") long before, @Bind("limit") int limit);
+
+    /** {@link #listBefore} of one owner's batches only. */
+    @SqlQuery("SELECT " + COLUMNS + " FROM procq.batch WHERE owner = :owner AND id < :before ORDER BY id DESC LIMIT :limit")
+    List<BatchRow> listBeforeOwnedBy(@Bind("owner") String owner, @Bind("before") long before, @Bind("limit") int limit);
 
     /** Marks the batch cancelled; its PENDING jobs are cancelled separately, before this, to keep lock order job -> batch. */
     @SqlUpdate("UPDATE procq.batch SET cancel_requested = true WHERE id = :id")

@@ -45,7 +45,9 @@ class DuplicateKeysTest {
 
     @BeforeAll
     static void start() {
-        procq = new Procq(postgres, TYPES, Map.of()).startApi();
+        // Fifty submissions at once from this one address: above the default per-client limit, which
+        // would answer most of them 429 (SlowClientTest covers that); here every one must reach intake.
+        procq = new Procq(postgres, TYPES, Map.of("PROCQ_SUBMISSIONS_PER_CLIENT", "100")).startApi();
     }
 
     @AfterAll

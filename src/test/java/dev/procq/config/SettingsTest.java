@@ -151,6 +151,46 @@ class SettingsTest {
     }
 
     @Test
+    void tokensCarryAScopeAndAnIdAndABareTokenIsAdmin() {
+        List<ApiToken> tokens = new Settings(Map.of("PROCQ_API_TOKENS",
+                "legacy-token, read:READ-1, submit:ci=SUBMIT-2, ADMIN:ops=admin=with=equals, has:colon"))
+                .validate().scopedApiTokens();
+        assertThat(tokens).extracting(ApiToken::scope).containsExactly(ApiToken.Scope.ADMIN, ApiToken.Scope.READ,
+                ApiToken.Scope.SUBMIT, ApiToken.Scope.ADMIN, ApiToken.Scope.ADMIN);
+        assertThat(tokens).extracting(ApiToken::secret)
+                .containsExactly("legacy-token", "READ-1", "SUBMIT-2", "admin=with=equals", "has:colon");
+        assertThat(tokens.get(0).id()).matches("sha256:[0-9a-f]{12}");
+        assertThat(tokens.get(1).id()).matches("sha256:[0-9a-f]{12}").isNotEqualTo(tokens.get(0).id());
+        assertThat(tokens.get(2).id()).isEqualTo("ci");
+        assertThat(tokens.get(3).id()).isEqualTo("ops");
+        assertThat(tokens.toString()).doesNotContain("SUBMIT-2").doesNotContain("legacy-token");
+    }
+
+    @Test
+    void aBadTokenListNamesTheEntryNeverTheToken() {
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_API_TOKENS", "submit:ci=")).validate())
+                .isInstanceOf(ConfigException.class).hasMessageContaining("PROCQ_API_TOKENS: entry 1");
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_API_TOKENS", "read:a=SECRET-1,submit:a=SECRET-2")).validate())
+                .isInstanceOf(ConfigException.class).hasMessageContaining("entry 2 repeats the name 'a'")
+                .hasMessageNotContaining("SECRET");
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_API_TOKENS", "read:SECRET-1,submit:SECRET-1")).validate())
+                .isInstanceOf(ConfigException.class).hasMessageContaining("entry 2 repeats the token")
+                .hasMessageNotContaining("SECRET");
+    }
+
+    @Test
+    void slowClientLimitsHaveDefaultsAndAreChecked() {
+        assertThat(new Settings(Map.of()).submissionLimits()).isEqualTo(SubmissionLimits.DEFAULT);
+        SubmissionLimits set = new Settings(Map.of("PROCQ_SUBMISSION_MIN_BYTES", "10", "PROCQ_SUBMISSION_WINDOW", "2s",
+                "PROCQ_SUBMISSION_TIMEOUT", "1m", "PROCQ_SUBMISSIONS_PER_CLIENT", "3")).submissionLimits();
+        assertThat(set).isEqualTo(new SubmissionLimits(10, Duration.ofSeconds(2), Duration.ofMinutes(1), 3));
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_SUBMISSIONS_PER_CLIENT", "0")).validate())
+                .isInstanceOf(ConfigException.class).hasMessageContaining("PROCQ_SUBMISSIONS_PER_CLIENT=0");
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_SUBMISSION_WINDOW", "1m", "PROCQ_SUBMISSION_TIMEOUT", "10s")).validate())
+                .isInstanceOf(ConfigException.class).hasMessageContaining("PROCQ_SUBMISSION_TIMEOUT=10s");
+    }
+
+    @Test
     void durationsReadTheWayOperatorsWriteThem() {
         assertThat(Durations.parse("500ms")).isEqualTo(Duration.ofMillis(500));
         assertThat(Durations.parse("15s")).isEqualTo(Duration.ofSeconds(15));

@@ -68,6 +68,11 @@ public final class Procq implements AutoCloseable {
         return database;
     }
 
+    /** The running API, e.g. for its route table. */
+    public ApiServer api() {
+        return api;
+    }
+
     /** The one registry the API and the workers of this harness report to. */
     public Metrics metrics() {
         return metrics;
