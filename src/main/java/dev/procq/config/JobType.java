@@ -25,6 +25,7 @@ import java.util.regex.Pattern;
  * @param user             the user (name or uid) the child runs as; null for the worker's own
  * @param group            the child's group (name or gid); null for the user's primary group. Either
  *                         way the child has no supplementary groups
+ * @param halt             the failure budget each batch gets unless its submission gives one
  */
 public record JobType(
         String name,
@@ -42,7 +43,8 @@ public record JobType(
         ExitCodeRules exitCodes,
         Sandbox sandbox,
         String user,
-        String group) {
+        String group,
+        FailureBudget halt) {
 
     public static final int DEFAULT_CONCURRENCY = 4;
     public static final int DEFAULT_MAX_ATTEMPTS = 1;

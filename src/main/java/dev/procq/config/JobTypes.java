@@ -32,7 +32,7 @@ public final class JobTypes {
     private static final Pattern SIZE = Pattern.compile("^(\\d+)\\s*([KMGT]i?B?|B)?$", Pattern.CASE_INSENSITIVE);
     private static final Set<String> KEYS = Set.of("command", "concurrency", "timeout", "maxAttempts", "backoff",
             "targetPattern", "allowDashTargets", "env", "passEnv", "workingDirectory", "limits", "exitCodes", "sandbox",
-            "user", "group");
+            "user", "group", "halt");
     private static final Pattern ACCOUNT = Pattern.compile("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\\$?$");
     private static final Set<String> LIMIT_KEYS = Set.of("cpuSeconds", "memory", "openFiles", "processes");
     private static final Set<String> SANDBOX_KEYS = Set.of("network", "writable");
@@ -162,9 +162,10 @@ public final class JobTypes {
             throw new ConfigException(where + ".group: needs 'user' too (a child of the worker's own user could take its groups back)");
         }
         JobType.Sandbox sandbox = sandbox(node.get("sandbox"), where + ".sandbox");
+        FailureBudget halt = halt(node.get("halt"), where + ".halt");
         return new JobType(name, List.copyOf(command), concurrency, timeout, maxAttempts, backoff, targetPattern,
                 allowDash, Map.copyOf(env), List.copyOf(passEnv), workingDirectory, limits, exitCodes, sandbox,
-                user, group);
+                user, group, halt);
     }
 
     /** A user or group: a name as useradd accepts it, or a number. Resolved to an id when a worker starts. */
@@ -232,6 +233,22 @@ public final class JobTypes {
             throw new ConfigException(where + ": '/' would make the whole host writable; list the directories the program writes");
         }
         return path;
+    }
+
+    private static FailureBudget halt(JsonNode node, String where) {
+        if (node == null) return FailureBudget.NONE;
+        FailureBudget budget;
+        try {
+            budget = FailureBudget.of(node);
+        } catch (IllegalArgumentException e) {
+            // The budget's messages start with the rule they are about: types.x.halt.failed: ...
+            String message = e.getMessage();
+            throw new ConfigException(where + (message.startsWith("expected") ? ": " : ".") + message);
+        }
+        if (budget.isNone()) {
+            throw new ConfigException(where + ": empty; give failed, failedPercent with after, or inARow (or leave halt out)");
+        }
+        return budget;
     }
 
     private static long size(JsonNode node, String where) {

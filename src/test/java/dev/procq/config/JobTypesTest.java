@@ -51,6 +51,36 @@ class JobTypesTest {
     }
 
     @Test
+    void aFailureBudgetTakesAnyOfItsRules() {
+        JobTypes types = JobTypes.parse("""
+                types:
+                  counted: {command: [echo, '{target}'], halt: {failed: 100}}
+                  share: {command: [echo, '{target}'], halt: {failedPercent: 20, after: 50}}
+                  streak: {command: [echo, '{target}'], halt: {inARow: 10}}
+                  all: {command: [echo, '{target}'], halt: {failed: 1000, failedPercent: 2.5, after: 400, inARow: 10}}
+                  none: {command: [echo, '{target}']}
+                """, "test");
+        assertThat(types.find("counted").orElseThrow().halt()).isEqualTo(new FailureBudget(100L, null, null, null));
+        assertThat(types.find("share").orElseThrow().halt()).isEqualTo(new FailureBudget(null, 20.0, 50L, null));
+        assertThat(types.find("streak").orElseThrow().halt()).isEqualTo(new FailureBudget(null, null, null, 10L));
+        assertThat(types.find("all").orElseThrow().halt().text()).isEqualTo("failed=1000,failedPercent=2.5,after=400,inARow=10");
+        assertThat(types.find("none").orElseThrow().halt()).isEqualTo(FailureBudget.NONE);
+    }
+
+    @Test
+    void theTextFormOfABudgetReadsBackAndIsStrict() {
+        assertThat(FailureBudget.parse("failed=100")).isEqualTo(new FailureBudget(100L, null, null, null));
+        assertThat(FailureBudget.parse(" inARow=3 , failedPercent=20,after=50")).isEqualTo(new FailureBudget(null, 20.0, 50L, 3L));
+        assertThat(FailureBudget.parse("none")).isEqualTo(FailureBudget.NONE);
+        assertThat(FailureBudget.parse(FailureBudget.parse("failed=5,inARow=2").text())).isEqualTo(new FailureBudget(5L, null, null, 2L));
+        assertThatThrownBy(() -> FailureBudget.parse("failed=1,failed=2")).hasMessageContaining("given twice");
+        assertThatThrownBy(() -> FailureBudget.parse("failed")).hasMessageContaining("is not RULE=NUMBER");
+        assertThatThrownBy(() -> FailureBudget.parse("failed=many")).hasMessageContaining("not a whole number");
+        assertThatThrownBy(() -> FailureBudget.parse("")).hasMessageContaining("is not RULE=NUMBER");
+        assertThatThrownBy(() -> FailureBudget.parse("failedPercent=0,after=3")).hasMessageContaining("above 0");
+    }
+
+    @Test
     void theShippedJobTypesFileIsValid() {
         JobTypes types = JobTypes.load(Path.of("jobtypes.yaml"));
         assertThat(types.names()).contains("echo", "sleep", "exit");
@@ -73,6 +103,14 @@ class JobTypesTest {
             "bad name            | 'types: {\"a b\": {command: [echo, \"{target}\"]}}'          | type names are",
             "setting twice       | 'types: {a: {command: [echo, \"{target}\"], concurrency: 2, concurrency: 3}}' | Duplicate field 'concurrency'",
             "type twice          | 'types: {a: {command: [echo, \"{target}\"]}, a: {command: [cat, \"{target}\"]}}' | Duplicate field 'a'",
+            "halt not a mapping  | 'types: {a: {command: [echo, \"{target}\"], halt: 100}}'   | types.a.halt: expected a mapping",
+            "halt empty          | 'types: {a: {command: [echo, \"{target}\"], halt: {}}}'    | types.a.halt: empty",
+            "halt unknown rule   | 'types: {a: {command: [echo, \"{target}\"], halt: {fails: 3}}}' | types.a.halt.fails: unknown rule",
+            "halt zero           | 'types: {a: {command: [echo, \"{target}\"], halt: {failed: 0}}}' | types.a.halt.failed: 0 is out of range",
+            "halt fraction       | 'types: {a: {command: [echo, \"{target}\"], halt: {inARow: 2.5}}}' | types.a.halt.inARow: '2.5' is not a whole number",
+            "halt percent alone  | 'types: {a: {command: [echo, \"{target}\"], halt: {failedPercent: 20}}}' | types.a.halt.failedPercent needs after",
+            "halt after alone    | 'types: {a: {command: [echo, \"{target}\"], halt: {after: 20}}}' | types.a.halt.after only goes with failedPercent",
+            "halt over 100%      | 'types: {a: {command: [echo, \"{target}\"], halt: {failedPercent: 120, after: 5}}}' | must be above 0 and at most 100",
     })
     void aBadEntryStopsStartUpNamingTheEntry(String name, String yaml, String message) {
         assertThatThrownBy(() -> JobTypes.parse(yaml, "jobtypes.yaml"))
