@@ -1,5 +1,6 @@
 package dev.procq.store;
 
+import dev.procq.config.FailureBudget;
 import java.util.Optional;
 import org.jdbi.v3.core.Jdbi;
 
@@ -39,6 +40,37 @@ public final class BatchControl {
             int requeued = handle.attach(JobDao.class).retryFailedOfBatch(batchId, maxAttempts);
             batches.clearCancel(batchId);
             if (requeued > 0) JobNotifications.notifyJobsAvailable(handle, batch.get().type());
+            return batches.find(batchId);
+        });
+    }
+
+    /**
+     * Pauses the batch: no worker claims its jobs from its next claim on; running ones finish.
+     * A batch that is DONE or CANCELLED is left as it is (the caller sees its state). Empty if
+     * there is no such batch.
+     */
+    public Optional<BatchRow> pause(long batchId) {
+        return jdbi.inTransaction(handle -> {
+            BatchDao batches = handle.attach(BatchDao.class);
+            if (batches.pause(batchId).isEmpty()) return Optional.empty();
+            return batches.find(batchId);
+        });
+    }
+
+    /**
+     * Lifts a pause or a halt and wakes the workers; with a budget, the batch gets that one from now
+     * on (null keeps its own). Lifting a halt restarts the budget's count. A batch that is DONE or
+     * CANCELLED is left as it is. Empty if there is no such batch.
+     */
+    public Optional<BatchRow> resume(long batchId, FailureBudget budget) {
+        return jdbi.inTransaction(handle -> {
+            BatchDao batches = handle.attach(BatchDao.class);
+            Optional<BatchRow> batch = batches.find(batchId);
+            if (batch.isEmpty() || batch.get().isOver()) return batch;
+            if (budget != null) {
+                batches.setBudget(batchId, budget.failed(), budget.failedPercent(), budget.after(), budget.inARow());
+            }
+            batches.resume(batchId);
             return batches.find(batchId);
         });
     }

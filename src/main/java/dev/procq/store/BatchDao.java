@@ -13,7 +13,8 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 public interface BatchDao {
     String COLUMNS = """
             id, type, priority, state, total, pending, running, ok, failed, cancelled,
-            created_at, started_at, finished_at""";
+            created_at, started_at, finished_at, paused, halted_at, halt_reason,
+            halt_failed, halt_failed_percent, halt_after, halt_in_a_row""";
 
     /** Inserts a batch without an owner (no tokens); see {@link #insertUnlessKeyUsed(String, int, String, String)}. */
     default Optional<Long> insertUnlessKeyUsed(String type, int priority, String idempotencyKey) {
@@ -34,6 +35,23 @@ public interface BatchDao {
 
     @SqlUpdate("UPDATE procq.batch SET total = :total WHERE id = :id")
     int setTotal(@Bind("id") long id, @Bind("total") long total);
+
+    /** The batch's failure budget; null for a rule it does not have. */
+    @SqlUpdate("""
+            UPDATE procq.batch
+               SET halt_failed = :failed, halt_failed_percent = :failedPercent, halt_after = :after,
+                   halt_in_a_row = :inARow
+             WHERE id = :id""")
+    int setBudget(@Bind("id") long id, @Bind("failed") Long failed, @Bind("failedPercent") Double failedPercent,
+                  @Bind("after") Long after, @Bind("inARow") Long inARow);
+
+    /** Pauses the batch unless every job is final or it was cancelled; returns its state after (none: no such batch). */
+    @SqlQuery("SELECT s FROM procq.pause_batch(:id) AS s WHERE s IS NOT NULL")
+    Optional<String> pause(@Bind("id") long id);
+
+    /** Lifts a pause or a halt (see procq.resume_batch) and wakes the workers; returns its state after. */
+    @SqlQuery("SELECT s FROM procq.resume_batch(:id) AS s WHERE s IS NOT NULL")
+    Optional<String> resume(@Bind("id") long id);
 
     /** A priority given after the targets in a JSON body: the batch and its rows follow it. */
     @SqlUpdate("""

@@ -2,7 +2,7 @@ package dev.procq.store;
 
 import java.time.OffsetDateTime;
 
-/** One row of procq.batch. */
+/** One row of procq.batch; the four halt values are its failure budget (null: no such rule). */
 public record BatchRow(
         long id,
         String type,
@@ -16,5 +16,17 @@ public record BatchRow(
         long cancelled,
         OffsetDateTime createdAt,
         OffsetDateTime startedAt,
-        OffsetDateTime finishedAt) {
+        OffsetDateTime finishedAt,
+        boolean paused,
+        OffsetDateTime haltedAt,
+        String haltReason,
+        Long haltFailed,
+        Double haltFailedPercent,
+        Long haltAfter,
+        Long haltInARow) {
+
+    /** Whether nothing of it will ever run again without a retry: DONE or CANCELLED. */
+    public boolean isOver() {
+        return state.equals(BatchState.DONE.name()) || state.equals(BatchState.CANCELLED.name());
+    }
 }

