@@ -87,6 +87,8 @@ public final class ApiServer implements AutoCloseable {
         routes.get("/api/v1/batches/{id}/jobs", batches::jobs, Access.READ);
         routes.post("/api/v1/batches/{id}/cancel", batches::cancel, Access.STEER);
         routes.post("/api/v1/batches/{id}/retry", batches::retry, Access.STEER);
+        routes.post("/api/v1/batches/{id}/pause", batches::pause, Access.STEER);
+        routes.post("/api/v1/batches/{id}/resume", batches::resume, Access.STEER);
         routes.get("/api/v1/jobs/{id}", jobs::get, Access.READ);
         routes.get("/api/v1/types", jobTypes::list, Access.READ);
         routes.patch("/api/v1/types/{name}", jobTypes::update, Access.ADMIN);

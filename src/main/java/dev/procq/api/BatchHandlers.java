@@ -1,10 +1,14 @@
 package dev.procq.api;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.procq.config.FailureBudget;
 import dev.procq.config.JobType;
 import dev.procq.config.JobTypes;
 import dev.procq.config.SubmissionLimits;
 import dev.procq.intake.BatchOptions;
 import dev.procq.intake.BatchReceipt;
+import dev.procq.intake.DuplicateKey;
 import dev.procq.intake.Intake;
 import dev.procq.intake.IntakeException;
 import dev.procq.store.BatchControl;
@@ -21,7 +25,7 @@ import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** /api/v1/batches: submit, read, page, cancel, retry. */
+/** /api/v1/batches: submit, read, page, cancel, retry, pause, resume. */
 final class BatchHandlers {
     private static final Logger log = LoggerFactory.getLogger(BatchHandlers.class);
     static final int DEFAULT_PAGE = 50;
@@ -88,7 +92,9 @@ final class BatchHandlers {
                 throw ApiError.badRequest("text/plain bodies need the type in the query string: ?type=NAME");
             }
             int priority = intParam(ctx, "priority", 0, Integer.MIN_VALUE, Integer.MAX_VALUE);
-            receipt = intake.submitLines(body, new BatchOptions(type, priority, key), caller.owner());
+            String halt = ctx.queryParam("halt");
+            FailureBudget budget = halt == null ? null : Intake.budget(halt, "halt");
+            receipt = intake.submitLines(body, new BatchOptions(type, priority, key, budget), caller.owner());
         } else {
             throw new ApiError(415, "Content-Type must be application/json or text/plain, got '"
                     + (contentType.isEmpty() ? "none" : contentType) + "'", java.util.Map.of());
@@ -146,6 +152,60 @@ final class BatchHandlers {
         int maxAttempts = types.find(existing.type()).map(JobType::maxAttempts).orElse(JobType.DEFAULT_MAX_ATTEMPTS);
         BatchRow row = control.retry(id, maxAttempts).orElseThrow(() -> ApiError.notFound("batch " + id));
         ctx.json(Views.Batch.of(row));
+    }
+
+    void pause(Context ctx) {
+        long id = find(ctx).id();
+        BatchRow row = control.pause(id).orElseThrow(() -> ApiError.notFound("batch " + id));
+        if (row.isOver()) throw conflict(row, "pause");
+        ctx.json(Views.Batch.of(row));
+    }
+
+    /** Body optional: {"halt": {"failed": 500}} gives the batch a fresh budget ({} for none). */
+    void resume(Context ctx) {
+        long id = find(ctx).id();
+        FailureBudget budget = resumeBudget(ctx.body());
+        BatchRow row = control.resume(id, budget).orElseThrow(() -> ApiError.notFound("batch " + id));
+        if (row.isOver()) throw conflict(row, "resume");
+        ctx.json(Views.Batch.of(row));
+    }
+
+    private static ApiError conflict(BatchRow row, String action) {
+        return new ApiError(409, "batch " + row.id() + " is " + row.state() + ": nothing to " + action
+                + (row.state().equals("DONE") ? " (retry it to run its FAILED targets again)" : ""),
+                java.util.Map.of("state", row.state()));
+    }
+
+    static FailureBudget resumeBudget(String body) {
+        if (body == null || body.isBlank()) return null;
+        JsonNode root;
+        try {
+            root = ApiServer.JSON.readTree(body);
+        } catch (JsonProcessingException e) {
+            DuplicateKey duplicate = DuplicateKey.of(e).orElse(null);
+            if (duplicate != null) throw new ApiError(400, duplicate.message(), duplicate.detail());
+            throw ApiError.badRequest("malformed JSON: " + e.getOriginalMessage());
+        }
+        if (root == null || !root.isObject()) {
+            throw ApiError.badRequest("body must be empty or a JSON object like {\"halt\": {\"failed\": 500}}");
+        }
+        FailureBudget budget = null;
+        var fields = root.fields();
+        while (fields.hasNext()) {
+            var field = fields.next();
+            if (!field.getKey().equals("halt")) {
+                throw ApiError.badRequest("unknown field '" + field.getKey() + "' (known: halt)");
+            }
+            if (!field.getValue().isObject()) {
+                throw ApiError.badRequest("halt must be an object like {\"failed\": 500}; {} for no budget");
+            }
+            try {
+                budget = FailureBudget.of(field.getValue());
+            } catch (IllegalArgumentException e) {
+                throw new ApiError(400, "halt." + e.getMessage(), java.util.Map.of("position", "halt"));
+            }
+        }
+        return budget;
     }
 
     /** The batch of the path, if the caller may see it: another token's batch is 404 to a submit token, as if it did not exist. */

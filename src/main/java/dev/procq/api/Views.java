@@ -20,13 +20,22 @@ final class Views {
                   @JsonProperty("CANCELLED") long cancelled) {
     }
 
+    /** {@code haltReason} and {@code haltedAt} are null unless the budget ran out; {@code halt} is {} for no budget. */
     record Batch(long id, String type, String state, int priority, long total, Counts counts,
-                 OffsetDateTime createdAt, OffsetDateTime startedAt, OffsetDateTime finishedAt) {
+                 OffsetDateTime createdAt, OffsetDateTime startedAt, OffsetDateTime finishedAt,
+                 @JsonInclude(JsonInclude.Include.ALWAYS) String haltReason,
+                 @JsonInclude(JsonInclude.Include.ALWAYS) OffsetDateTime haltedAt, boolean paused, Budget halt) {
         static Batch of(BatchRow row) {
             return new Batch(row.id(), row.type(), row.state(), row.priority(), row.total(),
                     new Counts(row.pending(), row.running(), row.ok(), row.failed(), row.cancelled()),
-                    row.createdAt(), row.startedAt(), row.finishedAt());
+                    row.createdAt(), row.startedAt(), row.finishedAt(), row.haltReason(), row.haltedAt(),
+                    row.paused(), new Budget(row.haltFailed(), row.haltFailedPercent(), row.haltAfter(), row.haltInARow()));
         }
+    }
+
+    /** A failure budget as submitted: only the rules it has. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record Budget(Long failed, Double failedPercent, Long after, Long inARow) {
     }
 
     record Page<T>(List<T> items, @JsonInclude(JsonInclude.Include.ALWAYS) String next) {

@@ -1,7 +1,13 @@
 package dev.procq.intake;
 
-/** The parts of a submission besides its targets. */
-public record BatchOptions(String type, int priority, String idempotencyKey) {
+import dev.procq.config.FailureBudget;
+
+/**
+ * The parts of a submission besides its targets.
+ *
+ * @param halt the batch's failure budget; null for its type's ({@link FailureBudget#NONE} for none at all)
+ */
+public record BatchOptions(String type, int priority, String idempotencyKey, FailureBudget halt) {
     public static final int MIN_PRIORITY = -1000;
     public static final int MAX_PRIORITY = 1000;
 
@@ -13,5 +19,9 @@ public record BatchOptions(String type, int priority, String idempotencyKey) {
         if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > 255)) {
             throw IntakeException.badRequest("Idempotency-Key must be 1 to 255 characters");
         }
+    }
+
+    public BatchOptions(String type, int priority, String idempotencyKey) {
+        this(type, priority, idempotencyKey, null);
     }
 }

@@ -6,7 +6,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.procq.config.DatabaseTimeouts;
+import dev.procq.config.FailureBudget;
 import dev.procq.config.JobType;
 import dev.procq.config.JobTypes;
 import dev.procq.store.BatchDao;
@@ -39,6 +41,8 @@ public final class Intake {
      */
     static final long MAX_BUFFERED_BEFORE_TYPE = 4L << 20;
     private static final int BUFFERED_TARGET_OVERHEAD = 32;
+    /** Reads the small nested objects of a body (a halt budget) as trees, from the same strict parser. */
+    private static final ObjectMapper TREES = new ObjectMapper();
 
     private final Jdbi jdbi;
     private final JobTypes types;
@@ -90,7 +94,10 @@ public final class Intake {
                 .build();
     }
 
-    /** A JSON body: {"type": "...", "priority": 0, "targets": ["...", ...]}, or "scan": {"root": "...", "glob": "..."} instead of targets. */
+    /**
+     * A JSON body: {"type": "...", "priority": 0, "halt": {"failed": 100}, "targets": ["...", ...]}, or
+     * "scan": {"root": "...", "glob": "..."} instead of targets; "halt": {} for no failure budget at all.
+     */
     public BatchReceipt submitJson(InputStream body, String idempotencyKey, String owner) {
         Optional<BatchReceipt> replay = replayOf(idempotencyKey, owner);
         if (replay.isPresent()) return replay.get();
@@ -139,6 +146,7 @@ public final class Intake {
             }
             String typeName = null;
             Integer priority = null;
+            FailureBudget halt = null;
             boolean sawTargets = false;
             DirectoryScan scan = null;
             BatchWriter writer = null;
@@ -157,6 +165,14 @@ public final class Intake {
                         priority = parser.getIntValue();
                         if (writer != null) writer.changePriority(priority);
                     }
+                    case "halt" -> {
+                        if (value != JsonToken.START_OBJECT) {
+                            throw IntakeException.badRequest("halt must be an object like {\"failed\": 100}, "
+                                    + "{\"failedPercent\": 20, \"after\": 50} or {\"inARow\": 10}; {} for none");
+                        }
+                        halt = budgetOf(TREES.readTree(parser));
+                        if (writer != null) writer.changeHalt(halt);
+                    }
                     case "targets" -> {
                         if (value != JsonToken.START_ARRAY) {
                             throw IntakeException.badRequest("targets must be an array of strings");
@@ -164,7 +180,7 @@ public final class Intake {
                         sawTargets = true;
                         if (typeName != null) {
                             writer = open(handle, requireType(typeName),
-                                    new BatchOptions(typeName, priority == null ? 0 : priority, idempotencyKey), owner);
+                                    new BatchOptions(typeName, priority == null ? 0 : priority, idempotencyKey, halt), owner);
                             if (writer.replayed != null) return writer.replayed;
                         } else {
                             buffered = new ArrayList<>();
@@ -190,7 +206,7 @@ public final class Intake {
                     }
                     case "scan" -> scan = scanRoots.prepare(ScanRequest.read(parser));
                     default -> throw IntakeException.badRequest("unknown field '" + field
-                            + "' (known: type, targets, scan, priority)");
+                            + "' (known: type, targets, scan, priority, halt)");
                 }
             }
             if (parser.currentToken() != JsonToken.END_OBJECT || parser.nextToken() != null) {
@@ -199,14 +215,14 @@ public final class Intake {
             if (typeName == null) throw IntakeException.badRequest("type is required");
             if (scan != null) {
                 if (sawTargets) throw IntakeException.badRequest("give either targets or scan, not both");
-                writer = open(handle, requireType(typeName), new BatchOptions(typeName, priority == null ? 0 : priority, idempotencyKey), owner);
+                writer = open(handle, requireType(typeName), new BatchOptions(typeName, priority == null ? 0 : priority, idempotencyKey, halt), owner);
                 if (writer.replayed != null) return writer.replayed;
                 scan.forEach(writer::add);
                 return writer.finish().withScan(scan.summary());
             }
             if (!sawTargets) throw IntakeException.badRequest("targets is required (an array of strings), or scan");
             if (writer == null) {
-                writer = open(handle, requireType(typeName), new BatchOptions(typeName, priority == null ? 0 : priority, idempotencyKey), owner);
+                writer = open(handle, requireType(typeName), new BatchOptions(typeName, priority == null ? 0 : priority, idempotencyKey, halt), owner);
                 if (writer.replayed != null) return writer.replayed;
                 for (int i = 0; i < buffered.size(); i++) {
                     writer.add(buffered.get(i), "targets[" + i + "]");
@@ -220,6 +236,24 @@ public final class Intake {
             if (duplicate.isPresent()) throw duplicate.get().refusal();
             throw IntakeException.badRequest("malformed JSON at line " + e.getLocation().getLineNr()
                     + ", column " + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage());
+        }
+    }
+
+    /** A failure budget from a submission, refused with the client's field name. */
+    private static FailureBudget budgetOf(com.fasterxml.jackson.databind.JsonNode node) {
+        try {
+            return FailureBudget.of(node);
+        } catch (IllegalArgumentException e) {
+            throw new IntakeException(400, "halt." + e.getMessage(), Map.of("position", "halt"));
+        }
+    }
+
+    /** The text form of a failure budget ({@code failed=100,inARow=10} or {@code none}), as a query parameter. */
+    public static FailureBudget budget(String text, String parameter) {
+        try {
+            return FailureBudget.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IntakeException(400, parameter + ": " + e.getMessage(), Map.of("position", parameter));
         }
     }
 
@@ -290,7 +324,9 @@ public final class Intake {
             BatchRow existing = batches.findByIdempotencyKey(options.idempotencyKey(), owner).orElseThrow();
             return new BatchWriter(replay(existing));
         }
-        return new BatchWriter(handle, id.get(), type, options.priority());
+        BatchWriter writer = new BatchWriter(handle, id.get(), type, options.priority());
+        writer.changeHalt(options.halt());
+        return writer;
     }
 
     private <R> R inTransaction(TransactionBody<R> body) {
@@ -378,6 +414,11 @@ public final class Intake {
         }
 
         private Integer pendingPriority;
+        private FailureBudget halt;
+
+        void changeHalt(FailureBudget budget) {
+            halt = budget;
+        }
 
         BatchReceipt finish() throws SQLException {
             if (count == 0) throw IntakeException.badRequest("no targets: a batch needs at least one");
@@ -387,6 +428,10 @@ public final class Intake {
             if (pendingPriority != null) {
                 new BatchOptions(type.name(), pendingPriority, null);
                 batches.setPriority(batchId, pendingPriority);
+            }
+            FailureBudget budget = halt == null ? type.halt() : halt;
+            if (!budget.isNone()) {
+                batches.setBudget(batchId, budget.failed(), budget.failedPercent(), budget.after(), budget.inARow());
             }
             JobNotifications.notifyJobsAvailable(handle, type.name());
             return new BatchReceipt(batchId, type.name(), count, false);
