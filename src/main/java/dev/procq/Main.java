@@ -1,6 +1,8 @@
 package dev.procq;
 
 import dev.procq.cli.CancelCommand;
+import dev.procq.cli.PauseCommand;
+import dev.procq.cli.ResumeCommand;
 import dev.procq.cli.RetryCommand;
 import dev.procq.cli.Shell;
 import dev.procq.cli.StatusCommand;
@@ -22,6 +24,8 @@ import picocli.CommandLine.Command;
                 StatusCommand.class,
                 CancelCommand.class,
                 RetryCommand.class,
+                PauseCommand.class,
+                ResumeCommand.class,
         },
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:the work failed (e.g. a target FAILED, the server refused)", "2:bad usage or configuration"})

@@ -1,5 +1,6 @@
 package dev.procq.cli;
 
+import dev.procq.config.FailureBudget;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -46,17 +47,21 @@ public final class ApiClient {
     }
 
     /** Targets given on the command line: JSON keeps each exactly, newlines and all. */
-    public Receipt submitTargets(String type, List<String> targets, Integer priority, String idempotencyKey) {
+    public Receipt submitTargets(String type, List<String> targets, Integer priority, String idempotencyKey,
+                                 FailureBudget halt) {
         ObjectNode body = JSON.createObjectNode().put("type", type);
         if (priority != null) body.put("priority", priority);
+        if (halt != null) body.set("halt", budgetJson(halt));
         targets.forEach(body.putArray("targets")::add);
         return submit(jsonRequest("/api/v1/batches", body), idempotencyKey);
     }
 
     /** One target per line, streamed as text/plain from a file or stdin: never held in memory. */
-    public Receipt submitLines(String type, BodyPublisher lines, Integer priority, String idempotencyKey) {
+    public Receipt submitLines(String type, BodyPublisher lines, Integer priority, String idempotencyKey,
+                               FailureBudget halt) {
         String query = "?type=" + URLEncoder.encode(type, StandardCharsets.UTF_8)
-                + (priority == null ? "" : "&priority=" + priority);
+                + (priority == null ? "" : "&priority=" + priority)
+                + (halt == null ? "" : "&halt=" + URLEncoder.encode(halt.text(), StandardCharsets.UTF_8));
         HttpRequest.Builder request = request("/api/v1/batches" + query)
                 .header("Content-Type", "text/plain; charset=utf-8")
                 // No Expect: 100-continue: Java 17's client hangs when the answer to it is a refusal.
@@ -66,8 +71,21 @@ public final class ApiClient {
     }
 
     /** A directory scan on the server: {"type", "scan": {"root", "glob"}}. */
-    public Receipt submitScan(String type, String root, String glob, Integer priority, String idempotencyKey) {
-        return submit(jsonRequest("/api/v1/batches", scanBody(type, root, glob, priority)), idempotencyKey);
+    public Receipt submitScan(String type, String root, String glob, Integer priority, String idempotencyKey,
+                              FailureBudget halt) {
+        ObjectNode body = scanBody(type, root, glob, priority);
+        if (halt != null) body.set("halt", budgetJson(halt));
+        return submit(jsonRequest("/api/v1/batches", body), idempotencyKey);
+    }
+
+    /** A failure budget as the API reads it: only the rules it has; {} for none. */
+    static ObjectNode budgetJson(FailureBudget budget) {
+        ObjectNode json = JSON.createObjectNode();
+        if (budget.failed() != null) json.put("failed", budget.failed());
+        if (budget.failedPercent() != null) json.put("failedPercent", budget.failedPercent());
+        if (budget.after() != null) json.put("after", budget.after());
+        if (budget.inARow() != null) json.put("inARow", budget.inARow());
+        return json;
     }
 
     static ObjectNode scanBody(String type, String root, String glob, Integer priority) {
@@ -92,6 +110,22 @@ public final class ApiClient {
 
     public String cancelRaw(long id) {
         return send(request("/api/v1/batches/" + id + "/cancel").timeout(READ_TIMEOUT).POST(BodyPublishers.noBody()));
+    }
+
+    public String pauseRaw(long id) {
+        return send(request("/api/v1/batches/" + id + "/pause").timeout(READ_TIMEOUT).POST(BodyPublishers.noBody()));
+    }
+
+    /** {@code halt} is a fresh failure budget, or null to keep the batch's own. */
+    public String resumeRaw(long id, FailureBudget halt) {
+        HttpRequest.Builder request = request("/api/v1/batches/" + id + "/resume").timeout(READ_TIMEOUT);
+        if (halt == null) return send(request.POST(BodyPublishers.noBody()));
+        try {
+            return send(request.header("Content-Type", "application/json")
+                    .POST(BodyPublishers.ofByteArray(JSON.writeValueAsBytes(JSON.createObjectNode().set("halt", budgetJson(halt))))));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     public String retryRaw(long id) {

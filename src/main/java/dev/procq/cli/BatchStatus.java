@@ -7,7 +7,8 @@ import java.time.OffsetDateTime;
 /** A batch as GET /api/v1/batches/{id} returns it; fields the client does not know are ignored. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record BatchStatus(long id, String type, String state, long total, Counts counts,
-                          OffsetDateTime createdAt, OffsetDateTime startedAt, OffsetDateTime finishedAt) {
+                          OffsetDateTime createdAt, OffsetDateTime startedAt, OffsetDateTime finishedAt,
+                          String haltReason) {
 
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Counts(@JsonProperty("PENDING") long pending, @JsonProperty("RUNNING") long running,
@@ -18,6 +19,11 @@ public record BatchStatus(long id, String type, String state, long total, Counts
     /** No job will change any more: every one is final, or the batch was cancelled. */
     public boolean isOver() {
         return "DONE".equals(state) || "CANCELLED".equals(state);
+    }
+
+    /** Its failure budget ran out: nothing more starts until an operator resumes it. */
+    public boolean isHalted() {
+        return "HALTED".equals(state);
     }
 
     /** Every target ended OK. */

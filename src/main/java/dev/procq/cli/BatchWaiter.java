@@ -6,7 +6,8 @@ import java.util.Optional;
 import java.util.OptionalDouble;
 
 /**
- * Follows a batch until no job will change any more. On a terminal the progress line is redrawn
+ * Follows a batch until no job will change any more, or it halts (its failure budget ran out: it
+ * would wait for an operator).  A paused batch is waited for. On a terminal the progress line is redrawn
  * in place; elsewhere (a log, a CI job) a plain line is printed every {@code plainEvery}, plus
  * the first and the last. While the API is unreachable it keeps waiting and says so once.
  */
@@ -57,20 +58,20 @@ final class BatchWaiter {
             Optional<Duration> eta = rate.eta(status.counts().pending() + status.counts().running());
             if (inPlace) {
                 err.print("\r" + ProgressLine.fitted(status, perSecond, eta, columns) + CLEAR_TO_END_OF_LINE);
-                if (status.isOver()) err.println();
+                if (status.isOver() || status.isHalted()) err.println();
                 err.flush();
-            } else if (!printedAny || status.isOver() || now - lastPlainLine >= plainEvery.toNanos()) {
+            } else if (!printedAny || status.isOver() || status.isHalted() || now - lastPlainLine >= plainEvery.toNanos()) {
                 err.println(ProgressLine.render(status, perSecond, eta));
                 err.flush();
                 lastPlainLine = now;
             }
             printedAny = true;
-            if (status.isOver()) return status;
+            if (status.isOver() || status.isHalted()) return status;
             Thread.sleep(POLL.toMillis());
         }
     }
 
-    /** The closing line after a wait, and the exit code: 0 only when every target is OK. */
+    /** The closing line after a wait, and the exit code: 0 only when every target is OK (so never for a halt). */
     static int conclude(BatchStatus batch, PrintWriter err) {
         BatchStatus.Counts c = batch.counts();
         StringBuilder summary = new StringBuilder("batch ").append(batch.id()).append(' ').append(batch.state());
@@ -81,6 +82,10 @@ final class BatchWaiter {
         if (c.cancelled() > 0) summary.append(", ").append(c.cancelled()).append(" CANCELLED");
         if (c.running() > 0) summary.append(", ").append(c.running()).append(" still stopping");
         err.println(summary);
+        if (batch.isHalted()) {
+            err.println("batch " + batch.id() + " halted: " + SafeText.of(String.valueOf(batch.haltReason())) + "; its "
+                    + c.pending() + " PENDING targets wait: procq resume " + batch.id() + " [--budget ...], or procq cancel " + batch.id());
+        }
         if (c.failed() > 0) {
             err.println("the failed targets and why: procq status " + batch.id() + "; run them again: procq retry " + batch.id());
         }

@@ -47,4 +47,13 @@ public final class ClientOptions {
         if (id <= 0) throw new CommandLine.ParameterException(commandLine, "BATCH_ID must be a positive number, got " + id);
         return id;
     }
+
+    /** A failure budget in its text form (failed=100,inARow=10 or none); bad usage otherwise. */
+    static dev.procq.config.FailureBudget budget(CommandLine commandLine, String option, String text) {
+        try {
+            return dev.procq.config.FailureBudget.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(commandLine, option + ": " + e.getMessage());
+        }
+    }
 }

@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
         description = {"Print a batch's progress: counts, percent, rate, time left, and its failed targets with why.",
                 "Without BATCH_ID: the most recent batches, newest first."},
         exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:printed", "1:no such batch, or the API refused or could not be reached", "2:bad usage"})
+        exitCodeList = {"0:printed", "1:the batch is HALTED (its failure budget ran out), no such batch, or the API refused"
+                + " or could not be reached", "2:bad usage"})
 public final class StatusCommand implements Callable<Integer> {
     static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
 
@@ -78,7 +79,7 @@ public final class StatusCommand implements Callable<Integer> {
         BatchStatus batch = ApiClient.read(raw, BatchStatus.class);
         printBatch(batch, out);
         if (failures > 0 && batch.counts().failed() > 0) printFailures(api, batch, out);
-        return Main.EXIT_OK;
+        return batch.isHalted() ? Main.EXIT_FAILED : Main.EXIT_OK;
     }
 
     static void printBatch(BatchStatus batch, PrintWriter out) {
@@ -97,6 +98,12 @@ public final class StatusCommand implements Callable<Integer> {
             }
         }
         out.println(times);
+        if (batch.isHalted()) {
+            out.println("halted: " + SafeText.of(String.valueOf(batch.haltReason())) + "; nothing more starts until"
+                    + " procq resume " + batch.id() + " (or procq cancel " + batch.id() + ")");
+        } else if ("PAUSED".equals(batch.state())) {
+            out.println("paused: nothing more starts until procq resume " + batch.id());
+        }
     }
 
     /** Jobs finished per second between the first claim and the end (or now). */

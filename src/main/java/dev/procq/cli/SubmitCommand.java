@@ -1,5 +1,6 @@
 package dev.procq.cli;
 
+import dev.procq.config.FailureBudget;
 import dev.procq.Main;
 import java.io.FileNotFoundException;
 import java.net.http.HttpRequest.BodyPublisher;
@@ -26,7 +27,7 @@ import picocli.CommandLine.Spec;
                 "streamed, so a batch of millions of lines needs no memory. Put -- before targets that start with -."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:submitted (with --wait: every target OK)",
-                "1:the API refused or could not be reached; with --wait: a target FAILED or the batch was cancelled",
+                "1:the API refused or could not be reached; with --wait: a target FAILED, or the batch was cancelled or HALTED",
                 "2:bad usage"})
 public final class SubmitCommand implements Callable<Integer> {
     public static final int MIN_PRIORITY = -1000;
@@ -55,6 +56,11 @@ public final class SubmitCommand implements Callable<Integer> {
     @Option(names = {"-p", "--priority"}, paramLabel = "N",
             description = "claim order across batches, " + MIN_PRIORITY + ".." + MAX_PRIORITY + ": lower runs first (default 0)")
     Integer priority;
+
+    @Option(names = "--halt", paramLabel = "RULES",
+            description = "the batch's failure budget instead of its type's: failed=N, failedPercent=P,after=M,"
+                    + " inARow=K (comma-separated), or none; past it the batch HALTS: nothing more starts")
+    String halt;
 
     @Option(names = "--idempotency-key", paramLabel = "KEY",
             description = "submitting again with the same key returns the first batch instead of a new one")
@@ -99,10 +105,11 @@ public final class SubmitCommand implements Callable<Integer> {
         if (priority != null && (priority < MIN_PRIORITY || priority > MAX_PRIORITY)) {
             throw usage("--priority must be from " + MIN_PRIORITY + " to " + MAX_PRIORITY + ", got " + priority);
         }
+        FailureBudget budget = halt == null ? null : ClientOptions.budget(spec.commandLine(), "--halt", halt);
         int ways = (targets.isEmpty() ? 0 : 1) + (file == null ? 0 : 1) + (scan == null ? 0 : 1);
         if (ways > 1) throw usage("give the targets one way: as arguments, with --file, or with --scan");
         if (!targets.isEmpty()) {
-            return api -> api.submitTargets(type, targets, priority, idempotencyKey);
+            return api -> api.submitTargets(type, targets, priority, idempotencyKey, budget);
         }
         if (scan != null) {
             int colon = scan.indexOf(':');
@@ -111,7 +118,7 @@ public final class SubmitCommand implements Callable<Integer> {
             }
             String root = scan.substring(0, colon);
             String glob = scan.substring(colon + 1);
-            return api -> api.submitScan(type, root, glob, priority, idempotencyKey);
+            return api -> api.submitScan(type, root, glob, priority, idempotencyKey, budget);
         }
         if (file == null && shell.stdinIsTerminal()) {
             throw usage("no targets: give them as arguments, with --file FILE, on stdin (a pipe), or with --scan ROOT:GLOB");
@@ -119,7 +126,7 @@ public final class SubmitCommand implements Callable<Integer> {
         BodyPublisher lines = file == null || file.equals("-")
                 ? BodyPublishers.ofInputStream(shell::in)
                 : fileLines(Path.of(file));
-        return api -> api.submitLines(type, lines, priority, idempotencyKey);
+        return api -> api.submitLines(type, lines, priority, idempotencyKey, budget);
     }
 
     private BodyPublisher fileLines(Path path) {

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** procq submit, status, cancel and retry run in-process against a live API and worker. */
+/** procq submit, status, cancel, retry, pause and resume run in-process against a live API and worker. */
 class CliTest {
     @RegisterExtension
     static final PostgresExtension postgres = new PostgresExtension();
@@ -343,6 +343,63 @@ class CliTest {
     }
 
     @Test
+    void submitWaitAndStatusExitOneAndSayWhyWhenTheBatchHalts() {
+        // One slot per target in flight at most 8; 40 failing targets, a budget of 3.
+        List<String> args = new ArrayList<>(List.of("submit", "--type", "exit", "--halt", "failed=3", "--wait"));
+        args.addAll(Collections.nCopies(40, "4"));
+        CliRun run = cli().run(args.toArray(String[]::new));
+
+        assertThat(run.exit()).as(run.toString()).isEqualTo(1);
+        long id = idOf(run);
+        assertThat(run.err()).contains("batch " + id + " HALTED")
+                .containsPattern("batch " + id + " halted: \\d+ targets failed \\(budget: failed 3\\); its \\d+ PENDING targets wait")
+                .contains("procq resume " + id);
+
+        CliRun status = cli().run("status", Long.toString(id));
+        assertThat(status.exit()).as(status.toString()).isEqualTo(1);
+        assertThat(status.out()).contains("batch " + id + " (type exit): HALTED")
+                .containsPattern("halted: \\d+ targets failed \\(budget: failed 3\\)");
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> procq.batch(id).get("counts").get("RUNNING").asLong() == 0);
+        CliRun resume = cli().run("resume", Long.toString(id), "--budget", "none", "--wait");
+        assertThat(resume.exit()).as(resume.toString()).isEqualTo(1);
+        assertThat(resume.out()).contains("batch " + id + " RUNNING");
+        assertThat(resume.err()).contains("batch " + id + " DONE").contains("0 OK, 40 FAILED");
+        assertThat(cli().run("status", Long.toString(id)).exit()).isZero();
+
+        CliRun late = cli().run("resume", Long.toString(id));
+        assertThat(late.exit()).isEqualTo(1);
+        assertThat(late.err()).contains("is DONE: nothing to resume");
+    }
+
+    @Test
+    void pauseHoldsTheBatchAndResumeLetsItFinish() {
+        long id = idOf(cli().run("submit", "--type", "sleep", "0.5", "0.5", "0.5", "0.5", "0.5", "0.5", "0.5", "0.5", "0.5", "0.5"));
+        CliRun pause = cli().run("pause", Long.toString(id));
+        assertThat(pause.exit()).as(pause.toString()).isZero();
+        assertThat(pause.out()).contains("batch " + id + " PAUSED").contains("procq resume " + id);
+        CliRun status = cli().run("status", Long.toString(id));
+        assertThat(status.exit()).isZero();
+        assertThat(status.out()).contains("PAUSED").contains("paused: nothing more starts until procq resume " + id);
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> procq.batch(id).get("counts").get("RUNNING").asLong() == 0);
+        assertThat(procq.batch(id).get("counts").get("PENDING").asLong()).isGreaterThan(0);
+        CliRun resume = cli().run("resume", Long.toString(id), "--wait");
+        assertThat(resume.exit()).as(resume.toString()).isZero();
+        assertThat(resume.err()).contains("10 OK, 0 FAILED");
+    }
+
+    @Test
+    void aBadBudgetIsBadUsage() {
+        CliRun submit = cli().run("submit", "--type", "exit", "--halt", "failed=0", "1");
+        assertThat(submit.exit()).isEqualTo(2);
+        assertThat(submit.err()).contains("--halt: failed: 0 is out of range");
+        CliRun resume = cli().run("resume", "1", "--budget", "failedPercent=20");
+        assertThat(resume.exit()).isEqualTo(2);
+        assertThat(resume.err()).contains("--budget: failedPercent needs after");
+    }
+
+    @Test
     void theTokenComesFromProcqTokenAndTheUrlOptionBeatsProcqUrl() throws Exception {
         try (Procq guarded = new Procq(postgres, TYPES, Map.of("PROCQ_API_TOKENS", "s3cret")).startApi()) {
             CliRun without = CliRun.with(Map.of("PROCQ_URL", guarded.baseUrl())).run("status");
@@ -364,7 +421,7 @@ class CliTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"submit", "status", "cancel", "retry"})
+    @ValueSource(strings = {"submit", "status", "cancel", "retry", "pause", "resume"})
     void everyClientCommandHasHelp(String command) {
         CliRun run = cli().run(command, "--help");
 
@@ -377,7 +434,7 @@ class CliTest {
         CliRun run = cli().run("--help");
 
         assertThat(run.exit()).isZero();
-        assertThat(Arrays.stream(new String[] {"submit", "status", "cancel", "retry"}))
+        assertThat(Arrays.stream(new String[] {"submit", "status", "cancel", "retry", "pause", "resume"}))
                 .allMatch(command -> run.out().contains("  " + command + " "));
     }
 }

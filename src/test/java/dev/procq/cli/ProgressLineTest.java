@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 class ProgressLineTest {
     static BatchStatus batch(String state, long total, long pending, long running, long ok, long failed, long cancelled) {
         return new BatchStatus(1, "t", state, total, new BatchStatus.Counts(pending, running, ok, failed, cancelled),
-                OffsetDateTime.now(), null, null);
+                OffsetDateTime.now(), null, null, null);
     }
 
     @Test

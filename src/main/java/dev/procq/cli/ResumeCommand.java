@@ -1,0 +1,74 @@
+package dev.procq.cli;
+
+import dev.procq.Main;
+import dev.procq.config.FailureBudget;
+import java.time.Duration;
+import java.util.OptionalDouble;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+/** procq resume: a paused or halted batch runs again, optionally with a fresh failure budget. */
+@Command(name = "resume", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Resume a paused or halted batch: workers start its PENDING targets again. Lifting a halt",
+                "starts the failure budget's count afresh; --budget also replaces the budget itself."},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:resumed (with --wait: every target OK)",
+                "1:no such batch, it is DONE or CANCELLED, or the API refused or could not be reached;"
+                        + " with --wait: a target FAILED or the batch halted again",
+                "2:bad usage"})
+public final class ResumeCommand implements Callable<Integer> {
+    @ParentCommand
+    Main main;
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(paramLabel = "BATCH_ID", description = "the batch to resume")
+    long batchId;
+
+    @Option(names = "--budget", paramLabel = "RULES",
+            description = "a fresh failure budget: failed=N, failedPercent=P,after=M, inARow=K (comma-separated),"
+                    + " or none for no budget")
+    String budget;
+
+    @Option(names = {"-w", "--wait"}, description = "follow the batch with a progress bar until it is done or halts again")
+    boolean wait;
+
+    @Option(names = "--progress-every", paramLabel = "DURATION", defaultValue = "10s",
+            converter = ClientOptions.DurationConverter.class,
+            description = "with --wait and stderr not a terminal: print a progress line this often (default: ${DEFAULT-VALUE})")
+    Duration progressEvery;
+
+    @Option(names = "--json", description = "print the API's JSON as it is")
+    boolean json;
+
+    @Mixin
+    ClientOptions clientOptions;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        Shell shell = main.shell();
+        long id = ClientOptions.positiveId(spec.commandLine(), batchId);
+        FailureBudget halt = budget == null ? null : ClientOptions.budget(spec.commandLine(), "--budget", budget);
+        ApiClient api = clientOptions.client(shell);
+        String raw = api.resumeRaw(id, halt);
+        BatchStatus batch = ApiClient.read(raw, BatchStatus.class);
+        if (json) {
+            shell.out().println(raw);
+        } else {
+            shell.out().println("batch " + batch.id() + " " + batch.state());
+            shell.out().println(ProgressLine.render(batch, OptionalDouble.empty(), java.util.Optional.empty()));
+        }
+        shell.out().flush();
+        if (!wait) return Main.EXIT_OK;
+        BatchStatus done = new BatchWaiter(api, shell, progressEvery).await(id);
+        return BatchWaiter.conclude(done, shell.err());
+    }
+
+}
