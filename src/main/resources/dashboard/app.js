@@ -98,7 +98,7 @@
   }
 
   function badge(state) {
-    const known = ['OK', 'FAILED', 'RUNNING', 'PENDING', 'CANCELLED', 'DONE'].includes(state) ? state : 'PENDING';
+    const known = ['OK', 'FAILED', 'RUNNING', 'PENDING', 'CANCELLED', 'DONE', 'PAUSED', 'HALTED'].includes(state) ? state : 'PENDING';
     return el('span', { class: 'badge state-' + known, text: state || '?' });
   }
 
@@ -231,6 +231,8 @@
     if (batch.state === 'DONE') etaText = 'done';
     else if (batch.state === 'CANCELLED') etaText = left > 0 ? 'stopping' : 'cancelled';
     else if (batch.state === 'PENDING') etaText = 'waiting for a worker';
+    else if (batch.state === 'PAUSED') etaText = 'paused';
+    else if (batch.state === 'HALTED') etaText = 'halted';
     else if (rate && rate > 0) {
       eta = left / rate;
       etaText = '~' + formatDuration(eta);
@@ -578,7 +580,7 @@
   }
 
   // ---------------------------------------------------------------------------------------------
-  // One batch: progress, failures with their output, every job, cancel and retry
+  // One batch: progress, why it halted, failures with their output, every job, pause, resume, cancel and retry
 
   function batchView(id, params) {
     let filter = JOB_STATES.includes(params.get('state')) ? params.get('state') : '';
@@ -615,7 +617,14 @@
     const actionResult = el('span', { class: 'result', id: 'action-result' });
     const cancelButton = el('button', { type: 'button', class: 'danger', id: 'cancel-batch', text: 'Cancel batch' });
     const retryButton = el('button', { type: 'button', id: 'retry-batch', text: 'Retry failed' });
-    const actions = el('div', { class: 'actions' }, cancelButton, retryButton, actionResult);
+    const pauseButton = el('button', { type: 'button', id: 'pause-batch', text: 'Pause' });
+    const resumeButton = el('button', { type: 'button', class: 'primary', id: 'resume-batch', text: 'Resume', hidden: true });
+    const actions = el('div', { class: 'actions' }, pauseButton, resumeButton, cancelButton, retryButton, actionResult);
+    const haltNote = el('p', { class: 'halt-reason', id: 'halt-reason', role: 'status', hidden: true });
+    pauseButton.addEventListener('click', () => act('pause', pauseButton,
+      (batch) => 'Paused: nothing more starts; ' + number(batch.counts.RUNNING) + ' running finish.'));
+    resumeButton.addEventListener('click', () => act('resume', resumeButton,
+      (batch) => 'Resumed: ' + number(batch.counts.PENDING) + ' jobs pending.'));
     confirmable(cancelButton, 'Cancel every pending job and stop the running ones?', 'Yes, cancel', 'cancel');
     confirmable(retryButton, 'Run the failed jobs again?', 'Yes, retry', 'retry');
 
@@ -652,7 +661,7 @@
       el('div', { class: 'pager' }, firstButton, prevButton, nextButton));
 
     const root = el('div', { class: 'batch-view', data: { batch: id } },
-      el('section', { class: 'panel' }, title, facts, bar, countsBox, stats, actions),
+      el('section', { class: 'panel' }, title, facts, haltNote, bar, countsBox, stats, actions),
       failuresPanel, jobsPanel);
 
     crumbs(el('a', { href: '#/', text: 'Batches' }), el('span', { text: 'Batch #' + id }));
@@ -665,6 +674,18 @@
       const query = new URLSearchParams();
       if (filter) query.set('state', filter);
       setHashQuery(query);
+      poller.kick();
+    }
+
+    /** Pause and resume need no confirmation: each undoes the other. */
+    async function act(action, button, said) {
+      button.disabled = true;
+      actionResult.textContent = action === 'pause' ? 'pausing…' : 'resuming…';
+      try {
+        actionResult.textContent = said(await api('/api/v1/batches/' + id + '/' + action, 'POST'));
+      } catch (error) {
+        if (!(error instanceof AuthNeeded)) actionResult.textContent = action + ' failed: ' + error.message;
+      }
       poller.kick();
     }
 
@@ -727,7 +748,16 @@
       percentCell.textContent = p.percent + '%';
       rateCell.textContent = formatRate(p.rate);
       etaCell.textContent = p.etaText;
-      cancelButton.disabled = !(batch.state === 'PENDING' || batch.state === 'RUNNING');
+      const held = batch.state === 'PAUSED' || batch.state === 'HALTED';
+      cancelButton.disabled = !(batch.state === 'PENDING' || batch.state === 'RUNNING' || held);
+      pauseButton.hidden = held;
+      pauseButton.disabled = !(batch.state === 'PENDING' || batch.state === 'RUNNING');
+      resumeButton.hidden = !held;
+      resumeButton.disabled = !held;
+      haltNote.hidden = batch.state !== 'HALTED' && batch.state !== 'PAUSED';
+      haltNote.textContent = batch.state === 'HALTED'
+        ? 'Halted: ' + (batch.haltReason || 'its failure budget ran out') + '. Nothing more starts until it is resumed.'
+        : 'Paused by an operator. Nothing more starts until it is resumed.';
       retryButton.disabled = !(c.FAILED > 0);
       retryButton.textContent = c.FAILED > 0 ? 'Retry ' + number(c.FAILED) + ' failed' : 'Retry failed';
     }

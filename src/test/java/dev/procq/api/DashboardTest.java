@@ -234,6 +234,42 @@ class DashboardTest {
     }
 
     @Test
+    void pauseAndResumeButtonsAndTheHaltReason() {
+        long slow = procq.submit("sleep", List.of("0.3", "0.3", "0.3", "0.3", "0.3", "0.3", "0.3", "0.3", "0.3", "0.3",
+                "0.3", "0.3", "0.3", "0.3", "0.3", "0.3", "0.3", "0.3", "0.3", "0.3"));
+        driver.get(procq.baseUrl() + "/#/batches/" + slow);
+        eventually().until(() -> driver.findElement(By.id("pause-batch")).isEnabled());
+        driver.findElement(By.id("pause-batch")).click();
+        eventually().until(() -> driver.findElement(By.cssSelector(".batch-view h1")).getText().contains("PAUSED")
+                && driver.findElement(By.id("resume-batch")).isDisplayed() && count("RUNNING") == 0);
+        assertThat(procq.batch(slow).get("state").asText()).isEqualTo("PAUSED");
+        assertThat(driver.findElement(By.id("pause-batch")).isDisplayed()).isFalse();
+        assertThat(text("#halt-reason")).contains("Paused");
+        assertThat(count("PENDING")).isGreaterThan(0);
+        driver.findElement(By.id("resume-batch")).click();
+        eventually().until(() -> driver.findElement(By.cssSelector(".batch-view h1")).getText().contains("DONE"));
+        assertThat(driver.findElement(By.id("halt-reason")).isDisplayed()).isFalse();
+
+        // A budget of two failures: the page says the batch halted and why, and Resume lifts it.
+        // 40 targets: enough that some still wait after each halt (4 run at once).
+        Procq.Response halting = procq.postJson("/api/v1/batches",
+                "{\"type\": \"exit\", \"halt\": {\"failed\": 2}, \"targets\": [" + "\"1\", ".repeat(39) + "\"1\"]}");
+        long halted = halting.json().get("id").asLong();
+        driver.get(procq.baseUrl() + "/#/batches/" + halted);
+        eventually().until(() -> driver.findElement(By.cssSelector(".batch-view h1")).getText().contains("HALTED"));
+        eventually().until(() -> text("#halt-reason").contains("targets failed (budget: failed 2)"));
+        assertThat(text("#batch-eta")).isEqualTo("halted");
+        assertThat(driver.findElement(By.id("cancel-batch")).isEnabled()).isTrue();
+        driver.findElement(By.id("resume-batch")).click();
+        // Resumed with its budget counted afresh, it halts again two failures later.
+        eventually().until(() -> procq.batch(halted).get("counts").get("FAILED").asLong() >= 4
+                && procq.batch(halted).get("state").asText().equals("HALTED"));
+        driver.findElement(By.id("cancel-batch")).click();
+        driver.findElement(By.id("confirm-cancel")).click();
+        eventually().until(() -> driver.findElement(By.cssSelector(".batch-view h1")).getText().contains("CANCELLED"));
+    }
+
+    @Test
     void hostileTargetsAndOutputShowAsLiteralText() {
         String image = "<img src=x onerror=alert(1)>";
         String script = "\"><script>alert(2)</script><b id=bold>x</b>";
