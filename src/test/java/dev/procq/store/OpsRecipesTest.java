@@ -33,7 +33,7 @@ class OpsRecipesTest {
     /** Every recipe this class runs; a new recipe without a test here fails {@link #everyRecipeIsTestedAndSaysHowToRunIt}. */
     static final Set<String> TESTED = Set.of("progress.sql", "failures.sql", "requeue-failures.sql", "cancel-batch.sql",
             "slowest-targets.sql", "cpu-hungry-targets.sql", "pause-type.sql", "resume-type.sql", "set-concurrency.sql", "stuck-jobs.sql",
-            "types.sql", "workers.sql");
+            "types.sql", "workers.sql", "pause-batch.sql", "resume-batch.sql");
     /** Recipes whose tests live elsewhere: roles.sql in security.DatabaseRolesTest. */
     static final Set<String> TESTED_ELSEWHERE = Set.of("roles.sql");
 
@@ -203,6 +203,21 @@ class OpsRecipesTest {
         assertThat(recipe("resume-type.sql", Map.of("type", "idle")).out()).containsPattern("idle \\|\\s+7 \\| f");
         assertThat(column("SELECT paused FROM procq.job_type WHERE name = 'idle'")).isEqualTo(false);
         assertThat(recipe("types.sql", Map.of()).out()).containsPattern("idle +\\|\\s+7 \\| f");
+    }
+
+    @Test
+    void pauseBatchHoldsItsPendingJobsAndResumeBatchRunsThem() throws Exception {
+        long batch = procq.submit("sleep", List.of("0.2", "0.2", "0.2", "0.2", "0.2", "0.2", "0.2", "0.2", "0.2", "0.2",
+                "0.2", "0.2", "0.2", "0.2", "0.2", "0.2", "0.2", "0.2", "0.2", "0.2"));
+        assertThat(recipe("pause-batch.sql", Map.of("batch", Long.toString(batch))).out()).contains("PAUSED");
+        await().atMost(Duration.ofSeconds(10)).until(() -> procq.batch(batch).get("counts").get("RUNNING").asInt() == 0);
+        assertThat(procq.batch(batch).get("state").asText()).isEqualTo("PAUSED");
+        assertThat(recipe("progress.sql", Map.of("batch", Long.toString(batch))).out()).contains("PAUSED");
+
+        assertThat(recipe("resume-batch.sql", Map.of("batch", Long.toString(batch))).out()).contains("RUNNING");
+        await().atMost(Duration.ofSeconds(20)).until(() -> procq.batch(batch).get("state").asText().equals("DONE"));
+        assertThat(recipe("pause-batch.sql", Map.of("batch", Long.toString(batch))).out()).contains("DONE");
+        assertThat(psql.run(RECIPES.resolve("pause-batch.sql"), Map.of()).exit()).isNotZero();
     }
 
     @Test
