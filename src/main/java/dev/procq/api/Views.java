@@ -81,14 +81,16 @@ final class Views {
                    String exitCodesSource, FileSettings file) {
     }
 
+    /** {@code halt}: the failure budget a batch of the type gets unless its submission gives one ({} for none). */
     record FileSettings(int concurrency, String timeout, int maxAttempts, String backoff, String targetPattern,
-                        boolean allowDashTargets, Map<String, Object> exitCodes) {
+                        boolean allowDashTargets, Map<String, Object> exitCodes, Budget halt) {
         static FileSettings of(dev.procq.config.JobType type) {
+            dev.procq.config.FailureBudget halt = type.halt();
             return new FileSettings(type.concurrency(),
                     type.timeout() == null ? null : dev.procq.config.Durations.format(type.timeout()),
                     type.maxAttempts(), dev.procq.config.Durations.format(type.backoff()),
                     type.targetPattern() == null ? null : type.targetPattern().pattern(), type.allowDashTargets(),
-                    type.exitCodes().asMap());
+                    type.exitCodes().asMap(), new Budget(halt.failed(), halt.failedPercent(), halt.after(), halt.inARow()));
         }
     }
 }

@@ -27,6 +27,7 @@ class TypesApiTest {
                 maxAttempts: 3
                 backoff: 2s
                 targetPattern: '\\.jpe?g$'
+                halt: {failedPercent: 20, after: 50}
               echo:
                 command: ["echo", "{target}"]
             """;
@@ -70,6 +71,8 @@ class TypesApiTest {
         assertThat(file.get("backoff").asText()).isEqualTo("2s");
         assertThat(file.get("targetPattern").asText()).isEqualTo("\\.jpe?g$");
         assertThat(file.get("allowDashTargets").asBoolean()).isFalse();
+        assertThat(file.get("halt").toString()).isEqualTo("{\"failedPercent\":20.0,\"after\":50}");
+        assertThat(type("echo").get("file").get("halt").toString()).isEqualTo("{}");
         assertThat(type("echo").get("file").get("timeout").isNull()).isTrue();
     }
 
