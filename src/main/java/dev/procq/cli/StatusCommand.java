@@ -86,7 +86,9 @@ public final class StatusCommand implements Callable<Integer> {
         out.println("batch " + batch.id() + " (type " + SafeText.of(batch.type()) + "): " + batch.state());
         OptionalDouble rate = rateSinceStart(batch);
         long remaining = batch.counts().pending() + batch.counts().running();
-        Optional<Duration> eta = rate.isPresent() && rate.getAsDouble() > 0
+        // A paused or halted batch goes nowhere until it is resumed: no time left to promise.
+        boolean held = batch.isHalted() || "PAUSED".equals(batch.state());
+        Optional<Duration> eta = !held && rate.isPresent() && rate.getAsDouble() > 0
                 ? Optional.of(Duration.ofMillis((long) (remaining / rate.getAsDouble() * 1000))) : Optional.empty();
         out.println(ProgressLine.render(batch, rate, eta));
         StringBuilder times = new StringBuilder("created ").append(time(batch.createdAt()));
