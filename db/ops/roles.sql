@@ -75,7 +75,8 @@ GRANT UPDATE (total, priority, cancel_requested, pending, running, ok, failed, c
 -- setPriority, JobDao.cancelPendingOfBatch, retryFailedOfBatch
 GRANT UPDATE (priority, state, finished_at, error, run_at, max_attempts) ON procq.job TO procq_api;
 -- JobTypeDao: seed (insertIfMissing) and steer (update, setExitCodes)
-GRANT INSERT, UPDATE (concurrency, paused, exit_codes, updated_at) ON procq.job_type TO procq_api;
+GRANT INSERT, UPDATE (concurrency, paused, exit_codes, global_concurrency, key_concurrency, key_rate, rate, updated_at)
+    ON procq.job_type TO procq_api;
 
 -- procq_worker ------------------------------------------------------------------------
 -- JobDao.claimPending (FOR UPDATE needs UPDATE), finishIfRunning, renewLeases,
@@ -93,6 +94,8 @@ GRANT INSERT ON procq.timeline TO procq_worker;
 GRANT INSERT, UPDATE (heartbeat_at, stopped_at) ON procq.worker TO procq_worker;
 -- LiveTypes seeds missing job types from the file
 GRANT INSERT ON procq.job_type TO procq_worker;
+-- claims of a type with a rate or key_rate (procq.job_type_claim) advance where the rate stands
+GRANT INSERT, UPDATE (next_start_at) ON procq.job_rate TO procq_worker;
 -- retention: finished batches (their jobs and attempts cascade), old attempts, old worker rows
 GRANT DELETE ON procq.batch, procq.job, procq.job_attempt, procq.worker TO procq_worker;
 

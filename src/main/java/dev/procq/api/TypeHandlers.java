@@ -9,8 +9,10 @@ import dev.procq.config.JobTypes;
 import dev.procq.intake.DuplicateKey;
 import dev.procq.store.JobTypeDao;
 import dev.procq.store.JobTypeRow;
+import dev.procq.store.TypeRunning;
 import io.javalin.http.Context;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -19,12 +21,21 @@ import java.util.TreeMap;
 import org.jdbi.v3.core.Jdbi;
 
 /**
- * /api/v1/types: each type's live concurrency, pause and exit-code rules (procq.job_type),
- * changed with PATCH. Workers re-read the table every few seconds, so a change needs no restart.
+ * /api/v1/types: each type's live concurrency, pause, exit-code rules and cluster-wide limits
+ * (procq.job_type), changed with PATCH, and how many of its jobs run now on each worker. Workers
+ * re-read the table every few seconds (the claim statement reads the cluster-wide limits itself),
+ * so a change needs no restart.
  */
 final class TypeHandlers {
     /** The same ceiling as PROCQ_WORKER_CONCURRENCY. */
     static final int MAX_CONCURRENCY = 100_000;
+    /** The same ceiling as globalConcurrency in the job-types file. */
+    static final int MAX_GLOBAL_CONCURRENCY = 1_000_000;
+    /** The same bounds as rate and keyRate in the job-types file (starts per second). */
+    static final double MIN_RATE = 1.0 / 86_400;
+    static final double MAX_RATE = 1_000_000;
+    /** How many of a keyed type's busiest keys GET /api/v1/types shows. */
+    static final int BUSIEST_KEYS = 20;
 
     private final Jdbi jdbi;
     private final JobTypes types;
@@ -36,12 +47,22 @@ final class TypeHandlers {
 
     void list(Context ctx) {
         Map<String, Views.JobType> byName = new TreeMap<>();
-        List<JobTypeRow> rows = jdbi.withExtension(JobTypeDao.class, JobTypeDao::list);
-        for (JobTypeRow row : rows) byName.put(row.name(), view(row));
+        Map<String, Map<String, Long>> running = new HashMap<>();
+        List<JobTypeRow> rows = jdbi.withHandle(handle -> {
+            JobTypeDao dao = handle.attach(JobTypeDao.class);
+            for (TypeRunning usage : dao.runningByTypeAndWorker()) {
+                running.computeIfAbsent(usage.type(), type -> new TreeMap<>())
+                        .put(String.valueOf(usage.workerId()), usage.running());
+            }
+            return dao.list();
+        });
+        for (JobTypeRow row : rows) byName.put(row.name(), view(row, running.getOrDefault(row.name(), Map.of())));
         // A type in the file that no worker has seeded yet runs with the file's values.
         for (JobType type : types.all()) {
-            byName.putIfAbsent(type.name(), new Views.JobType(type.name(), type.concurrency(), false,
-                    type.exitCodes().asMap(), FROM_FILE, Views.FileSettings.of(type)));
+            if (byName.containsKey(type.name())) continue;
+            byName.put(type.name(), view(new JobTypeRow(type.name(), type.concurrency(), false, null,
+                    type.globalConcurrency(), type.keyConcurrency(), type.keyRate(), type.rate()),
+                    running.getOrDefault(type.name(), Map.of())));
         }
         ctx.json(new ArrayList<>(byName.values()));
     }
@@ -52,17 +73,35 @@ final class TypeHandlers {
         Optional<JobType> fromFile = types.find(name);
         JobTypeRow row = jdbi.inTransaction(handle -> {
             JobTypeDao dao = handle.attach(JobTypeDao.class);
-            fromFile.ifPresent(type -> dao.insertIfMissing(type.name(), type.concurrency()));
+            fromFile.ifPresent(type -> dao.insertIfMissing(type.name(), type.concurrency(), type.globalConcurrency(),
+                    type.keyConcurrency(), type.keyRate(), type.rate()));
             if (change.exitCodesGiven()) dao.setExitCodes(name, change.exitCodes());
-            return dao.update(name, change.concurrency(), change.paused());
+            Map<String, JsonNode> limits = change.limits();
+            return dao.update(name, change.concurrency(), change.paused(),
+                    limits.containsKey("globalConcurrency"), intOrNull(limits.get("globalConcurrency")),
+                    limits.containsKey("keyConcurrency"), intOrNull(limits.get("keyConcurrency")),
+                    limits.containsKey("keyRate"), doubleOrNull(limits.get("keyRate")),
+                    limits.containsKey("rate"), doubleOrNull(limits.get("rate")));
         }).orElseThrow(() -> ApiError.notFound("job type '" + name + "'"));
-        ctx.json(view(row));
+        Map<String, Long> running = new TreeMap<>();
+        for (TypeRunning usage : jdbi.withExtension(JobTypeDao.class, JobTypeDao::runningByTypeAndWorker)) {
+            if (usage.type().equals(name)) running.put(String.valueOf(usage.workerId()), usage.running());
+        }
+        ctx.json(view(row, running));
     }
 
     private static final String FROM_FILE = "file";
     private static final String FROM_TABLE = "procq.job_type";
 
-    private Views.JobType view(JobTypeRow row) {
+    private static Integer intOrNull(JsonNode value) {
+        return value == null || value.isNull() ? null : value.asInt();
+    }
+
+    private static Double doubleOrNull(JsonNode value) {
+        return value == null || value.isNull() ? null : value.asDouble();
+    }
+
+    private Views.JobType view(JobTypeRow row, Map<String, Long> runningByWorker) {
         Optional<JobType> fromFile = types.find(row.name());
         ExitCodeRules rules = fromFile.map(JobType::exitCodes).orElse(null);
         String source = FROM_FILE;
@@ -75,17 +114,28 @@ final class TypeHandlers {
                 source = FROM_FILE + " (" + e.getMessage() + ")";
             }
         }
+        long running = runningByWorker.values().stream().mapToLong(Long::longValue).sum();
+        List<Views.Key> keys = List.of();
+        if (fromFile.isPresent() && fromFile.get().key() != null) {
+            keys = jdbi.withExtension(JobTypeDao.class, dao -> dao.busiestKeys(row.name(), BUSIEST_KEYS)).stream()
+                    .map(key -> new Views.Key(key.key(), key.running(), key.startedLastMinute())).toList();
+        }
         return new Views.JobType(row.name(), row.concurrency(), row.paused(),
-                rules == null ? null : rules.asMap(), source, fromFile.map(Views.FileSettings::of).orElse(null));
+                rules == null ? null : rules.asMap(), source, row.globalConcurrency(),
+                row.keyConcurrency(), row.keyRate(), row.rate(), running, runningByWorker, keys,
+                fromFile.map(Views.FileSettings::of).orElse(null));
     }
 
     /**
-     * A PATCH body: {"concurrency": N}, {"paused": true|false} and/or {"exitCodes": {...}} (the
-     * job-types file's shape; null goes back to the file's rules), nothing else.
+     * A PATCH body: {"concurrency": N}, {"paused": true|false}, {"exitCodes": {...}} (the
+     * job-types file's shape; null goes back to the file's rules) and/or the cluster-wide limits
+     * {"globalConcurrency": N, "keyConcurrency": N, "keyRate": R, "rate": R} (null: no limit),
+     * nothing else.
      *
      * @param exitCodes the new rules as JSON text, or null for the file's; only when {@code exitCodesGiven}
      */
-    record Change(Integer concurrency, Boolean paused, boolean exitCodesGiven, String exitCodes) {
+    record Change(Integer concurrency, Boolean paused, boolean exitCodesGiven, String exitCodes,
+                  Map<String, JsonNode> limits) {
         static Change parse(String body) {
             JsonNode root;
             try {
@@ -102,6 +152,7 @@ final class TypeHandlers {
             Boolean paused = null;
             boolean exitCodesGiven = false;
             String exitCodes = null;
+            Map<String, JsonNode> limits = new TreeMap<>();
             Iterator<Map.Entry<String, JsonNode>> fields = root.fields();
             while (fields.hasNext()) {
                 Map.Entry<String, JsonNode> field = fields.next();
@@ -132,14 +183,31 @@ final class TypeHandlers {
                             }
                         }
                     }
+                    case "globalConcurrency", "keyConcurrency" -> {
+                        if (!value.isNull() && (!value.isIntegralNumber() || !value.canConvertToInt()
+                                || value.asInt() < 1 || value.asInt() > MAX_GLOBAL_CONCURRENCY)) {
+                            throw ApiError.badRequest(field.getKey() + " must be a whole number from 1 to "
+                                    + MAX_GLOBAL_CONCURRENCY + ", or null for no limit, got " + value);
+                        }
+                        limits.put(field.getKey(), value);
+                    }
+                    case "keyRate", "rate" -> {
+                        if (!value.isNull() && (!value.isNumber()
+                                || !(value.asDouble() >= MIN_RATE && value.asDouble() <= MAX_RATE))) {
+                            throw ApiError.badRequest(field.getKey() + " must be starts per second from " + MIN_RATE
+                                    + " to " + (long) MAX_RATE + ", or null for no limit, got " + value);
+                        }
+                        limits.put(field.getKey(), value);
+                    }
                     default -> throw ApiError.badRequest("unknown field '" + field.getKey()
-                            + "' (known: concurrency, paused, exitCodes)");
+                            + "' (known: concurrency, paused, exitCodes, globalConcurrency, keyConcurrency, keyRate, rate)");
                 }
             }
-            if (concurrency == null && paused == null && !exitCodesGiven) {
-                throw ApiError.badRequest("nothing to change: give concurrency, paused, exitCodes or several");
+            if (concurrency == null && paused == null && !exitCodesGiven && limits.isEmpty()) {
+                throw ApiError.badRequest("nothing to change: give concurrency, paused, exitCodes, globalConcurrency,"
+                        + " keyConcurrency, keyRate, rate or several");
             }
-            return new Change(concurrency, paused, exitCodesGiven, exitCodes);
+            return new Change(concurrency, paused, exitCodesGiven, exitCodes, limits);
         }
     }
 }

@@ -74,19 +74,31 @@ final class Views {
      * ({@code file} is null for a type only the table knows).
      */
     /**
+     * A type's live settings (procq.job_type) and its use now: {@code running} across all
+     * workers, {@code runningByWorker} by worker id (string keys: JSON object names), {@code keys}
+     * its busiest keys.
+     *
      * @param exitCodes       the rules workers apply now: procq.job_type's when it sets valid ones, else the file's
      * @param exitCodesSource "file" or "procq.job_type"; with the parse error when the table's cannot be used
      */
     record JobType(String name, int concurrency, boolean paused, Map<String, Object> exitCodes,
-                   String exitCodesSource, FileSettings file) {
+                   String exitCodesSource, Integer globalConcurrency, Integer keyConcurrency,
+                   Double keyRate, Double rate, long running, Map<String, Long> runningByWorker, List<Key> keys,
+                   FileSettings file) {
+    }
+
+    /** One of a type's busiest keys: jobs running now and started in the last minute (procq.job_key_usage). */
+    record Key(String key, long running, long startedLastMinute) {
     }
 
     /** {@code halt}: the failure budget a batch of the type gets unless its submission gives one ({} for none). */
-    record FileSettings(int concurrency, String timeout, int maxAttempts, String backoff, String targetPattern,
-                        boolean allowDashTargets, Map<String, Object> exitCodes, Budget halt) {
+    record FileSettings(int concurrency, Integer globalConcurrency, String key, Integer keyConcurrency, Double keyRate,
+                        Double rate, String timeout, int maxAttempts, String backoff,
+                        String targetPattern, boolean allowDashTargets, Map<String, Object> exitCodes, Budget halt) {
         static FileSettings of(dev.procq.config.JobType type) {
             dev.procq.config.FailureBudget halt = type.halt();
-            return new FileSettings(type.concurrency(),
+            return new FileSettings(type.concurrency(), type.globalConcurrency(),
+                    type.key() == null ? null : type.key().describe(), type.keyConcurrency(), type.keyRate(), type.rate(),
                     type.timeout() == null ? null : dev.procq.config.Durations.format(type.timeout()),
                     type.maxAttempts(), dev.procq.config.Durations.format(type.backoff()),
                     type.targetPattern() == null ? null : type.targetPattern().pattern(), type.allowDashTargets(),

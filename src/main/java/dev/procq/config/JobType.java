@@ -26,6 +26,16 @@ import java.util.regex.Pattern;
  * @param group            the child's group (name or gid); null for the user's primary group. Either
  *                         way the child has no supplementary groups
  * @param halt             the failure budget each batch gets unless its submission gives one
+ * @param globalConcurrency start-up value for procq.job_type.global_concurrency: most children of
+ *                         the type across all workers; null for no cluster-wide limit
+ * @param key              how a job's key (e.g. the host of a URL) is taken from its target at
+ *                         intake; null for none
+ * @param keyConcurrency   start-up value for procq.job_type.key_concurrency: most running per key
+ *                         across all workers; null for none
+ * @param keyRate          start-up value for procq.job_type.key_rate: most starts per second per
+ *                         key across all workers; null for none
+ * @param rate             start-up value for procq.job_type.rate: most starts per second of the
+ *                         type across all workers; null for none
  */
 public record JobType(
         String name,
@@ -44,13 +54,43 @@ public record JobType(
         Sandbox sandbox,
         String user,
         String group,
-        FailureBudget halt) {
+        FailureBudget halt,
+        Integer globalConcurrency,
+        Key key,
+        Integer keyConcurrency,
+        Double keyRate,
+        Double rate) {
 
     public static final int DEFAULT_CONCURRENCY = 4;
     public static final int DEFAULT_MAX_ATTEMPTS = 1;
     public static final Duration DEFAULT_BACKOFF = Duration.ofSeconds(1);
     /** What a child sees when the type does not say otherwise: enough to find programs and speak UTF-8. */
     public static final List<String> DEFAULT_PASS_ENV = List.of("PATH", "LANG", "LC_ALL", "TZ");
+
+    /**
+     * Where a job's key comes from: the one capture group of {@code regex} found in the target,
+     * or the value {@code metaName} in the job's meta. No match, or an empty one, gives no key
+     * (the job is then held by no per-key limit).
+     */
+    public record Key(Pattern regex, String metaName) {
+        /** The key of a target, or null; {@code meta} is the job's meta (null when it has none). */
+        public String of(String target, Map<String, ?> meta) {
+            String key;
+            if (regex != null) {
+                java.util.regex.Matcher matcher = regex.matcher(target);
+                key = matcher.find() ? matcher.group(1) : null;
+            } else {
+                Object value = meta == null ? null : meta.get(metaName);
+                key = value == null ? null : value.toString();
+            }
+            return key == null || key.isEmpty() ? null : key;
+        }
+
+        /** As the job-types file says it, for the API. */
+        public String describe() {
+            return regex != null ? "regex " + regex.pattern() : "{meta." + metaName + "}";
+        }
+    }
 
     /** Resource limits per child (null: not limited). */
     public record Limits(Long cpuSeconds, Long memoryBytes, Long openFiles, Long processes) {

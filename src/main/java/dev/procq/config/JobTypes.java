@@ -32,8 +32,11 @@ public final class JobTypes {
     private static final Pattern SIZE = Pattern.compile("^(\\d+)\\s*([KMGT]i?B?|B)?$", Pattern.CASE_INSENSITIVE);
     private static final Set<String> KEYS = Set.of("command", "concurrency", "timeout", "maxAttempts", "backoff",
             "targetPattern", "allowDashTargets", "env", "passEnv", "workingDirectory", "limits", "exitCodes", "sandbox",
-            "user", "group", "halt");
+            "user", "group", "halt", "globalConcurrency", "key", "keyConcurrency", "keyRate", "rate");
     private static final Pattern ACCOUNT = Pattern.compile("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\\$?$");
+    /** A starts-per-second limit: at least one start a day, at most a million a second. */
+    private static final double MIN_RATE = 1.0 / 86_400;
+    private static final double MAX_RATE = 1_000_000;
     private static final Set<String> LIMIT_KEYS = Set.of("cpuSeconds", "memory", "openFiles", "processes");
     private static final Set<String> SANDBOX_KEYS = Set.of("network", "writable");
 
@@ -121,6 +124,17 @@ public final class JobTypes {
             throw new ConfigException(where + ".command: no element contains {target}, so every job would run the same command");
         }
         int concurrency = intValue(node.get("concurrency"), where + ".concurrency", JobType.DEFAULT_CONCURRENCY, 1, 100_000);
+        Integer globalConcurrency = node.hasNonNull("globalConcurrency")
+                ? intValue(node.get("globalConcurrency"), where + ".globalConcurrency", 0, 1, 1_000_000) : null;
+        JobType.Key key = key(node.get("key"), where + ".key");
+        Integer keyConcurrency = node.hasNonNull("keyConcurrency")
+                ? intValue(node.get("keyConcurrency"), where + ".keyConcurrency", 0, 1, 1_000_000) : null;
+        Double keyRate = rate(node.get("keyRate"), where + ".keyRate");
+        Double rate = rate(node.get("rate"), where + ".rate");
+        if (key == null && (keyConcurrency != null || keyRate != null)) {
+            throw new ConfigException(where + ": keyConcurrency and keyRate need a key (key: {regex: '^https?://([^/:]+)'}"
+                    + " or key: '{meta.NAME}')");
+        }
         int maxAttempts = intValue(node.get("maxAttempts"), where + ".maxAttempts", JobType.DEFAULT_MAX_ATTEMPTS, 1, 1000);
         Duration timeout = duration(node.get("timeout"), where + ".timeout", null);
         Duration backoff = duration(node.get("backoff"), where + ".backoff", JobType.DEFAULT_BACKOFF);
@@ -165,7 +179,7 @@ public final class JobTypes {
         FailureBudget halt = halt(node.get("halt"), where + ".halt");
         return new JobType(name, List.copyOf(command), concurrency, timeout, maxAttempts, backoff, targetPattern,
                 allowDash, Map.copyOf(env), List.copyOf(passEnv), workingDirectory, limits, exitCodes, sandbox,
-                user, group, halt);
+                user, group, halt, globalConcurrency, key, keyConcurrency, keyRate, rate);
     }
 
     /** A user or group: a name as useradd accepts it, or a number. Resolved to an id when a worker starts. */
@@ -174,6 +188,44 @@ public final class JobTypes {
         String value = node.isIntegralNumber() ? Long.toString(node.asLong()) : node.isTextual() ? node.asText().trim() : null;
         if (value == null || !ACCOUNT.matcher(value).matches()) {
             throw new ConfigException(where + ": '" + node.asText() + "' is not a user or group name or id");
+        }
+        return value;
+    }
+
+    /** {@code key: {regex: '...'}} with exactly one capture group, or {@code key: '{meta.NAME}'}. */
+    private static JobType.Key key(JsonNode node, String where) {
+        if (node == null || node.isNull()) return null;
+        if (node.isTextual()) {
+            Matcher meta = Pattern.compile("^\\{meta\\.([A-Za-z0-9_]+)}$").matcher(node.asText());
+            if (!meta.matches()) throw new ConfigException(where + ": '" + node.asText() + "' is not {meta.NAME}; for a"
+                    + " part of the target use key: {regex: '...'} with one capture group");
+            return new JobType.Key(null, meta.group(1));
+        }
+        if (!node.isObject() || node.size() != 1 || !node.hasNonNull("regex") || !node.get("regex").isTextual()) {
+            throw new ConfigException(where + ": expected {regex: '...'} with one capture group, or '{meta.NAME}'");
+        }
+        Pattern regex;
+        try {
+            regex = Pattern.compile(node.get("regex").asText());
+        } catch (PatternSyntaxException e) {
+            throw new ConfigException(where + ".regex: not a valid regular expression: " + e.getDescription());
+        }
+        int groups = regex.matcher("").groupCount();
+        if (groups != 1) {
+            throw new ConfigException(where + ".regex: needs exactly one capture group (the key), has " + groups
+                    + "; make the others (?:...)");
+        }
+        return new JobType.Key(regex, null);
+    }
+
+    /** Starts per second, e.g. 10 or 0.5; null when not given. */
+    private static Double rate(JsonNode node, String where) {
+        if (node == null || node.isNull()) return null;
+        if (!node.isNumber()) throw new ConfigException(where + ": '" + node.asText() + "' is not a number of starts per second");
+        double value = node.asDouble();
+        if (!(value >= MIN_RATE && value <= MAX_RATE)) {
+            throw new ConfigException(where + ": " + value + " is out of range (starts per second, "
+                    + MIN_RATE + ".." + (long) MAX_RATE + ")");
         }
         return value;
     }

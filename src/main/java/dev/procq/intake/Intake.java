@@ -35,6 +35,8 @@ import org.jdbi.v3.core.Jdbi;
  */
 public final class Intake {
     private static final int MAX_JSON_DEPTH = 16;
+    private static final com.fasterxml.jackson.databind.ObjectReader META_READER =
+            new com.fasterxml.jackson.databind.ObjectMapper().readerFor(Map.class);
     /**
      * Targets that arrive before "type" cannot be checked or streamed yet, so they are held in
      * memory; this bounds them (characters plus a per-target allowance for the String itself).
@@ -405,8 +407,18 @@ public final class Intake {
         void add(String target, String metaJson, String position) throws SQLException {
             if (count >= maxBatchSize) throw tooMany();
             rules.check(type, target, position);
-            copy.add(target, metaJson);
+            copy.add(target, metaJson, type.key() == null ? null : type.key().of(target, metaOf(metaJson)));
             count++;
+        }
+
+        /** The meta's top-level values, for a key taken from {meta.NAME}; only parsed when the type has such a key. */
+        private Map<String, ?> metaOf(String metaJson) {
+            if (metaJson == null || type.key().metaName() == null) return null;
+            try {
+                return META_READER.readValue(metaJson);
+            } catch (JsonProcessingException e) {
+                throw new UncheckedIOException(e);
+            }
         }
 
         void changePriority(int priority) {

@@ -16,7 +16,7 @@ import org.postgresql.copy.CopyIn;
 public final class JobCopyWriter implements AutoCloseable {
     private static final int FLUSH_BYTES = 256 * 1024;
     private static final String COPY_SQL =
-            "COPY procq.job (batch_id, type, priority, max_attempts, target, meta) FROM STDIN";
+            "COPY procq.job (batch_id, type, priority, max_attempts, target, meta, key) FROM STDIN";
 
     private final CopyIn copy;
     private final String rowPrefix;
@@ -40,18 +40,29 @@ public final class JobCopyWriter implements AutoCloseable {
 
     /** Adds one job; {@code metaJson} may be null. */
     public void add(String target, String metaJson) throws SQLException {
+        add(target, metaJson, null);
+    }
+
+    /** Adds one job; {@code metaJson} and {@code key} (procq.job.key, for per-key limits) may be null. */
+    public void add(String target, String metaJson, String key) throws SQLException {
         pending.append(rowPrefix);
         appendEscaped(pending, target);
         pending.append('\t');
-        if (metaJson == null) {
-            pending.append("\\N");
-        } else {
-            appendEscaped(pending, metaJson);
-        }
+        appendNullable(metaJson);
+        pending.append('\t');
+        appendNullable(key);
         pending.append('\n');
         rows++;
         if (pending.length() >= FLUSH_BYTES) {
             flush();
+        }
+    }
+
+    private void appendNullable(String value) {
+        if (value == null) {
+            pending.append("\\N");
+        } else {
+            appendEscaped(pending, value);
         }
     }
 

@@ -111,37 +111,68 @@ public interface JobDao {
      * <p>Without an ORDER BY the outer LIMIT stops the per-type scans as soon as it is met, so no
      * row is locked that is not claimed; the rows come type by type in the order of the arrays
      * (the cap itself holds whatever the plan). Takes the same per-result arrays as
-     * {@link #finishIfRunning}, in the same order. Returns one row per result written and one per
-     * job claimed.
+     * {@link #finishIfRunning}, in the same order. Returns one row per result written, one per
+     * job claimed, and one per type with a cluster-wide limit (the waiting jobs each limit held
+     * back, and when a rate next allows a start).
+     *
+     * <p>A type with a cluster-wide limit (global_concurrency, rate, key_concurrency, key_rate in
+     * procq.job_type) is claimed by {@code procq.job_type_claim}, which counts and chooses under
+     * a per-type advisory lock held until this statement commits: claims of such a type by
+     * several workers take turns, every other type is claimed side by side as before. CTE
+     * {@code limited} calls it type by type in name order, so two workers limited on the same
+     * types never deadlock; it is read first, through {@code picked}, after {@code written}, so
+     * the slots this statement frees count as free (seen or not, a count can only come out too
+     * high, never too low). Limited types fill the worker's slots before the others; when the
+     * total cuts one short, the jobs it chose stay PENDING. Measured on B2 (/bin/true, 8 slots):
+     * see B2g in docs/benchmarks.md.
      */
     @SqlQuery(FINISH_IF_RUNNING + """
             , wanted AS (
-                SELECT * FROM unnest(:claimTypes, :claimSlots) AS w(type, slots)
+                SELECT w.type, w.slots, w.position,
+                       coalesce(t.global_concurrency IS NOT NULL OR t.rate IS NOT NULL
+                                OR t.key_concurrency IS NOT NULL OR t.key_rate IS NOT NULL, false) AS limited
+                  FROM unnest(:claimTypes, :claimSlots) WITH ORDINALITY AS w(type, slots, position)
+                  LEFT JOIN procq.job_type t ON t.name = w.type
+            ), limited AS (
+                SELECT w.type, c.*
+                  FROM (SELECT type, slots FROM wanted WHERE limited ORDER BY type) w
+                 CROSS JOIN LATERAL procq.job_type_claim(w.type, w.slots, :scanLimit) c
             ), picked AS (
-                SELECT p.id
-                  FROM wanted w
-                 CROSS JOIN LATERAL (
-                       SELECT id FROM procq.job
-                        WHERE state = 'PENDING' AND type = w.type AND run_at <= now()
-                          AND batch_id <> ALL (ARRAY(SELECT id FROM procq.batch_held))
-                        ORDER BY priority, id
-                        LIMIT w.slots
-                        FOR UPDATE SKIP LOCKED) p
+                SELECT id FROM (
+                    SELECT job_id AS id FROM limited WHERE job_id IS NOT NULL
+                    UNION ALL
+                    SELECT p.id
+                      FROM (SELECT type, slots FROM wanted WHERE NOT limited ORDER BY position) w
+                     CROSS JOIN LATERAL (
+                           SELECT id FROM procq.job
+                            WHERE state = 'PENDING' AND type = w.type AND run_at <= now()
+                              AND batch_id <> ALL (ARRAY(SELECT id FROM procq.batch_held))
+                            ORDER BY priority, id
+                            LIMIT w.slots
+                            FOR UPDATE SKIP LOCKED) p
+                ) both_kinds
                  LIMIT :claimTotal
             ), claimed AS (
             """ + CLAIM_PICKED + """
             )
             SELECT false AS claim, id, NULL::bigint AS batch_id, NULL AS type, NULL AS target, NULL AS meta,
                    NULL::int AS attempt, NULL::int AS max_attempts, NULL::timestamptz AS created_at,
-                   NULL::timestamptz AS started_at
+                   NULL::timestamptz AS started_at, NULL::int AS held_by_global, NULL::int AS held_by_rate,
+                   NULL::int AS held_by_key, NULL::timestamptz AS retry_at
               FROM written
             UNION ALL
-            SELECT true, id, batch_id, type, target, meta, attempt, max_attempts, created_at, started_at
-              FROM claimed""")
+            SELECT true, id, batch_id, type, target, meta, attempt, max_attempts, created_at, started_at,
+                   NULL, NULL, NULL, NULL
+              FROM claimed
+            UNION ALL
+            SELECT false, 0, NULL, type, NULL, NULL, NULL, NULL, NULL, NULL,
+                   held_by_global, held_by_rate, held_by_key, retry_at
+              FROM limited WHERE job_id IS NULL""")
     @RegisterConstructorMapper(FinishedOrClaimed.class)
     List<FinishedOrClaimed> finishIfRunningAndClaim(@Bind("worker") long workerId,
                                @Bind("claimTypes") String[] claimTypes, @Bind("claimSlots") Integer[] claimSlots,
-                               @Bind("claimTotal") int claimTotal, @Bind("leaseMillis") long leaseMillis,
+                               @Bind("claimTotal") int claimTotal, @Bind("scanLimit") int scanLimit,
+                               @Bind("leaseMillis") long leaseMillis,
                                @Bind("ids") Long[] ids, @Bind("attempts") Integer[] attempts,
                                @Bind("states") String[] states, @Bind("outcomes") String[] outcomes,
                                @Bind("exitCodes") Integer[] exitCodes, @Bind("signals") Integer[] signals,
@@ -151,9 +182,19 @@ public interface JobDao {
                                @Bind("cpuSystemMs") Long[] cpuSystemMs, @Bind("maxRssKb") Long[] maxRssKb,
                                @Bind("decidedBy") String[] decidedBy);
 
-    /** A row of {@link #finishIfRunningAndClaim}: a result written ({@code claim} false, only the id set) or a job claimed. */
+    /**
+     * A row of {@link #finishIfRunningAndClaim}: a result written ({@code claim} false, only the id
+     * set), a job claimed, or what a type's cluster-wide limits did to this claim ({@code
+     * heldByGlobal} and the others set, with {@code type}): how many waiting jobs each limit held
+     * back from free slots, and when a rate next allows a start (null: no rate held anything).
+     */
     record FinishedOrClaimed(boolean claim, long id, Long batchId, String type, String target, String meta,
-                             Integer attempt, Integer maxAttempts, OffsetDateTime createdAt, OffsetDateTime startedAt) {
+                             Integer attempt, Integer maxAttempts, OffsetDateTime createdAt, OffsetDateTime startedAt,
+                             Integer heldByGlobal, Integer heldByRate, Integer heldByKey, OffsetDateTime retryAt) {
+        public boolean limit() {
+            return heldByGlobal != null;
+        }
+
         public ClaimedJob claimedJob() {
             return new ClaimedJob(id, batchId, type, target, meta, attempt, maxAttempts, createdAt, startedAt);
         }

@@ -9,14 +9,24 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 /** procq.job_type: seeded from the job-types file, then steered by operators. */
 @RegisterConstructorMapper(JobTypeRow.class)
+@RegisterConstructorMapper(TypeRunning.class)
 public interface JobTypeDao {
+    String COLUMNS = "name, concurrency, paused, exit_codes::text AS exit_codes, global_concurrency, key_concurrency,"
+            + " key_rate, rate";
+
     /** The file seeds a type once; afterwards the row (an operator's UPDATE) wins. */
     @SqlUpdate("""
-            INSERT INTO procq.job_type (name, concurrency) VALUES (:name, :concurrency)
+            INSERT INTO procq.job_type (name, concurrency, global_concurrency, key_concurrency, key_rate, rate)
+            VALUES (:name, :concurrency, :globalConcurrency, :keyConcurrency, :keyRate, :rate)
             ON CONFLICT (name) DO NOTHING""")
-    int insertIfMissing(@Bind("name") String name, @Bind("concurrency") int concurrency);
+    int insertIfMissing(@Bind("name") String name, @Bind("concurrency") int concurrency,
+                        @Bind("globalConcurrency") Integer globalConcurrency, @Bind("keyConcurrency") Integer keyConcurrency,
+                        @Bind("keyRate") Double keyRate, @Bind("rate") Double rate);
 
-    String COLUMNS = "name, concurrency, paused, exit_codes::text AS exit_codes";
+    /** A type seeded without cluster-wide limits. */
+    default int insertIfMissing(String name, int concurrency) {
+        return insertIfMissing(name, concurrency, null, null, null, null);
+    }
 
     @SqlQuery("SELECT " + COLUMNS + " FROM procq.job_type ORDER BY name")
     List<JobTypeRow> list();
@@ -30,12 +40,45 @@ public interface JobTypeDao {
              WHERE name = :name""")
     int setExitCodes(@Bind("name") String name, @Bind("exitCodes") String exitCodes);
 
+    /**
+     * Changes what is given (null: unchanged). A limit changes only where its {@code set...}
+     * flag is true, to the value given, null meaning none.
+     */
     @SqlQuery("""
             UPDATE procq.job_type
                SET concurrency = coalesce(:concurrency, concurrency), paused = coalesce(:paused, paused),
+                   global_concurrency = CASE WHEN :setGlobalConcurrency THEN :globalConcurrency ELSE global_concurrency END,
+                   key_concurrency = CASE WHEN :setKeyConcurrency THEN :keyConcurrency ELSE key_concurrency END,
+                   key_rate = CASE WHEN :setKeyRate THEN :keyRate ELSE key_rate END,
+                   rate = CASE WHEN :setRate THEN :rate ELSE rate END,
                    updated_at = now()
              WHERE name = :name
-            RETURNING name, concurrency, paused, exit_codes::text AS exit_codes""")
+            RETURNING\s""" + COLUMNS)
     Optional<JobTypeRow> update(@Bind("name") String name, @Bind("concurrency") Integer concurrency,
-                                @Bind("paused") Boolean paused);
+                                @Bind("paused") Boolean paused,
+                                @Bind("setGlobalConcurrency") boolean setGlobalConcurrency,
+                                @Bind("globalConcurrency") Integer globalConcurrency,
+                                @Bind("setKeyConcurrency") boolean setKeyConcurrency,
+                                @Bind("keyConcurrency") Integer keyConcurrency,
+                                @Bind("setKeyRate") boolean setKeyRate, @Bind("keyRate") Double keyRate,
+                                @Bind("setRate") boolean setRate, @Bind("rate") Double rate);
+
+    default Optional<JobTypeRow> update(String name, Integer concurrency, Boolean paused) {
+        return update(name, concurrency, paused, false, null, false, null, false, null, false, null);
+    }
+
+    /** Keys of a type with jobs running or started in the last minute, busiest first (procq.job_key_usage). */
+    @SqlQuery("""
+            SELECT key, running, started_last_minute FROM procq.job_key_usage
+             WHERE type = :type ORDER BY running DESC, started_last_minute DESC, key LIMIT :limit""")
+    @RegisterConstructorMapper(KeyUsage.class)
+    List<KeyUsage> busiestKeys(@Bind("type") String type, @Bind("limit") int limit);
+
+    /** Each type's RUNNING jobs per worker now (one row per type and worker), from the partial index on RUNNING rows. */
+    @SqlQuery("""
+            SELECT type, worker_id, count(*) AS running
+              FROM procq.job WHERE state = 'RUNNING'
+             GROUP BY type, worker_id
+             ORDER BY type, worker_id""")
+    List<TypeRunning> runningByTypeAndWorker();
 }

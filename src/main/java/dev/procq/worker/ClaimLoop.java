@@ -1,6 +1,7 @@
 package dev.procq.worker;
 
 import java.time.Duration;
+import java.time.Instant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -12,6 +13,8 @@ import org.slf4j.LoggerFactory;
  */
 final class ClaimLoop implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(ClaimLoop.class);
+    /** Past a rate limit's next start, so that the claim finds it due (the clocks of worker and server differ a little). */
+    static final Duration RATE_MARGIN = Duration.ofMillis(2);
 
     private final ClaimRound round;
     private final Completer completer;
@@ -41,7 +44,7 @@ final class ClaimLoop implements Runnable {
                 if (warned) log.info("database reachable again; claiming");
                 warned = false;
                 failures = 0;
-                if (!completer.hasResults()) wakeup.await(pollInterval);
+                if (!completer.hasResults()) wakeup.await(untilNextClaim());
             } catch (InterruptedException e) {
                 return;
             } catch (Throwable e) {
@@ -56,6 +59,15 @@ final class ClaimLoop implements Runnable {
                 }
             }
         }
+    }
+
+    /** The poll interval, or less when a rate limit allows the next start sooner. */
+    private Duration untilNextClaim() {
+        Instant retryAt = round.retryAt();
+        if (retryAt == null) return pollInterval;
+        Duration untilRetry = Duration.between(Instant.now(), retryAt).plus(RATE_MARGIN);
+        if (untilRetry.isNegative()) return RATE_MARGIN;
+        return untilRetry.compareTo(pollInterval) < 0 ? untilRetry : pollInterval;
     }
 
     /** Quick retries first, so results held through a short outage are written soon after it; then the poll interval. */

@@ -6,6 +6,7 @@ import dev.procq.pool.ChildLauncher;
 import dev.procq.pool.ChildResult;
 import dev.procq.store.AttemptResult;
 import dev.procq.store.ClaimedJob;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -34,6 +35,7 @@ final class ClaimRound {
     private final Wakeup wakeup;
     private final Lifecycle lifecycle;
     private final WorkerMetrics metrics;
+    private volatile Instant retryAt;
 
     ClaimRound(JobTypes types, LiveTypes liveTypes, ChildLauncher launcher, ChildStarter starter, Completer completer,
                Slots slots, int globalLimit, Map<Long, HeldJob> held, LeaseTerms terms, Wakeup wakeup,
@@ -50,6 +52,14 @@ final class ClaimRound {
         this.wakeup = wakeup;
         this.lifecycle = lifecycle;
         this.metrics = metrics;
+    }
+
+    /**
+     * When a rate limit held back the last claim: the time it next allows a start, so the loop
+     * claims again then rather than at its next poll (and not before: nothing would start).
+     */
+    Instant retryAt() {
+        return retryAt;
     }
 
     /**
@@ -74,6 +84,8 @@ final class ClaimRound {
             held.computeIfPresent(result.jobId(), (id, entry) -> entry.job.attempt() == result.attempt() ? null : entry);
             slots.release(ended.type());
         }
+        round.heldBack().forEach(metrics::heldBack);
+        retryAt = round.retryAt();
         start(round.claimed(), terms.fenceAt(sentAt));
     }
 

@@ -5,9 +5,12 @@ import dev.procq.store.ClaimedJob;
 import dev.procq.store.JobDao;
 import dev.procq.store.JobDao.FinishedOrClaimed;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.Set;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -40,9 +43,31 @@ final class Completer {
     record Ended(String type, AttemptResult result) {
     }
 
-    /** What one round trip wrote (or found fenced out: either way the slots are free) and claimed. */
-    record Round(List<Ended> results, List<ClaimedJob> claimed) {
+    /**
+     * What one round trip wrote (or found fenced out: either way the slots are free) and claimed,
+     * and per type with a cluster-wide limit the waiting jobs that limit held back.
+     */
+    record Round(List<Ended> results, List<ClaimedJob> claimed, Map<String, HeldBack> heldBack) {
+        /** The earliest time a rate limit lets a held-back type start again; null when none holds one back. */
+        Instant retryAt() {
+            Instant earliest = null;
+            for (HeldBack held : heldBack.values()) {
+                if (held.retryAt() != null && (earliest == null || held.retryAt().isBefore(earliest))) earliest = held.retryAt();
+            }
+            return earliest;
+        }
     }
+
+    /** What a type's cluster-wide limits held back in one claim: waiting jobs per limit, and when a rate next allows a start. */
+    record HeldBack(int byGlobalConcurrency, int byRate, int byKey, Instant retryAt) {
+    }
+
+    /**
+     * How many waiting jobs a claim of a type with per-key limits reads in claim order, and how
+     * many keys it visits after that when it found too few: a bound on the claim's cost, whatever
+     * one hot key holds.
+     */
+    static final int KEY_SCAN_LIMIT = 1000;
 
     private final Jdbi jdbi;
     private final long workerId;
@@ -129,8 +154,11 @@ final class Completer {
         failuresInARow = 0;
         Set<Long> written = new HashSet<>();
         List<ClaimedJob> claimed = new ArrayList<>();
+        Map<String, HeldBack> heldBack = new TreeMap<>();
         for (FinishedOrClaimed row : rows) {
-            if (row.claim()) claimed.add(row.claimedJob());
+            if (row.limit()) heldBack.put(row.type(), new HeldBack(row.heldByGlobal(), row.heldByRate(), row.heldByKey(),
+                    row.retryAt() == null ? null : row.retryAt().toInstant()));
+            else if (row.claim()) claimed.add(row.claimedJob());
             else written.add(row.id());
         }
         if (written.size() < batch.size()) {
@@ -139,7 +167,7 @@ final class Completer {
             fenced.removeAll(written);
             log.warn("{} results not written: this worker no longer holds jobs {}", fenced.size(), fenced);
         }
-        return new Round(batch, claimed);
+        return new Round(batch, claimed, heldBack);
     }
 
     private List<FinishedOrClaimed> write(List<Ended> batch, Claims claims) {
@@ -178,8 +206,8 @@ final class Completer {
             decidedBy[i] = r.decidedBy();
         }
         return jdbi.withExtension(JobDao.class, dao -> dao.finishIfRunningAndClaim(workerId,
-                claims.types(), claims.slots(), claims.total(), leaseMillis, ids, attempts, states, outcomes,
-                exitCodes, signals, errors, tails, durations, delays, refunds, cpuUserMs, cpuSystemMs, maxRssKb,
+                claims.types(), claims.slots(), claims.total(), KEY_SCAN_LIMIT, leaseMillis, ids, attempts, states,
+                outcomes, exitCodes, signals, errors, tails, durations, delays, refunds, cpuUserMs, cpuSystemMs, maxRssKb,
                 decidedBy));
     }
 

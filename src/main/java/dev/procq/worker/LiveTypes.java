@@ -10,13 +10,16 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Concurrency, pause and exit-code rules per type as procq.job_type says now: an operator's
- * UPDATE reaches every worker within {@link #REFRESH_INTERVAL}, with no restart.
+ * Concurrency, pause, exit-code rules and cluster-wide limits per type as procq.job_type says
+ * now: an operator's UPDATE reaches every worker within {@link #REFRESH_INTERVAL}, with no
+ * restart. (The cluster-wide limits need no refresh to hold: the claim statement reads them from
+ * the table each time; they are read here to be shown.)
  */
 final class LiveTypes {
     static final Duration REFRESH_INTERVAL = Duration.ofSeconds(2);
@@ -46,16 +49,23 @@ final class LiveTypes {
         Map<String, JobTypeRow> fresh = new HashMap<>();
         jdbi.useExtension(JobTypeDao.class, dao -> {
             if (!seeded) {
-                for (JobType type : types.all()) dao.insertIfMissing(type.name(), type.concurrency());
+                for (JobType type : types.all()) dao.insertIfMissing(type.name(), type.concurrency(), type.globalConcurrency(),
+                        type.keyConcurrency(), type.keyRate(), type.rate());
             }
             for (JobTypeRow row : dao.list()) fresh.put(row.name(), row);
         });
         Map<String, JobTypeRow> previous = rows;
         for (JobTypeRow row : fresh.values()) {
             JobTypeRow before = previous.get(row.name());
-            if (before != null && (before.concurrency() != row.concurrency() || before.paused() != row.paused())
+            if (before != null && (before.concurrency() != row.concurrency() || before.paused() != row.paused()
+                    || !java.util.Objects.equals(before.globalConcurrency(), row.globalConcurrency())
+                    || !java.util.Objects.equals(before.keyConcurrency(), row.keyConcurrency())
+                    || !java.util.Objects.equals(before.keyRate(), row.keyRate())
+                    || !java.util.Objects.equals(before.rate(), row.rate()))
                     && types.find(row.name()).isPresent()) {
-                log.info("job type {} now concurrency={} paused={}", row.name(), row.concurrency(), row.paused());
+                log.info("job type {} now concurrency={} paused={} globalConcurrency={} keyConcurrency={} keyRate={} rate={}",
+                        row.name(), row.concurrency(), row.paused(), orNone(row.globalConcurrency()),
+                        orNone(row.keyConcurrency()), orNone(row.keyRate()), orNone(row.rate()));
             }
         }
         exitCodes = parseExitCodes(fresh.values(), previous);
@@ -100,6 +110,39 @@ final class LiveTypes {
         JobTypeRow row = rows.get(name);
         if (row != null) return row.concurrency();
         return types.find(name).map(JobType::concurrency).orElse(0);
+    }
+
+    /**
+     * The type's most children across all workers as last read (the file's before the first read);
+     * empty for none. Only shown: the claim statement reads the table's value itself.
+     */
+    Optional<Integer> globalConcurrency(String name) {
+        JobTypeRow row = rows.get(name);
+        if (row != null) return Optional.ofNullable(row.globalConcurrency());
+        return types.find(name).map(JobType::globalConcurrency);
+    }
+
+    /** The type's cluster-wide limits as last read (the file's before the first read); only shown, like globalConcurrency. */
+    Optional<Integer> keyConcurrency(String name) {
+        JobTypeRow row = rows.get(name);
+        if (row != null) return Optional.ofNullable(row.keyConcurrency());
+        return types.find(name).map(JobType::keyConcurrency);
+    }
+
+    Optional<Double> keyRate(String name) {
+        JobTypeRow row = rows.get(name);
+        if (row != null) return Optional.ofNullable(row.keyRate());
+        return types.find(name).map(JobType::keyRate);
+    }
+
+    Optional<Double> rate(String name) {
+        JobTypeRow row = rows.get(name);
+        if (row != null) return Optional.ofNullable(row.rate());
+        return types.find(name).map(JobType::rate);
+    }
+
+    private static Object orNone(Object limit) {
+        return limit == null ? "none" : limit;
     }
 
     boolean paused(String name) {

@@ -91,7 +91,7 @@ public final class Worker implements AutoCloseable {
         this.globalLimit = settings.workerConcurrency();
         this.liveTypes = new LiveTypes(jdbi, types);
         this.slots = new Slots(types);
-        this.metrics = new WorkerMetrics(registry, slots::children, liveTypes);
+        this.metrics = new WorkerMetrics(registry, slots::children, slots::taken, liveTypes);
     }
 
     private static ChildLauncher openLauncher(String spawner) {

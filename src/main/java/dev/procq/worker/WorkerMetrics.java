@@ -14,7 +14,8 @@ import java.util.List;
 /**
  * The worker's own meters: claims, attempts by outcome (SPAWN_FAILED among them), run time,
  * queue wait, lease expiries found by its rescuer, failed lease renewals, children ended at their
- * lease deadline, and each type's live limits as it sees them.
+ * lease deadline, claims held back by a cluster-wide limit, and each type's live limits and use
+ * as it sees them.
  */
 final class WorkerMetrics {
     /** Outcomes a worker writes itself; LEASE_EXPIRED is counted by procq_worker_lease_expiries. */
@@ -25,7 +26,19 @@ final class WorkerMetrics {
     private final Counter renewalFailures;
     private final Counter fencedChildren;
 
-    WorkerMetrics(MeterRegistry registry, java.util.function.IntSupplier running, LiveTypes liveTypes) {
+    /** The limits that can hold back a claim, as the {@code limit} tag of procq_worker_claims_held_back says them. */
+    enum HeldBackBy {
+        GLOBAL_CONCURRENCY("global_concurrency"), RATE("rate"), KEY("key");
+
+        final String tag;
+
+        HeldBackBy(String tag) {
+            this.tag = tag;
+        }
+    }
+
+    WorkerMetrics(MeterRegistry registry, java.util.function.IntSupplier running,
+                  java.util.function.ToIntFunction<String> runningOfType, LiveTypes liveTypes) {
         this.registry = registry;
         Gauge.builder("procq_worker_running_children", running, r -> r.getAsInt())
                 .description("children this worker is running now").strongReference(true).register(registry);
@@ -48,7 +61,31 @@ final class WorkerMetrics {
             Gauge.builder("procq_worker_type_paused", liveTypes, live -> live.paused(name) ? 1 : 0).tag("type", name)
                     .description("1 while procq.job_type says the type is paused, as this worker last read it")
                     .strongReference(true).register(registry);
+            Gauge.builder("procq_worker_type_global_concurrency", liveTypes,
+                            live -> live.globalConcurrency(name).map(Integer::doubleValue).orElse(Double.NaN))
+                    .tag("type", name)
+                    .description("the type's most children across all workers as this worker reads it from"
+                            + " procq.job_type (NaN: no cluster-wide limit)")
+                    .strongReference(true).register(registry);
+            Gauge.builder("procq_worker_type_key_concurrency", liveTypes,
+                            live -> live.keyConcurrency(name).map(Integer::doubleValue).orElse(Double.NaN))
+                    .tag("type", name)
+                    .description("the type's most running per key across all workers, as last read (NaN: none)")
+                    .strongReference(true).register(registry);
+            Gauge.builder("procq_worker_type_key_rate", liveTypes, live -> live.keyRate(name).orElse(Double.NaN))
+                    .tag("type", name)
+                    .description("the type's most starts per second per key across all workers, as last read (NaN: none)")
+                    .strongReference(true).register(registry);
+            Gauge.builder("procq_worker_type_rate", liveTypes, live -> live.rate(name).orElse(Double.NaN))
+                    .tag("type", name)
+                    .description("the type's most starts per second across all workers, as last read (NaN: none)")
+                    .strongReference(true).register(registry);
+            Gauge.builder("procq_worker_type_running", liveTypes, live -> runningOfType.applyAsInt(name)).tag("type", name)
+                    .description("jobs of the type this worker holds now (its RUNNING rows: children running or their"
+                            + " results on the way to the database)")
+                    .strongReference(true).register(registry);
             // Present at zero from the start, so rate() and alerts work before the first failure.
+            for (HeldBackBy limit : HeldBackBy.values()) heldBack(name, limit);
             claims(name);
             for (Outcome outcome : WORKER_OUTCOMES) attempts(name, outcome);
         }
@@ -70,6 +107,13 @@ final class WorkerMetrics {
                 .publishPercentileHistogram().register(registry).record(result.duration());
     }
 
+    /** Waiting jobs a claim left although this worker had slots free, by the limit that held them. */
+    void heldBack(String type, Completer.HeldBack held) {
+        if (held.byGlobalConcurrency() > 0) heldBack(type, HeldBackBy.GLOBAL_CONCURRENCY).increment(held.byGlobalConcurrency());
+        if (held.byRate() > 0) heldBack(type, HeldBackBy.RATE).increment(held.byRate());
+        if (held.byKey() > 0) heldBack(type, HeldBackBy.KEY).increment(held.byKey());
+    }
+
     void renewalFailed() {
         renewalFailures.increment();
     }
@@ -80,6 +124,14 @@ final class WorkerMetrics {
 
     void leasesExpired(int jobs) {
         if (jobs > 0) leaseExpiries.increment(jobs);
+    }
+
+    private Counter heldBack(String type, HeldBackBy limit) {
+        return Counter.builder("procq_worker_claims_held_back").tag("type", type).tag("limit", limit.tag)
+                .description("waiting jobs this worker's claims left although it had slots free for them, because a"
+                        + " limit of the type was reached (limit: global_concurrency, rate, or key: key_concurrency and"
+                        + " key_rate)")
+                .register(registry);
     }
 
     private Counter claims(String type) {

@@ -92,6 +92,26 @@ class TypesApiTest {
     }
 
     @Test
+    void patchSetsAndClearsTheClusterWideLimit() {
+        Procq.Response set = procq.send("PATCH", "/api/v1/types/echo", "{\"globalConcurrency\": 6}", AUTH);
+        assertThat(set.status()).as(set.body()).isEqualTo(200);
+        assertThat(set.json().get("globalConcurrency").asInt()).isEqualTo(6);
+        assertThat(set.json().get("running").asInt()).isZero();
+        assertThat(globalConcurrency("echo")).isEqualTo(6);
+
+        Procq.Response cleared = procq.send("PATCH", "/api/v1/types/echo", "{\"globalConcurrency\": null}", AUTH);
+        assertThat(cleared.status()).as(cleared.body()).isEqualTo(200);
+        assertThat(cleared.json().get("globalConcurrency").isNull()).isTrue();
+        assertThat(globalConcurrency("echo")).isNull();
+    }
+
+    static Integer globalConcurrency(String name) {
+        return procq.database().jdbi().withHandle(h -> h.createQuery(
+                "SELECT global_concurrency FROM procq.job_type WHERE name = :n").bind("n", name)
+                .mapTo(Integer.class).findOne().orElse(null));
+    }
+
+    @Test
     void aTypeOnlyTheTableKnowsIsListedAndSteerable() {
         procq.database().jdbi().useHandle(h -> h.execute("INSERT INTO procq.job_type (name, concurrency) VALUES ('retired', 2)"));
 
@@ -119,6 +139,8 @@ class TypesApiTest {
             "{\"concurrency\": 100001}",
             "{\"paused\": \"yes\"}",
             "{\"paused\": null}",
+            "{\"globalConcurrency\": 0}",
+            "{\"globalConcurrency\": \"5\"}",
             "{\"name\": \"other\"}",
             "[1]",
             "not json",

@@ -48,6 +48,40 @@ class JobTypesTest {
         assertThat(type.timeout()).isNull();
         assertThat(type.allowDashTargets()).isFalse();
         assertThat(type.passEnv()).isEqualTo(JobType.DEFAULT_PASS_ENV);
+        assertThat(type.globalConcurrency()).as("no cluster-wide limit unless asked").isNull();
+    }
+
+    @Test
+    void aKeyComesFromTheTargetsCaptureGroupOrFromItsMeta() {
+        JobTypes types = JobTypes.parse("""
+                types:
+                  check:
+                    command: [curl, '{target}']
+                    key: {regex: '^https?://([^/:]+)'}
+                    keyConcurrency: 2
+                    keyRate: 0.5
+                    rate: 100
+                  thumb:
+                    command: [convert, '{target}']
+                    key: '{meta.camera}'
+                """, "test");
+        JobType check = types.find("check").orElseThrow();
+        assertThat(check.key().of("https://example.org:8443/health", null)).isEqualTo("example.org");
+        assertThat(check.key().of("not a url", null)).as("no match: no key").isNull();
+        assertThat(check.keyConcurrency()).isEqualTo(2);
+        assertThat(check.keyRate()).isEqualTo(0.5);
+        assertThat(check.rate()).isEqualTo(100.0);
+        JobType thumb = types.find("thumb").orElseThrow();
+        assertThat(thumb.key().of("a.jpg", java.util.Map.of("camera", "X100"))).isEqualTo("X100");
+        assertThat(thumb.key().of("a.jpg", null)).isNull();
+    }
+
+    @Test
+    void aClusterWideLimitIsReadBesideTheOnePerWorker() {
+        JobType type = JobTypes.parse("types:\n  nas:\n    command: [convert, '{target}']\n    concurrency: 4\n"
+                + "    globalConcurrency: 10\n", "test").find("nas").orElseThrow();
+        assertThat(type.concurrency()).isEqualTo(4);
+        assertThat(type.globalConcurrency()).isEqualTo(10);
     }
 
     @Test
@@ -96,6 +130,10 @@ class JobTypesTest {
             "unknown placeholder | 'types: {a: {command: [echo, \"{targte}\"]}}'                | unknown placeholder {targte}",
             "unknown setting     | 'types: {a: {command: [echo, \"{target}\"], concurency: 2}}' | types.a.concurency: unknown setting",
             "bad concurrency     | 'types: {a: {command: [echo, \"{target}\"], concurrency: 0}}' | types.a.concurrency: 0 is out of range",
+            "bad global limit    | 'types: {a: {command: [echo, \"{target}\"], globalConcurrency: 0}}' | types.a.globalConcurrency: 0 is out of range",
+            "two key groups      | 'types: {a: {command: [echo, \"{target}\"], key: {regex: \"(a)(b)\"}}}' | types.a.key.regex: needs exactly one capture group",
+            "key limit, no key   | 'types: {a: {command: [echo, \"{target}\"], keyConcurrency: 2}}' | need a key",
+            "bad rate            | 'types: {a: {command: [echo, \"{target}\"], rate: fast}}' | types.a.rate: 'fast' is not a number",
             "bad timeout         | 'types: {a: {command: [echo, \"{target}\"], timeout: soon}}' | types.a.timeout: 'soon' is not a duration",
             "bad pattern         | 'types: {a: {command: [echo, \"{target}\"], targetPattern: \"(\"}}' | types.a.targetPattern: not a valid regular expression",
             "secret passEnv      | 'types: {a: {command: [echo, \"{target}\"], passEnv: [PROCQ_DATABASE_PASSWORD]}}' | never passed to children",

@@ -169,7 +169,7 @@ class DatabaseRolesTest {
                     new Integer[] {0}, new Integer[] {null}, new String[] {null}, new String[] {""}, new Long[] {1L},
                     new Long[] {0L}, new Boolean[] {false}, new Long[] {2L}, new Long[] {1L}, new Long[] {1024L},
                     new String[] {"ok: exit 0"});
-            dao.finishIfRunningAndClaim(workerId, new String[] {"exit"}, new Integer[] {1}, 1, 1000,
+            dao.finishIfRunningAndClaim(workerId, new String[] {"exit"}, new Integer[] {1}, 1, 1000, 1000,
                     new Long[] {-1L}, new Integer[] {1}, new String[] {"OK"}, new String[] {"OK"},
                     new Integer[] {0}, new Integer[] {null}, new String[] {null}, new String[] {""}, new Long[] {1L},
                     new Long[] {0L}, new Boolean[] {false}, new Long[] {2L}, new Long[] {1L}, new Long[] {1024L},

@@ -15,7 +15,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.postgres.PostgresPlugin;
 import org.jdbi.v3.sqlobject.SqlObjectPlugin;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -35,13 +34,6 @@ class LeaseTest {
         jdbi = postgres.database().jdbi();
         // A type of its own per test, so one test's jobs are never claimed by another.
         type = "t" + System.nanoTime();
-    }
-
-    @AfterEach
-    void cancelWhatIsLeft() {
-        // A job one test leaves RUNNING would expire and be rescued by the next test's rescuer.
-        jdbi.useHandle(h -> h.execute("UPDATE procq.job SET state = 'CANCELLED', finished_at = now(), lease_expires_at = NULL"
-                + " WHERE state IN ('PENDING', 'RUNNING')"));
     }
 
     long worker() {
