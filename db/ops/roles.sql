@@ -72,6 +72,11 @@ GRANT INSERT ON procq.batch, procq.job TO procq_api;
 -- statement triggers on procq.job keep (they run with the rights of whoever changes jobs)
 GRANT UPDATE (total, priority, cancel_requested, pending, running, ok, failed, cancelled, started_at, finished_at)
     ON procq.batch TO procq_api;
+-- pause and resume (BatchDao, procq.pause_batch/resume_batch), a resume's fresh budget (setBudget),
+-- and the budget counters the same triggers keep when a cancel or retry changes jobs
+GRANT UPDATE (paused, halted_at, halt_reason, halt_failed, halt_failed_percent, halt_after, halt_in_a_row,
+              budget_failed, budget_finished, failed_in_a_row)
+    ON procq.batch TO procq_api;
 -- setPriority, JobDao.cancelPendingOfBatch, retryFailedOfBatch
 GRANT UPDATE (priority, state, finished_at, error, run_at, max_attempts) ON procq.job TO procq_api;
 -- JobTypeDao: seed (insertIfMissing) and steer (update, setExitCodes)
@@ -86,6 +91,8 @@ GRANT UPDATE (state, attempts, worker_id, lease_expires_at, started_at, finished
     ON procq.job TO procq_worker;
 -- the counters kept by the triggers on procq.job
 GRANT UPDATE (pending, running, ok, failed, cancelled, started_at, finished_at) ON procq.batch TO procq_worker;
+-- ...and the failure budget's: a result write that spends the budget halts the batch
+GRANT UPDATE (budget_failed, budget_finished, failed_in_a_row, halted_at, halt_reason) ON procq.batch TO procq_worker;
 -- finishIfRunning and rescueExpiredLeases record attempts
 GRANT INSERT ON procq.job_attempt TO procq_worker;
 -- rescueExpiredLeases notes the first rescue on each timeline after a failover

@@ -60,6 +60,7 @@ public final class Settings {
      * process starts; a file of mode 0600 is read once here and is nowhere else in the process.
      */
     public static final List<String> SECRETS_FROM_FILES = List.of("PROCQ_DATABASE_PASSWORD", "PROCQ_API_TOKENS");
+    private static final String SECRET_FILE_KEY = "secret file of ";
 
     public Settings(Map<String, String> env) {
         this.env = Map.copyOf(withSecretsFromFiles(env));
@@ -78,6 +79,8 @@ public final class Settings {
                         + fileVariable + " keeps the secret out of the environment)");
             }
             resolved.put(name, readSecret(fileVariable, Path.of(file.trim())));
+            // Where it came from, for secretFiles(); not a variable anybody sets.
+            resolved.put(SECRET_FILE_KEY + name, file.trim());
         }
         return resolved;
     }
@@ -283,6 +286,19 @@ public final class Settings {
                 durationValue("PROCQ_DATABASE_CONNECT_TIMEOUT", DatabaseTimeouts.DEFAULT.connect()),
                 durationValue("PROCQ_DATABASE_STATEMENT_TIMEOUT", DatabaseTimeouts.DEFAULT.statement()),
                 durationValue("PROCQ_DATABASE_LOCK_TIMEOUT", DatabaseTimeouts.DEFAULT.lock()));
+    }
+
+    /**
+     * procq's own files that hold what a job must not read: the job-types file and the password
+     * and tokens files when given. Sandboxes cover them.
+     */
+    public List<Path> secretFiles() {
+        List<Path> files = new java.util.ArrayList<>();
+        files.add(jobTypesFile());
+        for (String name : SECRETS_FROM_FILES) {
+            get(SECRET_FILE_KEY + name).map(Path::of).ifPresent(files::add);
+        }
+        return List.copyOf(files);
     }
 
     public Duration shutdownGrace() {

@@ -52,9 +52,25 @@ public final class Bubblewrap {
     }
 
     private final Path bwrap;
+    private final List<Path> hidden;
 
     public Bubblewrap(Path bwrap) {
+        this(bwrap, List.of());
+    }
+
+    /**
+     * @param hidden files no sandboxed program may read although the host is visible read-only
+     *     (procq's own: the job-types file, the password and tokens files): each is covered by an
+     *     empty file inside the sandbox. Files that do not exist are left out.
+     */
+    public Bubblewrap(Path bwrap, List<Path> hidden) {
         this.bwrap = bwrap;
+        List<Path> existing = new ArrayList<>();
+        for (Path file : hidden) {
+            Path absolute = file.toAbsolutePath().normalize();
+            if (Files.isRegularFile(absolute)) existing.add(absolute);
+        }
+        this.hidden = List.copyOf(existing);
     }
 
     /**
@@ -98,6 +114,10 @@ public final class Bubblewrap {
         }
         for (Path directory : policy.writable()) {
             command.addAll(List.of("--bind", directory.toString(), directory.toString()));
+        }
+        // After the writable binds, so a writable directory cannot show them again.
+        for (Path file : hidden) {
+            command.addAll(List.of("--ro-bind", "/dev/null", file.toString()));
         }
         if (workingDirectory != null) {
             command.addAll(List.of("--chdir", workingDirectory.toAbsolutePath().toString()));

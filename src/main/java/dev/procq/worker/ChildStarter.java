@@ -32,13 +32,15 @@ final class ChildStarter {
     private final Duration killGrace;
     private final Map<String, String> passedEnvironment;
     private final String runTag;
-    private final Bubblewrap bubblewrap = new Bubblewrap(Bubblewrap.DEFAULT_PATH);
+    private final Bubblewrap bubblewrap;
     private final ChildUsers users;
 
     /** @param runTag marks every process of this worker run (see {@link OrphanSweeper}) */
+    /** @param hiddenInSandboxes procq's own files, covered in every sandbox (see {@link Bubblewrap}) */
     ChildStarter(ChildLauncher launcher, Duration killGrace, Map<String, String> passedEnvironment, String runTag,
-            ChildUsers users) {
+            ChildUsers users, List<java.nio.file.Path> hiddenInSandboxes) {
         this.launcher = launcher;
+        this.bubblewrap = new Bubblewrap(Bubblewrap.DEFAULT_PATH, hiddenInSandboxes);
         this.users = users;
         this.killGrace = killGrace;
         this.passedEnvironment = passedEnvironment;

@@ -146,7 +146,8 @@ public final class Worker implements AutoCloseable {
         });
 
         completer = new Completer(jdbi, workerId, terms.lease());
-        ChildStarter starter = new ChildStarter(launcher, terms.killGrace(), System.getenv(), registered.runTag(), users);
+        ChildStarter starter = new ChildStarter(launcher, terms.killGrace(), System.getenv(), registered.runTag(), users,
+                settings.secretFiles());
         ClaimRound round = new ClaimRound(types, liveTypes, launcher, starter, completer, slots, globalLimit, held,
                 terms, wakeup, lifecycle, metrics);
         ClaimLoop claimLoop = new ClaimLoop(round, completer, liveTypes, wakeup, lifecycle, settings.pollInterval());

@@ -52,10 +52,12 @@ class SandboxTest {
             try write-tmp sh -c "echo x > /tmp/procq-sandbox-$n"
             try read-environ sh -c "head -c 1 /proc/$WORKER_PID/environ | grep -q ."
             try signal-worker kill -0 "$WORKER_PID"
+            try read-job-types grep -q . "$JOB_TYPES_FILE"
+            try read-password grep -q . "$PASSWORD_FILE"
             echo done
             """;
     static final List<String> ATTEMPTS = List.of("tcp-postgres", "http-server", "unix-postgres", "write-etc",
-            "write-workdir", "write-tmp", "read-environ", "signal-worker");
+            "write-workdir", "write-tmp", "read-environ", "signal-worker", "read-job-types", "read-password");
 
     static Procq procq;
     static HttpServer http;
@@ -91,6 +93,11 @@ class SandboxTest {
         env.put("HTTP_PORT", Integer.toString(http.getAddress().getPort()));
         env.put("WORKER_PID", Long.toString(ProcessHandle.current().pid()));
         env.put("WORKER_DIR", Path.of("").toAbsolutePath().toString());
+        // procq's own secret-holding files, readable by the worker's user: the sandbox covers them.
+        Path jobTypesFile = scratch.resolve("jobtypes.yaml");
+        Path passwordFile = Files.writeString(scratch.resolve("password"), "s3cret-" + UUID.randomUUID() + "\n");
+        env.put("JOB_TYPES_FILE", jobTypesFile.toString());
+        env.put("PASSWORD_FILE", passwordFile.toString());
         String envYaml = Procq.JSON.writeValueAsString(env);
         String hostile = Procq.JSON.writeValueAsString(List.of("bash", script.toString(), "{target}"));
         String types = """
@@ -114,8 +121,10 @@ class SandboxTest {
                     timeout: 2s
                     sandbox: {}
                 """.formatted(hostile, envYaml, Procq.JSON.writeValueAsString(writable.toString()));
+        Files.writeString(jobTypesFile, types);
         procq = new Procq(postgres, types, Map.of("PROCQ_WORKER_CONCURRENCY", "4", "PROCQ_WORKER_METRICS_PORT", "off",
-                "PROCQ_KILL_GRACE", "1s", "PROCQ_LEASE", "5s")).startApi();
+                "PROCQ_KILL_GRACE", "1s", "PROCQ_LEASE", "5s", "PROCQ_JOB_TYPES", jobTypesFile.toString(),
+                "PROCQ_DATABASE_PASSWORD_FILE", passwordFile.toString())).startApi();
         procq.startWorker();
     }
 
@@ -139,6 +148,8 @@ class SandboxTest {
         assertThat(Path.of("/tmp/procq-sandbox-" + nonce)).doesNotExist();
         assertThat(outcomes.get("read-environ")).isEqualTo("failed");
         assertThat(outcomes.get("signal-worker")).isEqualTo("failed");
+        assertThat(outcomes.get("read-job-types")).isEqualTo("failed");
+        assertThat(outcomes.get("read-password")).isEqualTo("failed");
         assertThat(Path.of("/etc/procq-sandbox-" + nonce)).doesNotExist();
         assertThat(Path.of("procq-sandbox-" + nonce)).doesNotExist();
     }
