@@ -77,9 +77,11 @@ class SandboxTest {
             exchange.close();
         });
         http.start();
-        // Not under /tmp: the sandbox has a private /tmp and would not see the script.
+        // Not under /tmp: the sandbox has a private /tmp and would not see the script (a checkout
+        // may itself live under /tmp; then /var/tmp, which the sandbox sees read-only).
         Path build = Files.createDirectories(Path.of("target").toAbsolutePath());
-        scratch = Files.createTempDirectory(build, "sandbox-test-");
+        Path base = build.startsWith("/tmp") ? Path.of("/var/tmp") : build;
+        scratch = Files.createTempDirectory(base, "procq-sandbox-test-");
         writable = Files.createDirectory(scratch.resolve("out"));
         Path script = scratch.resolve("hostile.sh");
         Files.writeString(script, HOSTILE);
@@ -132,6 +134,11 @@ class SandboxTest {
     static void stop() throws Exception {
         if (procq != null) procq.close();
         if (http != null) http.stop(0);
+        if (scratch != null) {
+            try (java.util.stream.Stream<Path> tree = Files.walk(scratch)) {
+                tree.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+            }
+        }
     }
 
     @Test
