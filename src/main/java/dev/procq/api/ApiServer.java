@@ -1,5 +1,6 @@
 package dev.procq.api;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -180,5 +181,22 @@ public final class ApiServer implements AutoCloseable {
     @Override
     public void close() {
         app.stop();
+    }
+
+    /**
+     * A request body that must be one JSON object: a duplicate key is a 400 naming it, malformed
+     * JSON or another value a 400 saying {@code expected}.
+     */
+    static JsonNode readObject(String body, String expected) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(body);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            dev.procq.intake.DuplicateKey duplicate = dev.procq.intake.DuplicateKey.of(e).orElse(null);
+            if (duplicate != null) throw new ApiError(400, duplicate.message(), duplicate.detail());
+            throw ApiError.badRequest("malformed JSON: " + e.getOriginalMessage());
+        }
+        if (root == null || !root.isObject()) throw ApiError.badRequest(expected);
+        return root;
     }
 }

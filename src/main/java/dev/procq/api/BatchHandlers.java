@@ -1,6 +1,5 @@
 package dev.procq.api;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.procq.config.FailureBudget;
 import dev.procq.config.JobType;
@@ -8,7 +7,6 @@ import dev.procq.config.JobTypes;
 import dev.procq.config.SubmissionLimits;
 import dev.procq.intake.BatchOptions;
 import dev.procq.intake.BatchReceipt;
-import dev.procq.intake.DuplicateKey;
 import dev.procq.intake.Intake;
 import dev.procq.intake.IntakeException;
 import dev.procq.store.BatchControl;
@@ -178,17 +176,7 @@ final class BatchHandlers {
 
     static FailureBudget resumeBudget(String body) {
         if (body == null || body.isBlank()) return null;
-        JsonNode root;
-        try {
-            root = ApiServer.JSON.readTree(body);
-        } catch (JsonProcessingException e) {
-            DuplicateKey duplicate = DuplicateKey.of(e).orElse(null);
-            if (duplicate != null) throw new ApiError(400, duplicate.message(), duplicate.detail());
-            throw ApiError.badRequest("malformed JSON: " + e.getOriginalMessage());
-        }
-        if (root == null || !root.isObject()) {
-            throw ApiError.badRequest("body must be empty or a JSON object like {\"halt\": {\"failed\": 500}}");
-        }
+        JsonNode root = ApiServer.readObject(body, "body must be empty or a JSON object like {\"halt\": {\"failed\": 500}}");
         FailureBudget budget = null;
         var fields = root.fields();
         while (fields.hasNext()) {

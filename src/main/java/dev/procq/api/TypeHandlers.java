@@ -6,7 +6,6 @@ import dev.procq.config.ConfigException;
 import dev.procq.config.ExitCodeRules;
 import dev.procq.config.JobType;
 import dev.procq.config.JobTypes;
-import dev.procq.intake.DuplicateKey;
 import dev.procq.store.JobTypeDao;
 import dev.procq.store.JobTypeRow;
 import dev.procq.store.TypeRunning;
@@ -137,17 +136,8 @@ final class TypeHandlers {
     record Change(Integer concurrency, Boolean paused, boolean exitCodesGiven, String exitCodes,
                   Map<String, JsonNode> limits) {
         static Change parse(String body) {
-            JsonNode root;
-            try {
-                root = ApiServer.JSON.readTree(body);
-            } catch (JsonProcessingException e) {
-                DuplicateKey duplicate = DuplicateKey.of(e).orElse(null);
-                if (duplicate != null) throw new ApiError(400, duplicate.message(), duplicate.detail());
-                throw ApiError.badRequest("malformed JSON: " + e.getOriginalMessage());
-            }
-            if (root == null || !root.isObject()) {
-                throw ApiError.badRequest("body must be a JSON object like {\"concurrency\": 8} or {\"paused\": true}");
-            }
+            JsonNode root = ApiServer.readObject(body,
+                    "body must be a JSON object like {\"concurrency\": 8} or {\"paused\": true}");
             Integer concurrency = null;
             Boolean paused = null;
             boolean exitCodesGiven = false;

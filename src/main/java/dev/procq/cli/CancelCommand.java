@@ -1,7 +1,6 @@
 package dev.procq.cli;
 
 import dev.procq.Main;
-import java.util.OptionalDouble;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -37,15 +36,8 @@ public final class CancelCommand implements Callable<Integer> {
     public Integer call() {
         Shell shell = main.shell();
         long id = ClientOptions.positiveId(spec.commandLine(), batchId);
-        String raw = clientOptions.client(shell).cancelRaw(id);
-        if (json) {
-            shell.out().println(raw);
-            return Main.EXIT_OK;
-        }
-        BatchStatus batch = ApiClient.read(raw, BatchStatus.class);
-        shell.out().println("batch " + batch.id() + " " + batch.state()
-                + (batch.counts().running() > 0 ? ": stopping " + batch.counts().running() + " running" : ""));
-        shell.out().println(ProgressLine.render(batch, OptionalDouble.empty(), java.util.Optional.empty()));
+        BatchReply.print(shell, clientOptions.client(shell).cancelRaw(id), json, batch -> "batch " + batch.id() + " "
+                + batch.state() + (batch.counts().running() > 0 ? ": stopping " + batch.counts().running() + " running" : ""));
         return Main.EXIT_OK;
     }
 }

@@ -1,7 +1,6 @@
 package dev.procq.cli;
 
 import dev.procq.Main;
-import java.util.OptionalDouble;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -38,16 +37,9 @@ public final class PauseCommand implements Callable<Integer> {
     public Integer call() {
         Shell shell = main.shell();
         long id = ClientOptions.positiveId(spec.commandLine(), batchId);
-        String raw = clientOptions.client(shell).pauseRaw(id);
-        if (json) {
-            shell.out().println(raw);
-            return Main.EXIT_OK;
-        }
-        BatchStatus batch = ApiClient.read(raw, BatchStatus.class);
-        shell.out().println("batch " + batch.id() + " " + batch.state()
-                + (batch.counts().running() > 0 ? ": " + batch.counts().running() + " running finish" : "")
+        BatchReply.print(shell, clientOptions.client(shell).pauseRaw(id), json, batch -> "batch " + batch.id() + " "
+                + batch.state() + (batch.counts().running() > 0 ? ": " + batch.counts().running() + " running finish" : "")
                 + "; resume it with: procq resume " + batch.id());
-        shell.out().println(ProgressLine.render(batch, OptionalDouble.empty(), java.util.Optional.empty()));
         return Main.EXIT_OK;
     }
 }

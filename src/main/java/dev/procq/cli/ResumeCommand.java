@@ -3,7 +3,6 @@ package dev.procq.cli;
 import dev.procq.Main;
 import dev.procq.config.FailureBudget;
 import java.time.Duration;
-import java.util.OptionalDouble;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -57,15 +56,7 @@ public final class ResumeCommand implements Callable<Integer> {
         long id = ClientOptions.positiveId(spec.commandLine(), batchId);
         FailureBudget halt = budget == null ? null : ClientOptions.budget(spec.commandLine(), "--budget", budget);
         ApiClient api = clientOptions.client(shell);
-        String raw = api.resumeRaw(id, halt);
-        BatchStatus batch = ApiClient.read(raw, BatchStatus.class);
-        if (json) {
-            shell.out().println(raw);
-        } else {
-            shell.out().println("batch " + batch.id() + " " + batch.state());
-            shell.out().println(ProgressLine.render(batch, OptionalDouble.empty(), java.util.Optional.empty()));
-        }
-        shell.out().flush();
+        BatchReply.print(shell, api.resumeRaw(id, halt), json, batch -> "batch " + batch.id() + " " + batch.state());
         if (!wait) return Main.EXIT_OK;
         BatchStatus done = new BatchWaiter(api, shell, progressEvery).await(id);
         return BatchWaiter.conclude(done, shell.err());

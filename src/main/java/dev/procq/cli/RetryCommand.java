@@ -2,7 +2,6 @@ package dev.procq.cli;
 
 import dev.procq.Main;
 import java.time.Duration;
-import java.util.OptionalDouble;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -50,17 +49,9 @@ public final class RetryCommand implements Callable<Integer> {
         long id = ClientOptions.positiveId(spec.commandLine(), batchId);
         ApiClient api = clientOptions.client(shell);
         long failedBefore = api.batch(id).counts().failed();
-        String raw = api.retryRaw(id);
-        BatchStatus batch = ApiClient.read(raw, BatchStatus.class);
-        if (json) {
-            shell.out().println(raw);
-        } else {
-            shell.out().println(failedBefore == 0
-                    ? "batch " + id + " has no FAILED targets; nothing to run again"
-                    : "batch " + id + ": " + failedBefore + " FAILED targets are PENDING again");
-            shell.out().println(ProgressLine.render(batch, OptionalDouble.empty(), java.util.Optional.empty()));
-        }
-        shell.out().flush();
+        BatchReply.print(shell, api.retryRaw(id), json, batch -> failedBefore == 0
+                ? "batch " + id + " has no FAILED targets; nothing to run again"
+                : "batch " + id + ": " + failedBefore + " FAILED targets are PENDING again");
         if (!wait) return Main.EXIT_OK;
         BatchStatus done = new BatchWaiter(api, shell, progressEvery).await(id);
         return BatchWaiter.conclude(done, shell.err());
