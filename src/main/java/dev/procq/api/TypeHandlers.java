@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.procq.config.ConfigException;
 import dev.procq.config.ExitCodeRules;
+import dev.procq.config.FailureBudget;
 import dev.procq.config.JobType;
 import dev.procq.config.JobTypes;
 import dev.procq.store.JobTypeDao;
@@ -20,8 +21,8 @@ import java.util.TreeMap;
 import org.jdbi.v3.core.Jdbi;
 
 /**
- * /api/v1/types: each type's live concurrency, pause, exit-code rules and cluster-wide limits
- * (procq.job_type), changed with PATCH, and how many of its jobs run now on each worker. Workers
+ * /api/v1/types: each type's live concurrency, pause, exit-code rules, cluster-wide limits and
+ * default failure budget (procq.job_type), changed with PATCH, and how many of its jobs run now on each worker. Workers
  * re-read the table every few seconds (the claim statement reads the cluster-wide limits itself),
  * so a change needs no restart.
  */
@@ -59,8 +60,10 @@ final class TypeHandlers {
         // A type in the file that no worker has seeded yet runs with the file's values.
         for (JobType type : types.all()) {
             if (byName.containsKey(type.name())) continue;
+            FailureBudget halt = type.halt();
             byName.put(type.name(), view(new JobTypeRow(type.name(), type.concurrency(), false, null,
-                    type.globalConcurrency(), type.keyConcurrency(), type.keyRate(), type.rate()),
+                    type.globalConcurrency(), type.keyConcurrency(), type.keyRate(), type.rate(),
+                    halt.failed(), halt.failedPercent(), halt.after(), halt.inARow(), true),
                     running.getOrDefault(type.name(), Map.of())));
         }
         ctx.json(new ArrayList<>(byName.values()));
@@ -72,9 +75,9 @@ final class TypeHandlers {
         Optional<JobType> fromFile = types.find(name);
         JobTypeRow row = jdbi.inTransaction(handle -> {
             JobTypeDao dao = handle.attach(JobTypeDao.class);
-            fromFile.ifPresent(type -> dao.insertIfMissing(type.name(), type.concurrency(), type.globalConcurrency(),
-                    type.keyConcurrency(), type.keyRate(), type.rate()));
+            fromFile.ifPresent(dao::insertIfMissing);
             if (change.exitCodesGiven()) dao.setExitCodes(name, change.exitCodes());
+            if (change.halt() != null) dao.setHalt(name, change.halt());
             Map<String, JsonNode> limits = change.limits();
             return dao.update(name, change.concurrency(), change.paused(),
                     limits.containsKey("globalConcurrency"), intOrNull(limits.get("globalConcurrency")),
@@ -119,9 +122,11 @@ final class TypeHandlers {
             keys = jdbi.withExtension(JobTypeDao.class, dao -> dao.busiestKeys(row.name(), BUSIEST_KEYS)).stream()
                     .map(key -> new Views.Key(key.key(), key.running(), key.startedLastMinute())).toList();
         }
+        // A row from before the budget was kept in the table: intake gives new batches the file's.
+        FailureBudget halt = row.halt().orElseGet(() -> fromFile.map(JobType::halt).orElse(FailureBudget.NONE));
         return new Views.JobType(row.name(), row.concurrency(), row.paused(),
                 rules == null ? null : rules.asMap(), source, row.globalConcurrency(),
-                row.keyConcurrency(), row.keyRate(), row.rate(), running, runningByWorker, keys,
+                row.keyConcurrency(), row.keyRate(), row.rate(), Views.Budget.of(halt), running, runningByWorker, keys,
                 fromFile.map(Views.FileSettings::of).orElse(null));
     }
 
@@ -129,12 +134,14 @@ final class TypeHandlers {
      * A PATCH body: {"concurrency": N}, {"paused": true|false}, {"exitCodes": {...}} (the
      * job-types file's shape; null goes back to the file's rules) and/or the cluster-wide limits
      * {"globalConcurrency": N, "keyConcurrency": N, "keyRate": R, "rate": R} (null: no limit),
+     * and/or the default failure budget of new batches {"halt": {"failed": 100}} ({} or null: none),
      * nothing else.
      *
      * @param exitCodes the new rules as JSON text, or null for the file's; only when {@code exitCodesGiven}
+     * @param halt      the new default failure budget; null: unchanged
      */
     record Change(Integer concurrency, Boolean paused, boolean exitCodesGiven, String exitCodes,
-                  Map<String, JsonNode> limits) {
+                  Map<String, JsonNode> limits, FailureBudget halt) {
         static Change parse(String body) {
             JsonNode root = ApiServer.readObject(body,
                     "body must be a JSON object like {\"concurrency\": 8} or {\"paused\": true}");
@@ -142,6 +149,7 @@ final class TypeHandlers {
             Boolean paused = null;
             boolean exitCodesGiven = false;
             String exitCodes = null;
+            FailureBudget halt = null;
             Map<String, JsonNode> limits = new TreeMap<>();
             Iterator<Map.Entry<String, JsonNode>> fields = root.fields();
             while (fields.hasNext()) {
@@ -189,15 +197,17 @@ final class TypeHandlers {
                         }
                         limits.put(field.getKey(), value);
                     }
+                    case "halt" -> halt = value.isNull() ? FailureBudget.NONE : BatchHandlers.budgetOf(value);
                     default -> throw ApiError.badRequest("unknown field '" + field.getKey()
-                            + "' (known: concurrency, paused, exitCodes, globalConcurrency, keyConcurrency, keyRate, rate)");
+                            + "' (known: concurrency, paused, exitCodes, globalConcurrency, keyConcurrency, keyRate, rate,"
+                            + " halt)");
                 }
             }
-            if (concurrency == null && paused == null && !exitCodesGiven && limits.isEmpty()) {
+            if (concurrency == null && paused == null && !exitCodesGiven && limits.isEmpty() && halt == null) {
                 throw ApiError.badRequest("nothing to change: give concurrency, paused, exitCodes, globalConcurrency,"
-                        + " keyConcurrency, keyRate, rate or several");
+                        + " keyConcurrency, keyRate, rate, halt or several");
             }
-            return new Change(concurrency, paused, exitCodesGiven, exitCodes, limits);
+            return new Change(concurrency, paused, exitCodesGiven, exitCodes, limits, halt);
         }
     }
 }

@@ -36,6 +36,9 @@ final class Views {
     /** A failure budget as submitted: only the rules it has. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     record Budget(Long failed, Double failedPercent, Long after, Long inARow) {
+        static Budget of(dev.procq.config.FailureBudget budget) {
+            return new Budget(budget.failed(), budget.failedPercent(), budget.after(), budget.inARow());
+        }
     }
 
     record Page<T>(List<T> items, @JsonInclude(JsonInclude.Include.ALWAYS) String next) {
@@ -80,10 +83,11 @@ final class Views {
      *
      * @param exitCodes       the rules workers apply now: procq.job_type's when it sets valid ones, else the file's
      * @param exitCodesSource "file" or "procq.job_type"; with the parse error when the table's cannot be used
+     * @param halt            the failure budget a new batch of the type gets unless its submission gives one ({} for none)
      */
     record JobType(String name, int concurrency, boolean paused, Map<String, Object> exitCodes,
                    String exitCodesSource, Integer globalConcurrency, Integer keyConcurrency,
-                   Double keyRate, Double rate, long running, Map<String, Long> runningByWorker, List<Key> keys,
+                   Double keyRate, Double rate, Budget halt, long running, Map<String, Long> runningByWorker, List<Key> keys,
                    FileSettings file) {
     }
 
@@ -96,13 +100,12 @@ final class Views {
                         Double rate, String timeout, int maxAttempts, String backoff,
                         String targetPattern, boolean allowDashTargets, Map<String, Object> exitCodes, Budget halt) {
         static FileSettings of(dev.procq.config.JobType type) {
-            dev.procq.config.FailureBudget halt = type.halt();
             return new FileSettings(type.concurrency(), type.globalConcurrency(),
                     type.key() == null ? null : type.key().describe(), type.keyConcurrency(), type.keyRate(), type.rate(),
                     type.timeout() == null ? null : dev.procq.config.Durations.format(type.timeout()),
                     type.maxAttempts(), dev.procq.config.Durations.format(type.backoff()),
                     type.targetPattern() == null ? null : type.targetPattern().pattern(), type.allowDashTargets(),
-                    type.exitCodes().asMap(), new Budget(halt.failed(), halt.failedPercent(), halt.after(), halt.inARow()));
+                    type.exitCodes().asMap(), Budget.of(type.halt()));
         }
     }
 }
