@@ -103,8 +103,9 @@ GRANT INSERT, UPDATE (heartbeat_at, stopped_at) ON procq.worker TO procq_worker;
 -- LiveTypes seeds missing job types from the file, and once the default failure budget of a row from before V13
 GRANT INSERT, UPDATE (halt_failed, halt_failed_percent, halt_after, halt_in_a_row, halt_seeded)
     ON procq.job_type TO procq_worker;
--- claims of a type with a rate or key_rate (procq.job_type_claim) advance where the rate stands
-GRANT INSERT, UPDATE (next_start_at) ON procq.job_rate TO procq_worker;
+-- claims of a type with a rate or key_rate (procq.job_type_claim) advance where the rate stands;
+-- RatePruner deletes the rows that no longer hold anything back
+GRANT INSERT, UPDATE (next_start_at), DELETE ON procq.job_rate TO procq_worker;
 -- retention: finished batches (their jobs and attempts cascade), old attempts, old worker rows
 GRANT DELETE ON procq.batch, procq.job, procq.job_attempt, procq.worker TO procq_worker;
 

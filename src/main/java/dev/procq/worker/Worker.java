@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  *       jobs claimed in one round trip, a child started per job through the {@link ChildStarter};</li>
  *   <li>the {@link LeaseKeeper}: renews every lease on its own connection, and moves each child's
  *       deadline with it, so a worker cut off from the database ends its children in time;</li>
- *   <li>{@link Maintenance}: the rescuer, the orphan sweep and the cancel check; the pruner has
+ *   <li>{@link Maintenance}: the rescuer, the orphan sweep, the cancel check and the {@link RatePruner}; the pruner has
  *       its own, since one prune may take long;</li>
  *   <li>the {@link JobListener}, whose notifications wake the claim loop.</li>
  * </ul>
@@ -137,7 +137,9 @@ public final class Worker implements AutoCloseable {
                     sweepOrphans.run();
                     return OrphanSweeper.INTERVAL;
                 }), OrphanSweeper.INTERVAL, OrphanSweeper.INTERVAL)
-                .schedule(cancelWatcher, CancelWatcher.INTERVAL, CancelWatcher.INTERVAL);
+                .schedule(cancelWatcher, CancelWatcher.INTERVAL, CancelWatcher.INTERVAL)
+                .schedule(Maintenance.task("rate pruning", new RatePruner(jdbi)::runOnce),
+                        RatePruner.FIRST_RUN_DELAY, RatePruner.INTERVAL);
         settings.retention().ifPresent(retention -> {
             Pruner pruner = new Pruner(jdbi, retention);
             pruning = new Maintenance("procq-pruner").schedule(
