@@ -22,9 +22,9 @@ import org.jdbi.v3.core.Jdbi;
 
 /**
  * /api/v1/types: each type's live concurrency, pause, exit-code rules, cluster-wide limits and
- * default failure budget (procq.job_type), changed with PATCH, and how many of its jobs run now on each worker. Workers
- * re-read the table every few seconds (the claim statement reads the cluster-wide limits itself),
- * so a change needs no restart.
+ * default failure budget (procq.job_type), changed with PATCH, and how many of its jobs run now on
+ * each worker. Workers re-read the table every few seconds (the claim statement reads the
+ * cluster-wide limits itself, intake the budget), so a change needs no restart.
  */
 final class TypeHandlers {
     /** The same ceiling as PROCQ_WORKER_CONCURRENCY. */
