@@ -935,6 +935,15 @@
   // ---------------------------------------------------------------------------------------------
   // Job types: live limits beside what runs now, pause, resume and concurrency
 
+  /** A page's one panel: its title, a hint, one table and the note shown instead when the table is empty. */
+  function tablePanel(title, hint, tableId, headings, rows, empty) {
+    return el('section', { class: 'panel' },
+      el('h1', { text: title }),
+      el('p', { class: 'hint', text: hint }),
+      el('table', { id: tableId }, el('thead', null, el('tr', null, headings.map((t) => el('th', { text: t })))), rows),
+      empty);
+  }
+
   /** A limit as the page says it, or null when it is not set. */
   function limitText(value, unit) {
     return value === null || value === undefined ? null : number(value) + unit;
@@ -943,15 +952,9 @@
   function typesView() {
     const rows = el('tbody');
     const empty = el('p', { class: 'empty', hidden: true, text: 'No job types. They come from the job-types file (PROCQ_JOB_TYPES).' });
-    const root = el('div', { class: 'types-view' },
-      el('section', { class: 'panel' },
-        el('h1', { text: 'Job types' }),
-        el('p', { class: 'hint', text: 'Live values from procq.job_type: a change here reaches every worker within seconds, without a restart.' }),
-        el('table', { id: 'types' },
-          el('thead', null, el('tr', null,
-            ['Type', 'State', 'Running', 'Limits', 'Last minute', 'Steer'].map((t) => el('th', { text: t })))),
-          rows),
-        empty));
+    const root = el('div', { class: 'types-view' }, tablePanel('Job types',
+      'Live values from procq.job_type: a change here reaches every worker within seconds, without a restart.',
+      'types', ['Type', 'State', 'Running', 'Limits', 'Last minute', 'Steer'], rows, empty));
     crumbs();
 
     // Rows are kept between refreshes, so a concurrency being typed in is not thrown away.
@@ -1025,17 +1028,11 @@
       row.input.addEventListener('keydown', (event) => { if (event.key === 'Enter') set.click(); });
       row.pause.addEventListener('click', () => change(row, name, { paused: !row.type.paused },
         (type) => (type.paused ? 'Paused: nothing more starts; ' + number(type.running) + ' running finish.' : 'Resumed.')));
-      set.addEventListener('click', () => {
-        const wanted = Number(row.input.value);
-        if (!Number.isInteger(wanted) || wanted < 1) {
-          row.result.textContent = 'concurrency must be a whole number from 1';
-          return;
-        }
-        change(row, name, { concurrency: wanted }, (type) => {
-          row.edited = false;
-          return 'Concurrency ' + number(type.concurrency) + ' per worker.';
-        });
-      });
+      // The API checks the number and says what is wrong with it.
+      set.addEventListener('click', () => change(row, name, { concurrency: Number(row.input.value) }, (type) => {
+        row.edited = false;
+        return 'Concurrency ' + number(type.concurrency) + ' per worker.';
+      }));
       row.tr = el('tr', { data: { type: name } },
         el('td', { class: 'type' }, el('b', { text: name })),
         row.state, row.running, row.limits, row.lastMinute,
@@ -1073,15 +1070,9 @@
   function workersView() {
     const rows = el('tbody');
     const empty = el('p', { class: 'empty', hidden: true, text: 'No worker has been heard from in the last hour. Start one with: procq worker' });
-    const root = el('div', { class: 'workers-view' },
-      el('section', { class: 'panel' },
-        el('h1', { text: 'Workers' }),
-        el('p', { class: 'hint', text: 'Worker runs heard from in the last hour, newest first. A live worker renews its heartbeat every few seconds.' }),
-        el('table', { id: 'workers' },
-          el('thead', null, el('tr', null,
-            ['Worker', 'Host', 'PID', 'Version', 'Started', 'Heartbeat', 'Running', 'Types', 'Metrics'].map((t) => el('th', { text: t })))),
-          rows),
-        empty));
+    const root = el('div', { class: 'workers-view' }, tablePanel('Workers',
+      'Worker runs heard from in the last hour, newest first. A live worker renews its heartbeat every few seconds.',
+      'workers', ['Worker', 'Host', 'PID', 'Version', 'Started', 'Heartbeat', 'Running', 'Types', 'Metrics'], rows, empty));
     crumbs();
     const cache = new Map();
 

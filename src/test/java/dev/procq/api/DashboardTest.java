@@ -426,6 +426,12 @@ class DashboardTest {
             WebElement input = driver.findElement(By.cssSelector("#types tr[data-type='render'] .concurrency-input"));
             assertThat(input.getAttribute("value")).isEqualTo("3");
             input.clear();
+            input.sendKeys("0");
+            driver.findElement(By.cssSelector("#types tr[data-type='render'] .set-concurrency")).click();
+            eventually().until(() -> text("#types tr[data-type='render'] .type-result")
+                    .equals("not changed: concurrency must be a whole number from 1 to 100000, got 0"));
+            assertThat(typeRow("render")).containsEntry("concurrency", 3);
+            input.clear();
             input.sendKeys("1");
             driver.findElement(By.cssSelector("#types tr[data-type='render'] .set-concurrency")).click();
             eventually().until(() -> typeNamed("render").get("concurrency").asInt() == 1);
@@ -459,8 +465,8 @@ class DashboardTest {
 
     @Test
     void theWorkersPageListsWorkersWithTheirHeartbeatAge() {
-        long quiet = insertWorker("render-07", "42 seconds");
-        long late = insertWorker("render-08", "3 minutes");
+        long quiet = WorkersApiTest.insertWorker(procq.database().jdbi(), "render-07", "42 seconds", null);
+        long late = WorkersApiTest.insertWorker(procq.database().jdbi(), "render-08", "3 minutes", null);
 
         driver.get(procq.baseUrl() + "/#/workers");
         By other = By.cssSelector("#workers tr[data-worker='" + quiet + "']");
@@ -485,15 +491,6 @@ class DashboardTest {
         long first = ageShown(quiet);
         eventually().until(() -> ageShown(quiet) > first);
         browser.screenshot("workers");
-    }
-
-    /** A worker row as another host's worker writes it, heard from {@code heartbeatAgo} ago. */
-    private static long insertWorker(String host, String heartbeatAgo) {
-        return procq.database().jdbi().withHandle(h -> h.createQuery("""
-                INSERT INTO procq.worker (host, pid, concurrency, types, metrics_port, version, started_at, heartbeat_at)
-                VALUES (:host, 4242, 8, ARRAY['sleep'], 9470, '0.9.1', now() - interval '2 hours',
-                        now() - CAST(:heartbeatAgo AS interval))
-                RETURNING id""").bind("host", host).bind("heartbeatAgo", heartbeatAgo).mapTo(Long.class).one());
     }
 
     /** The heartbeat age the workers page shows for a worker, in seconds ("42 s ago", "3m 05s ago"). */

@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -59,8 +60,12 @@ class WorkersApiTest {
         return workers().stream().filter(w -> w.get("id").asLong() == id).findFirst().orElse(null);
     }
 
-    static long insertWorker(String host, String heartbeatAgo, String stoppedAgo) {
-        return procq.database().jdbi().withHandle(h -> h.createQuery("""
+    /**
+     * A worker row as another host's worker writes it (pid 4242, concurrency 8, release 0.9.1,
+     * metrics on 9470), heard from {@code heartbeatAgo} ago and stopped {@code stoppedAgo} ago (null: not stopped).
+     */
+    static long insertWorker(Jdbi jdbi, String host, String heartbeatAgo, String stoppedAgo) {
+        return jdbi.withHandle(h -> h.createQuery("""
                 INSERT INTO procq.worker (host, pid, concurrency, types, metrics_port, version, started_at, heartbeat_at, stopped_at)
                 VALUES (:host, 4242, 8, ARRAY['sleep'], 9470, '0.9.1', now() - interval '3 hours',
                         now() - CAST(:heartbeatAgo AS interval), now() - CAST(:stoppedAgo AS interval))
@@ -93,9 +98,9 @@ class WorkersApiTest {
 
     @Test
     void workersOfOtherHostsShowTheirVersionPortAndHeartbeatAge() {
-        long quiet = insertWorker("render-07", "42 seconds", null);
-        long stoppedLately = insertWorker("render-08", "5 minutes", "5 minutes");
-        long longGone = insertWorker("render-09", "2 hours", null);
+        long quiet = insertWorker(procq.database().jdbi(), "render-07", "42 seconds", null);
+        long stoppedLately = insertWorker(procq.database().jdbi(), "render-08", "5 minutes", "5 minutes");
+        long longGone = insertWorker(procq.database().jdbi(), "render-09", "2 hours", null);
 
         JsonNode shown = worker(quiet);
         assertThat(shown.get("host").asText()).isEqualTo("render-07");
