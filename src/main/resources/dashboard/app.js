@@ -1103,7 +1103,7 @@
           w.stoppedAt ? el('div', { class: 'muted small' }, 'stopped ', timeCell(w.stoppedAt)) : null),
         el('td', { class: 'num running' }, el('b', { class: 'n', text: number(w.running) }),
           el('span', { class: 'muted', text: ' of ' + number(w.concurrency) })),
-        el('td', { class: 'types', text: Array.isArray(w.types) ? w.types.join(', ') : '' }),
+        el('td', { class: 'types', text: Array.isArray(w.types) ? [...w.types].sort().join(', ') : '' }),
         el('td', { class: 'num metrics-port', text: w.metricsPort ? ':' + w.metricsPort : '—' }));
     }
 
