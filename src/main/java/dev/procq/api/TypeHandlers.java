@@ -10,6 +10,7 @@ import dev.procq.config.JobTypes;
 import dev.procq.store.JobTypeDao;
 import dev.procq.store.JobTypeRow;
 import dev.procq.store.TypeRunning;
+import dev.procq.store.TypeThroughput;
 import io.javalin.http.Context;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -47,24 +48,16 @@ final class TypeHandlers {
 
     void list(Context ctx) {
         Map<String, Views.JobType> byName = new TreeMap<>();
-        Map<String, Map<String, Long>> running = new HashMap<>();
-        List<JobTypeRow> rows = jdbi.withHandle(handle -> {
-            JobTypeDao dao = handle.attach(JobTypeDao.class);
-            for (TypeRunning usage : dao.runningByTypeAndWorker()) {
-                running.computeIfAbsent(usage.type(), type -> new TreeMap<>())
-                        .put(String.valueOf(usage.workerId()), usage.running());
-            }
-            return dao.list();
-        });
-        for (JobTypeRow row : rows) byName.put(row.name(), view(row, running.getOrDefault(row.name(), Map.of())));
+        Usage usage = jdbi.withExtension(JobTypeDao.class, Usage::read);
+        List<JobTypeRow> rows = jdbi.withExtension(JobTypeDao.class, JobTypeDao::list);
+        for (JobTypeRow row : rows) byName.put(row.name(), view(row, usage));
         // A type in the file that no worker has seeded yet runs with the file's values.
         for (JobType type : types.all()) {
             if (byName.containsKey(type.name())) continue;
             FailureBudget halt = type.halt();
             byName.put(type.name(), view(new JobTypeRow(type.name(), type.concurrency(), false, null,
                     type.globalConcurrency(), type.keyConcurrency(), type.keyRate(), type.rate(),
-                    halt.failed(), halt.failedPercent(), halt.after(), halt.inARow(), true),
-                    running.getOrDefault(type.name(), Map.of())));
+                    halt.failed(), halt.failedPercent(), halt.after(), halt.inARow(), true), usage));
         }
         ctx.json(new ArrayList<>(byName.values()));
     }
@@ -85,11 +78,29 @@ final class TypeHandlers {
                     limits.containsKey("keyRate"), doubleOrNull(limits.get("keyRate")),
                     limits.containsKey("rate"), doubleOrNull(limits.get("rate")));
         }).orElseThrow(() -> ApiError.notFound("job type '" + name + "'"));
-        Map<String, Long> running = new TreeMap<>();
-        for (TypeRunning usage : jdbi.withExtension(JobTypeDao.class, JobTypeDao::runningByTypeAndWorker)) {
-            if (usage.type().equals(name)) running.put(String.valueOf(usage.workerId()), usage.running());
+        ctx.json(view(row, jdbi.withExtension(JobTypeDao.class, Usage::read)));
+    }
+
+    /** What runs now (by type, then worker id) and what ended in the last minute (by type). */
+    private record Usage(Map<String, Map<String, Long>> runningByWorker, Map<String, TypeThroughput> lastMinute) {
+        static Usage read(JobTypeDao dao) {
+            Map<String, Map<String, Long>> running = new HashMap<>();
+            for (TypeRunning usage : dao.runningByTypeAndWorker()) {
+                running.computeIfAbsent(usage.type(), type -> new TreeMap<>())
+                        .put(String.valueOf(usage.workerId()), usage.running());
+            }
+            Map<String, TypeThroughput> lastMinute = new HashMap<>();
+            for (TypeThroughput ended : dao.finishedLastMinuteByType()) lastMinute.put(ended.type(), ended);
+            return new Usage(running, lastMinute);
         }
-        ctx.json(view(row, running));
+
+        Map<String, Long> running(String type) {
+            return runningByWorker.getOrDefault(type, Map.of());
+        }
+
+        TypeThroughput lastMinute(String type) {
+            return lastMinute.getOrDefault(type, new TypeThroughput(type, 0, 0));
+        }
     }
 
     private static final String FROM_FILE = "file";
@@ -103,7 +114,9 @@ final class TypeHandlers {
         return value == null || value.isNull() ? null : value.asDouble();
     }
 
-    private Views.JobType view(JobTypeRow row, Map<String, Long> runningByWorker) {
+    private Views.JobType view(JobTypeRow row, Usage usage) {
+        Map<String, Long> runningByWorker = usage.running(row.name());
+        TypeThroughput lastMinute = usage.lastMinute(row.name());
         Optional<JobType> fromFile = types.find(row.name());
         ExitCodeRules rules = fromFile.map(JobType::exitCodes).orElse(null);
         String source = FROM_FILE;
@@ -127,7 +140,7 @@ final class TypeHandlers {
         return new Views.JobType(row.name(), row.concurrency(), row.paused(),
                 rules == null ? null : rules.asMap(), source, row.globalConcurrency(),
                 row.keyConcurrency(), row.keyRate(), row.rate(), Views.Budget.of(halt), running, runningByWorker, keys,
-                fromFile.map(Views.FileSettings::of).orElse(null));
+                lastMinute.finished(), lastMinute.ok(), fromFile.map(Views.FileSettings::of).orElse(null));
     }
 
     /**

@@ -6,6 +6,7 @@ import dev.procq.intake.ScanSummary;
 import dev.procq.store.AttemptRow;
 import dev.procq.store.BatchRow;
 import dev.procq.store.JobRow;
+import dev.procq.store.WorkerRow;
 import java.time.OffsetDateTime;
 import java.util.List;
 import java.util.Map;
@@ -73,13 +74,11 @@ final class Views {
     }
 
     /**
-     * A job type: the live values from procq.job_type, and what this API's job-types file says
-     * ({@code file} is null for a type only the table knows).
-     */
-    /**
      * A type's live settings (procq.job_type) and its use now: {@code running} across all
      * workers, {@code runningByWorker} by worker id (string keys: JSON object names), {@code keys}
-     * its busiest keys.
+     * its busiest keys; its throughput as {@code finishedLastMinute}, the attempts that ended in the
+     * last minute (retries count each time), {@code okLastMinute} of them OK; and what this API's
+     * job-types file says ({@code file} is null for a type only the table knows).
      *
      * @param exitCodes       the rules workers apply now: procq.job_type's when it sets valid ones, else the file's
      * @param exitCodesSource "file" or "procq.job_type"; with the parse error when the table's cannot be used
@@ -88,7 +87,22 @@ final class Views {
     record JobType(String name, int concurrency, boolean paused, Map<String, Object> exitCodes,
                    String exitCodesSource, Integer globalConcurrency, Integer keyConcurrency,
                    Double keyRate, Double rate, Budget halt, long running, Map<String, Long> runningByWorker, List<Key> keys,
-                   FileSettings file) {
+                   long finishedLastMinute, long okLastMinute, FileSettings file) {
+    }
+
+    /**
+     * A worker run: {@code heartbeatAgeSeconds} by the database's clock; {@code stoppedAt} null while it
+     * runs or after a crash (then its heartbeat ages); {@code running} the jobs it holds now.
+     */
+    record Worker(long id, String host, long pid, String version, Integer metricsPort, int concurrency,
+                  List<String> types, OffsetDateTime startedAt, OffsetDateTime heartbeatAt,
+                  OffsetDateTime stoppedAt,
+                  double heartbeatAgeSeconds, long running) {
+        static Worker of(WorkerRow row) {
+            return new Worker(row.id(), row.host(), row.pid(), row.version(), row.metricsPort(), row.concurrency(),
+                    row.types(), row.startedAt(), row.heartbeatAt(), row.stoppedAt(), row.heartbeatAgeSeconds(),
+                    row.running());
+        }
     }
 
     /** One of a type's busiest keys: jobs running now and started in the last minute (procq.job_key_usage). */

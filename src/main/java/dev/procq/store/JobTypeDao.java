@@ -13,6 +13,7 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 /** procq.job_type: seeded from the job-types file, then steered by operators. */
 @RegisterConstructorMapper(JobTypeRow.class)
 @RegisterConstructorMapper(TypeRunning.class)
+@RegisterConstructorMapper(TypeThroughput.class)
 public interface JobTypeDao {
     String COLUMNS = "name, concurrency, paused, exit_codes::text AS exit_codes, global_concurrency, key_concurrency,"
             + " key_rate, rate, halt_failed, halt_failed_percent, halt_after, halt_in_a_row, halt_seeded";
@@ -107,4 +108,16 @@ public interface JobTypeDao {
              GROUP BY type, worker_id
              ORDER BY type, worker_id""")
     List<TypeRunning> runningByTypeAndWorker();
+
+    /**
+     * Attempts that ended in the last minute, per type: a range of job_attempt_finished_idx, then
+     * each attempt's job by its key. Costs one index entry and one job row per attempt of the
+     * last minute, never the attempts kept before it.
+     */
+    @SqlQuery("""
+            SELECT j.type, count(*) AS finished, count(*) FILTER (WHERE a.outcome = 'OK') AS ok
+              FROM procq.job_attempt a JOIN procq.job j ON j.id = a.job_id
+             WHERE a.finished_at > now() - interval '1 minute'
+             GROUP BY j.type""")
+    List<TypeThroughput> finishedLastMinuteByType();
 }

@@ -40,6 +40,8 @@ public final class Worker implements AutoCloseable {
     /** Bytes of merged stdout/stderr kept per attempt. */
     public static final int OUTPUT_TAIL_BYTES = ChildStarter.OUTPUT_TAIL_BYTES;
     private static final Logger log = LoggerFactory.getLogger(Worker.class);
+    /** The release this worker is, from the jar's manifest (recorded in procq.worker.version); null when run from classes. */
+    private static final String RELEASE = Worker.class.getPackage().getImplementationVersion();
 
     private final Database database;
     private final Jdbi jdbi;
@@ -200,7 +202,7 @@ public final class Worker implements AutoCloseable {
                 return jdbi.inTransaction(handle -> {
                     WorkerDao dao = handle.attach(WorkerDao.class);
                     long id = dao.register(host, ProcessHandle.current().pid(), globalLimit,
-                            types.names().toArray(String[]::new), metricsPort);
+                            types.names().toArray(String[]::new), metricsPort, RELEASE);
                     return new Registration(id, dao.runTag(id));
                 });
             } catch (RuntimeException e) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.testing.Procq;
+import dev.procq.worker.RecordedAttempts;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -169,6 +170,30 @@ class TypesApiTest {
         procq.send("PATCH", "/api/v1/types/legacy", "{\"concurrency\": 4}", AUTH);
         assertThat(row("legacy")).as("seeded once: afterwards the row wins").containsEntry("halt_failed", null);
         assertThat(budgetOfNewBatch("legacy", "")).isEqualTo("{}");
+    }
+
+    @Test
+    void throughputCountsTheAttemptsOfTheLastMinute() throws Exception {
+        RecordedAttempts attempts = RecordedAttempts.of(procq, TYPES);
+        long before = type("echo").get("finishedLastMinute").asLong();
+        long okBefore = type("echo").get("okLastMinute").asLong();
+        Procq.Response batch = procq.post("/api/v1/batches", "application/json",
+                "{\"type\": \"echo\", \"targets\": [\"a\", \"b\", \"c\"]}", AUTH);
+        assertThat(batch.status()).as(batch.body()).isEqualTo(202);
+        attempts.finishNext("echo", RecordedAttempts.exited(0, null));
+        attempts.finishNext("echo", RecordedAttempts.exited(0, null));
+        long failed = attempts.finishNext("echo", RecordedAttempts.exited(3, null));
+
+        assertThat(type("echo").get("finishedLastMinute").asLong()).isEqualTo(before + 3);
+        assertThat(type("echo").get("okLastMinute").asLong()).isEqualTo(okBefore + 2);
+        assertThat(type("thumbnail").get("finishedLastMinute").asLong()).as("another type's").isZero();
+
+        // An attempt that ended longer ago than a minute no longer counts.
+        procq.database().jdbi().useHandle(h -> h.createUpdate(
+                "UPDATE procq.job_attempt SET finished_at = now() - interval '2 minutes' WHERE job_id = :id")
+                .bind("id", failed).execute());
+        assertThat(type("echo").get("finishedLastMinute").asLong()).isEqualTo(before + 2);
+        assertThat(type("echo").get("okLastMinute").asLong()).isEqualTo(okBefore + 2);
     }
 
     @Test
