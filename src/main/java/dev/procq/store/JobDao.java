@@ -46,8 +46,9 @@ public interface JobDao {
     /**
      * Writes the ends of many attempts, each only if this worker still holds that attempt,
      * and records the attempt rows for exactly those; CTE {@code written} holds the ids
-     * written. Both {@link #finishIfRunning} and {@link #finishIfRunningAndClaim} run it, with
-     * the same per-result arrays in the same order: a column added here goes into both.
+     * written. Both {@link #finishIfRunning} and {@link #FINISH_IF_RUNNING_AND_CLAIM} (run by
+     * {@link ClaimRoundTrip}) run it, with the same per-result arrays in the same order: a column
+     * added here goes into both.
      */
     String FINISH_IF_RUNNING = """
             WITH r AS (
@@ -95,7 +96,7 @@ public interface JobDao {
                                @Bind("decidedBy") String[] decidedBy);
 
     /**
-     * A worker's whole round trip: writes the ends of many attempts (as {@link #finishIfRunning}),
+     * A worker's whole round trip ({@link ClaimRoundTrip} runs it): writes the ends of many attempts (as {@link #finishIfRunning}),
      * then claims, per type in the order given, at most that type's free slots, and at most
      * {@code claimTotal} in all (the worker's global cap). The slots it fills may be the ones its
      * results free, so a RUNNING row always stands for a taken slot and the claim costs no trip
@@ -120,7 +121,7 @@ public interface JobDao {
      * total cuts one short, the jobs it chose stay PENDING. Measured on B2 (/bin/true, 8 slots):
      * see B2g in docs/benchmarks.md.
      */
-    @SqlQuery(FINISH_IF_RUNNING + """
+    String FINISH_IF_RUNNING_AND_CLAIM = FINISH_IF_RUNNING + """
             , wanted AS (
                 SELECT w.type, w.slots, w.position,
                        coalesce(t.global_concurrency IS NOT NULL OR t.rate IS NOT NULL
@@ -155,23 +156,10 @@ public interface JobDao {
             UNION ALL
             SELECT false, 0, NULL, type, NULL, NULL, NULL, NULL, NULL, NULL,
                    held_by_global, held_by_rate, held_by_key, retry_at
-              FROM limited WHERE job_id IS NULL""")
-    @RegisterConstructorMapper(FinishedOrClaimed.class)
-    List<FinishedOrClaimed> finishIfRunningAndClaim(@Bind("worker") long workerId,
-                               @Bind("claimTypes") String[] claimTypes, @Bind("claimSlots") Integer[] claimSlots,
-                               @Bind("claimTotal") int claimTotal, @Bind("scanLimit") int scanLimit,
-                               @Bind("leaseMillis") long leaseMillis,
-                               @Bind("ids") Long[] ids, @Bind("attempts") Integer[] attempts,
-                               @Bind("states") String[] states, @Bind("outcomes") String[] outcomes,
-                               @Bind("exitCodes") Integer[] exitCodes, @Bind("signals") Integer[] signals,
-                               @Bind("errors") String[] errors, @Bind("tails") String[] tails,
-                               @Bind("durationsMs") Long[] durationsMs, @Bind("retryDelaysMs") Long[] retryDelaysMs,
-                               @Bind("refunds") Boolean[] refunds, @Bind("cpuUserMs") Long[] cpuUserMs,
-                               @Bind("cpuSystemMs") Long[] cpuSystemMs, @Bind("maxRssKb") Long[] maxRssKb,
-                               @Bind("decidedBy") String[] decidedBy);
+              FROM limited WHERE job_id IS NULL""";
 
     /**
-     * A row of {@link #finishIfRunningAndClaim}: a result written ({@code claim} false, only the id
+     * A row of {@link #FINISH_IF_RUNNING_AND_CLAIM} ({@link ClaimRoundTrip}): a result written ({@code claim} false, only the id
      * set), a job claimed, or what a type's cluster-wide limits did to this claim ({@code
      * heldByGlobal} and the others set, with {@code type}): how many waiting jobs each limit held
      * back from free slots, and when a rate next allows a start (null: no rate held anything).

@@ -2,7 +2,7 @@ package dev.procq.worker;
 
 import dev.procq.store.AttemptResult;
 import dev.procq.store.ClaimedJob;
-import dev.procq.store.JobDao;
+import dev.procq.store.ClaimRoundTrip;
 import dev.procq.store.JobDao.FinishedOrClaimed;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Holds finished attempts until they are written, and writes them in the claim loop's round
  * trip: one statement writes every result that ended since the last round and claims the jobs
- * that take the slots they free ({@link JobDao#finishIfRunningAndClaim}). A slot is free only
+ * that take the slots they free ({@link ClaimRoundTrip}). A slot is free only
  * once its result is written, so the RUNNING rows of procq.job are exactly the slots a worker
  * has taken. While PostgreSQL is away, results stay here and are written when it is back; none
  * is dropped. Only the claim loop's thread gathers and writes; children's threads add.
@@ -69,18 +69,14 @@ final class Completer {
      */
     static final int KEY_SCAN_LIMIT = 1000;
 
-    private final Jdbi jdbi;
-    private final long workerId;
-    private final long leaseMillis;
+    private final ClaimRoundTrip roundTrip;
     private final LinkedBlockingQueue<Ended> queue = new LinkedBlockingQueue<>();
     /** Gathered for the next round trip, in arrival order; kept through failed ones. */
     private final List<Ended> unwritten = new ArrayList<>();
     private long failuresInARow;
 
     Completer(Jdbi jdbi, long workerId, Duration lease) {
-        this.jdbi = jdbi;
-        this.workerId = workerId;
-        this.leaseMillis = lease.toMillis();
+        this.roundTrip = new ClaimRoundTrip(jdbi, workerId, lease.toMillis(), KEY_SCAN_LIMIT);
     }
 
     void add(String type, AttemptResult result) {
@@ -171,48 +167,8 @@ final class Completer {
     }
 
     private List<FinishedOrClaimed> write(List<Ended> batch, Claims claims) {
-        int n = batch.size();
-        Long[] ids = new Long[n];
-        Integer[] attempts = new Integer[n];
-        String[] states = new String[n];
-        String[] outcomes = new String[n];
-        Integer[] exitCodes = new Integer[n];
-        Integer[] signals = new Integer[n];
-        String[] errors = new String[n];
-        String[] tails = new String[n];
-        Long[] durations = new Long[n];
-        Long[] delays = new Long[n];
-        Boolean[] refunds = new Boolean[n];
-        Long[] cpuUserMs = new Long[n];
-        Long[] cpuSystemMs = new Long[n];
-        Long[] maxRssKb = new Long[n];
-        String[] decidedBy = new String[n];
-        for (int i = 0; i < n; i++) {
-            AttemptResult r = batch.get(i).result();
-            ids[i] = r.jobId();
-            attempts[i] = r.attempt();
-            states[i] = r.next().name();
-            outcomes[i] = r.outcome().name();
-            exitCodes[i] = r.exitCode();
-            signals[i] = r.signal();
-            errors[i] = r.error();
-            tails[i] = stripNul(r.outputTail());
-            durations[i] = r.duration().toMillis();
-            delays[i] = r.retryDelay().toMillis();
-            refunds[i] = r.refundAttempt();
-            cpuUserMs[i] = r.cpuUserMs();
-            cpuSystemMs[i] = r.cpuSystemMs();
-            maxRssKb[i] = r.maxRssKb();
-            decidedBy[i] = r.decidedBy();
-        }
-        return jdbi.withExtension(JobDao.class, dao -> dao.finishIfRunningAndClaim(workerId,
-                claims.types(), claims.slots(), claims.total(), KEY_SCAN_LIMIT, leaseMillis, ids, attempts, states,
-                outcomes, exitCodes, signals, errors, tails, durations, delays, refunds, cpuUserMs, cpuSystemMs, maxRssKb,
-                decidedBy));
-    }
-
-    /** PostgreSQL text cannot hold NUL; a child's output may. */
-    private static String stripNul(String text) {
-        return text == null || text.indexOf('\0') < 0 ? text : text.replace("\0", "\\0");
+        List<AttemptResult> results = new ArrayList<>(batch.size());
+        for (Ended ended : batch) results.add(ended.result());
+        return roundTrip.run(results, claims.types(), claims.slots(), claims.total());
     }
 }

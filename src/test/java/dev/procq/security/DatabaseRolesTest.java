@@ -11,11 +11,15 @@ import dev.procq.config.JobTypes;
 import dev.procq.config.Settings;
 import dev.procq.config.Settings.DatabaseTarget;
 import dev.procq.metrics.Metrics;
+import dev.procq.store.AttemptResult;
 import dev.procq.store.BatchControl;
 import dev.procq.store.BatchDao;
+import dev.procq.store.ClaimRoundTrip;
 import dev.procq.store.Database;
 import dev.procq.store.JobDao;
+import dev.procq.store.JobState;
 import dev.procq.store.JobTypeDao;
+import dev.procq.store.Outcome;
 import dev.procq.store.WorkerDao;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.worker.Worker;
@@ -29,6 +33,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -169,12 +174,10 @@ class DatabaseRolesTest {
                     new Integer[] {0}, new Integer[] {null}, new String[] {null}, new String[] {""}, new Long[] {1L},
                     new Long[] {0L}, new Boolean[] {false}, new Long[] {2L}, new Long[] {1L}, new Long[] {1024L},
                     new String[] {"ok: exit 0"});
-            dao.finishIfRunningAndClaim(workerId, new String[] {"exit"}, new Integer[] {1}, 1, 1000, 1000,
-                    new Long[] {-1L}, new Integer[] {1}, new String[] {"OK"}, new String[] {"OK"},
-                    new Integer[] {0}, new Integer[] {null}, new String[] {null}, new String[] {""}, new Long[] {1L},
-                    new Long[] {0L}, new Boolean[] {false}, new Long[] {2L}, new Long[] {1L}, new Long[] {1024L},
-                    new String[] {"ok: exit 0"});
         });
+        new ClaimRoundTrip(workerDb.jdbi(), workerId, 1000, 1000).run(List.of(new AttemptResult(-1, 1, JobState.OK,
+                Outcome.OK, 0, null, null, "", OffsetDateTime.now(), Duration.ofMillis(1), Duration.ZERO, false, 2L, 1L,
+                1024L, "ok: exit 0")), new String[] {"exit"}, new Integer[] {1}, 1);
         workerDb.jdbi().useExtension(BatchDao.class, dao -> dao.cancelledWithRunningJobsOf(workerId));
         workerDb.jdbi().useExtension(JobTypeDao.class, dao -> dao.insertIfMissing("seeded-by-worker", 1));
         // retention

@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.procq.store.JobDao.FinishedOrClaimed;
 import dev.procq.testing.PostgresExtension;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.OffsetDateTime;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -41,7 +44,7 @@ class ClaimPlanTest {
     }
 
     @Test
-    void statisticsTakenWhenEveryJobWasFinished() {
+    void statisticsTakenWhenEveryJobWasFinished() throws SQLException {
         batch(JOBS, "OK");
         analyze();
         batch(JOBS, "PENDING");
@@ -49,7 +52,7 @@ class ClaimPlanTest {
     }
 
     @Test
-    void statisticsTakenInTheMiddleOfABatch() {
+    void statisticsTakenInTheMiddleOfABatch() throws SQLException {
         // 40% PENDING when ANALYZE ran: the mix for which the generic plan chose a sequential scan and a sort.
         long batch = batch(JOBS, "PENDING");
         jdbi.useHandle(h -> h.execute("""
@@ -60,7 +63,7 @@ class ClaimPlanTest {
     }
 
     @Test
-    void aTypeWithPerKeyLimitsToo() {
+    void aTypeWithPerKeyLimitsToo() throws SQLException {
         jdbi.useHandle(h -> h.execute("""
                 INSERT INTO procq.job_type (name, concurrency, key_concurrency, key_rate) VALUES (?, ?, 8, 100000)""",
                 type, SLOTS));
@@ -71,7 +74,7 @@ class ClaimPlanTest {
     }
 
     /** Claims eight, then writes their results while claiming eight more, each under a generic plan. */
-    private void assertClaimUsesIndexes() {
+    private void assertClaimUsesIndexes() throws SQLException {
         List<FinishedOrClaimed> first = roundTrip(new Long[0]);
         Long[] claimed = first.stream().filter(FinishedOrClaimed::claim).map(FinishedOrClaimed::id).toArray(Long[]::new);
         assertThat(claimed).hasSize(SLOTS);
@@ -88,17 +91,15 @@ class ClaimPlanTest {
     }
 
     /** One round trip as a worker makes it, with {@code finishing} ending OK; asserts it scanned no table. */
-    private List<FinishedOrClaimed> roundTrip(Long[] finishing) {
-        return jdbi.inTransaction(h -> {
+    private List<FinishedOrClaimed> roundTrip(Long[] finishing) throws SQLException {
+        List<AttemptResult> results = Arrays.stream(finishing).map(id -> new AttemptResult(id, 1, JobState.OK,
+                Outcome.OK, 0, null, null, "", OffsetDateTime.now(), Duration.ofMillis(1), Duration.ZERO, false, 0L, 0L,
+                1000L, null)).toList();
+        return jdbi.<List<FinishedOrClaimed>, SQLException>inTransaction(h -> {
             h.execute("SET LOCAL plan_cache_mode = force_generic_plan");
             long before = sequentialScansOfJobs(h);
-            List<FinishedOrClaimed> rows = h.attach(JobDao.class).finishIfRunningAndClaim(worker,
-                    new String[] {type, "other"}, new Integer[] {SLOTS, SLOTS}, SLOTS, 1000, 60_000,
-                    finishing, filled(finishing.length, 1), filled(finishing.length, "OK"),
-                    filled(finishing.length, "OK"), filled(finishing.length, 0), new Integer[finishing.length],
-                    new String[finishing.length], new String[finishing.length], filled(finishing.length, 1L),
-                    filled(finishing.length, 0L), filled(finishing.length, false), filled(finishing.length, 0L),
-                    filled(finishing.length, 0L), filled(finishing.length, 1000L), new String[finishing.length]);
+            List<FinishedOrClaimed> rows = new ClaimRoundTrip(jdbi, worker, 60_000, 1000).run(h.getConnection(),
+                    results, new String[] {type, "other"}, new Integer[] {SLOTS, SLOTS}, SLOTS);
             assertThat(sequentialScansOfJobs(h) - before).as("sequential scans of procq.job in one round trip").isZero();
             return rows;
         });
@@ -129,10 +130,4 @@ class ClaimPlanTest {
         jdbi.useHandle(h -> h.execute("ANALYZE procq.job"));
     }
 
-    @SuppressWarnings("unchecked")
-    private static <T> T[] filled(int n, T value) {
-        T[] array = (T[]) java.lang.reflect.Array.newInstance(value.getClass(), n);
-        Arrays.fill(array, value);
-        return array;
-    }
 }

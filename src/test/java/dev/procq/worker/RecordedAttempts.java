@@ -16,7 +16,7 @@ import org.jdbi.v3.core.Jdbi;
 /**
  * Ends jobs with child results a test chooses, through the worker's own path: a claim
  * ({@code JobDao.claimPending}), {@link Verdict}, the {@link Completer} and its round trip
- * ({@code JobDao.finishIfRunningAndClaim}, claiming nothing). A test chooses exact CPU and memory
+ * ({@code ClaimRoundTrip}, claiming nothing). A test chooses exact CPU and memory
  * figures this way, and writes them into procq.job_attempt the way a worker would.
  *
  * <p>It registers a worker row of its own. Give it types that no running worker of the test
