@@ -83,7 +83,8 @@ class ScopesTest {
             new Row("PATCH", "/api/v1/types/{name}", "{\"paused\": false}", 401, 403, 403, 403, 200),
             new Row("GET", "/healthz", "", 200, 200, 200, 200, 200),
             new Row("GET", "/readyz", "", 200, 200, 200, 200, 200),
-            new Row("GET", "/metrics", "", 200, 200, 200, 200, 200));
+            new Row("GET", "/metrics", "", 200, 200, 200, 200, 200),
+            new Row("GET", "/openapi.json", "", 200, 200, 200, 200, 200));
 
     @BeforeAll
     static void start() {
