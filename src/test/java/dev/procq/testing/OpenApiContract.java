@@ -29,6 +29,11 @@ import java.util.stream.Collectors;
 public final class OpenApiContract {
     /** Where the schemas are registered, so that the document's own "#/components/..." references resolve. */
     private static final String BASE = "https://procq.invalid/openapi.json";
+    /**
+     * What answers a path or method the document does not list, with the error body, as its
+     * description says: 404, or 401 first under /api when tokens are set and none was sent.
+     */
+    private static final Set<Integer> UNLISTED = Set.of(401, 404);
     private static final Set<String> METHODS = Set.of("get", "put", "post", "delete", "options", "head", "patch", "trace");
 
     private final String text;
@@ -88,9 +93,16 @@ public final class OpenApiContract {
     /** Fails (AssertionError) unless the document describes this answer to {@code method} {@code path} (query allowed). */
     public void check(String method, String path, Procq.Response response) {
         String template = template(path.replaceFirst("\\?.*", ""));
+        JsonNode operation = template == null ? null : document.get("paths").get(template).get(method.toLowerCase(Locale.ROOT));
+        if (operation == null) {
+            // What the document's description promises for everything it does not list.
+            String where = method + " " + path + " (not in the document) " + response.status();
+            if (!UNLISTED.contains(response.status())) throw new AssertionError(where + ": only " + UNLISTED + " may answer it");
+            validate(where, "/components/schemas/Error", response);
+            seen.add(where);
+            return;
+        }
         String where = method + " " + template + " " + response.status();
-        JsonNode operation = document.get("paths").get(template).get(method.toLowerCase(Locale.ROOT));
-        if (operation == null) throw new AssertionError("the document has no operation " + method + " " + template);
         String pointer = "/paths/" + escape(template) + "/" + method.toLowerCase(Locale.ROOT) + "/responses/" + response.status();
         JsonNode described = operation.get("responses").get(Integer.toString(response.status()));
         if (described == null) {
@@ -119,19 +131,20 @@ public final class OpenApiContract {
             throw new AssertionError(where + ": Content-Type " + contentType + " is not one the document gives ("
                     + names(content) + ")");
         }
-        if (mediaType.equals("application/json")) {
-            String schemaPointer = pointer + "/content/" + escape(mediaType) + "/schema";
-            Schema schema = compiled.computeIfAbsent(schemaPointer, key -> schemas.getSchema(SchemaLocation.of(BASE + "#" + key)));
-            List<com.networknt.schema.Error> errors = schema.validate(response.body(), InputFormat.JSON);
-            if (!errors.isEmpty()) {
-                throw new AssertionError(where + ": the body does not match the document's schema ("
-                        + errors.stream().map(Object::toString).collect(Collectors.joining("; ")) + "): " + response.body());
-            }
-        }
+        if (mediaType.equals("application/json")) validate(where, pointer + "/content/" + escape(mediaType) + "/schema", response);
         seen.add(where);
     }
 
-    /** The document's path template that a concrete path matches; a literal segment beats a parameter. */
+    private void validate(String where, String schemaPointer, Procq.Response response) {
+        Schema schema = compiled.computeIfAbsent(schemaPointer, key -> schemas.getSchema(SchemaLocation.of(BASE + "#" + key)));
+        List<com.networknt.schema.Error> errors = schema.validate(response.body(), InputFormat.JSON);
+        if (!errors.isEmpty()) {
+            throw new AssertionError(where + ": the body does not match the document's schema ("
+                    + errors.stream().map(Object::toString).collect(Collectors.joining("; ")) + "): " + response.body());
+        }
+    }
+
+    /** The document's path template that a concrete path matches (a literal segment beats a parameter), or null. */
     private String template(String path) {
         String[] segments = path.split("/", -1);
         String best = null;
@@ -155,7 +168,6 @@ public final class OpenApiContract {
                 bestLiterals = literals;
             }
         }
-        if (best == null) throw new AssertionError("the document has no path for " + path);
         return best;
     }
 
