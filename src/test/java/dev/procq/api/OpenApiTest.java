@@ -6,12 +6,16 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.procq.config.ApiToken;
+import dev.procq.config.Settings;
+import dev.procq.store.Database;
 import dev.procq.testing.OpenApiContract;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.testing.Procq;
 import io.swagger.parser.OpenAPIParser;
 import io.swagger.v3.parser.core.models.ParseOptions;
 import io.swagger.v3.parser.core.models.SwaggerParseResult;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -160,9 +164,11 @@ class OpenApiTest {
         assertThatThrownBy(() -> contract.check("POST", "/api/v1/batches",
                 new Procq.Response(202, "{\"id\": 1, \"type\": \"exit\", \"total\": 1}", json)))
                 .isInstanceOf(AssertionError.class).hasMessageContaining("Location");
-        // a route the document does not have
+        // a route the document does not have, answered as if it existed
         assertThatThrownBy(() -> contract.check("DELETE", "/api/v1/batches/1", new Procq.Response(200, "{}", json)))
-                .isInstanceOf(AssertionError.class).hasMessageContaining("no operation");
+                .isInstanceOf(AssertionError.class).hasMessageContaining("not in the document");
+        assertThatThrownBy(() -> contract.check("GET", "/api/v2/batches", new Procq.Response(200, "{}", json)))
+                .isInstanceOf(AssertionError.class).hasMessageContaining("not in the document");
     }
 
     @Test
@@ -180,11 +186,30 @@ class OpenApiTest {
         assertThat(succeeded).isEqualTo(contract.operations());
     }
 
+    @Test
+    void whileTheDatabaseIsUnreachableTheAnswersAreTheDocumentedOnes() throws Exception {
+        int closed;
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closed = socket.getLocalPort();
+        }
+        Database nowhere = new Database(new Settings.DatabaseTarget("jdbc:postgresql://127.0.0.1:" + closed + "/procq", "procq", null),
+                "nowhere", 1);
+        try (Procq down = new Procq(postgres, nowhere, TYPES, Map.of()).checkedAgainst(contract).startApi()) {
+            expect(503, down.get("/readyz"));
+            expect(503, down.get("/api/v1/batches"));
+            expect(200, down.get("/healthz"));
+        } finally {
+            nowhere.close();
+        }
+    }
+
     private static void service() {
         expect(200, procq.get("/healthz"));
         expect(200, procq.get("/readyz"));
         expect(200, procq.get("/metrics"));
         expect(200, procq.get("/openapi.json"));
+        expect(404, procq.get("/api/v1/nothing-here"));
+        expect(404, procq.send("DELETE", "/api/v1/batches/1", ""));
     }
 
     /** Every way to submit; returns a finished batch with one FAILED target. */
