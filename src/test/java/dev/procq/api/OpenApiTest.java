@@ -160,6 +160,11 @@ class OpenApiTest {
             assertThatThrownBy(() -> contract.check("GET", "/api/v1/batches", new Procq.Response(200, body, json)))
                     .as(body).isInstanceOf(AssertionError.class).hasMessageContaining("does not match");
         }
+        // a job without its attempts, where GET /api/v1/jobs/{id} promises them
+        String job = procq.get("/api/v1/batches?limit=1").json().get("items").get(0).get("id").asText();
+        String listed = procq.get("/api/v1/batches/" + job + "/jobs").json().get("items").get(0).toString();
+        assertThatThrownBy(() -> contract.check("GET", "/api/v1/jobs/1", new Procq.Response(200, listed, json)))
+                .isInstanceOf(AssertionError.class).hasMessageContaining("attempts");
         // a header the document requires
         assertThatThrownBy(() -> contract.check("POST", "/api/v1/batches",
                 new Procq.Response(202, "{\"id\": 1, \"type\": \"exit\", \"total\": 1}", json)))
