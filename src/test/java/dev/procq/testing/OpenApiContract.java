@@ -31,9 +31,10 @@ public final class OpenApiContract {
     private static final String BASE = "https://procq.invalid/openapi.json";
     /**
      * What answers a path or method the document does not list, with the error body, as its
-     * description says: 404, or 401 first under /api when tokens are set and none was sent.
+     * description says: 404, or under /api first 401 (no valid token) or 403 (without tokens: a
+     * name other than loopback, or a cross-site write).
      */
-    private static final Set<Integer> UNLISTED = Set.of(401, 404);
+    private static final Set<Integer> UNLISTED = Set.of(401, 403, 404);
     private static final Set<String> METHODS = Set.of("get", "put", "post", "delete", "options", "head", "patch", "trace");
 
     private final String text;
