@@ -178,6 +178,43 @@ class OpenApiTest {
     }
 
     @Test
+    void theBodiesTheServerTakesAreTheOnesTheDocumentAccepts() {
+        long batch = procq.submit("held", List.of("b"));
+        Map<String, List<String>> taken = Map.of(
+                "POST /api/v1/batches", List.of("{\"type\": \"held\", \"targets\": [\"a\"]}",
+                        "{\"type\": \"held\", \"targets\": [\"a\"], \"priority\": 1000, \"halt\": {}}",
+                        "{\"type\": \"held\", \"targets\": [\"a\"], \"halt\": {\"failedPercent\": 12.5, \"after\": 8}}",
+                        "{\"type\": \"scanned\", \"scan\": {\"root\": \"photos\", \"glob\": \"**\"}, \"halt\": {\"inARow\": 2}}"),
+                "POST /api/v1/batches/{id}/resume", List.of("{}", "{\"halt\": {}}", "{\"halt\": {\"failed\": 3, \"inARow\": 2}}"),
+                "PATCH /api/v1/types/{name}", List.of("{\"paused\": false}", "{\"concurrency\": 2, \"rate\": 0.5, \"keyRate\": null}",
+                        "{\"exitCodes\": {\"ok\": [0, 1], \"failNow\": [\"64-78\"], \"retryOnSignal\": false}}",
+                        "{\"exitCodes\": null, \"globalConcurrency\": null, \"keyConcurrency\": 4}"));
+        Map<String, List<String>> refused = Map.of(
+                "POST /api/v1/batches", List.of("{\"type\": \"held\"}", "{\"targets\": [\"a\"]}",
+                        "{\"type\": \"held\", \"targets\": []}",
+                        "{\"type\": \"held\", \"targets\": [1]}", "{\"type\": \"held\", \"targets\": [\"a\"], \"colour\": 1}",
+                        "{\"type\": \"held\", \"targets\": [\"a\"], \"scan\": {\"root\": \"photos\", \"glob\": \"*\"}}",
+                        "{\"type\": \"held\", \"targets\": [\"a\"], \"halt\": {\"failedPercent\": 20}}"),
+                "POST /api/v1/batches/{id}/resume", List.of("{\"halt\": 5}", "{\"pause\": true}"),
+                "PATCH /api/v1/types/{name}", List.of("{}", "{\"colour\": \"blue\"}", "{\"concurrency\": 0}",
+                        "{\"exitCodes\": {\"ok\": [256]}}"));
+        taken.forEach((operation, bodies) -> bodies.forEach(body -> {
+            contract.checkRequest(operation.split(" ")[0], operation.split(" ")[1], body);
+            assertThat(send(operation, body, batch).status()).as(operation + " " + body).isBetween(200, 299);
+        }));
+        refused.forEach((operation, bodies) -> bodies.forEach(body -> {
+            assertThatThrownBy(() -> contract.checkRequest(operation.split(" ")[0], operation.split(" ")[1], body))
+                    .as(operation + " " + body).isInstanceOf(AssertionError.class);
+            assertThat(send(operation, body, batch).status()).as(operation + " " + body).isEqualTo(400);
+        }));
+    }
+
+    private static Procq.Response send(String operation, String body, long batch) {
+        String[] methodAndPath = operation.split(" ");
+        return procq.send(methodAndPath[0], methodAndPath[1].replace("{id}", Long.toString(batch)).replace("{name}", "held"), body);
+    }
+
+    @Test
     void everyRouteAnswersAsTheDocumentSays() throws Exception {
         service();
         long failed = submissions();

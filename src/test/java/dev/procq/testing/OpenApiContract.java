@@ -99,7 +99,7 @@ public final class OpenApiContract {
             // What the document's description promises for everything it does not list.
             String where = method + " " + path + " (not in the document) " + response.status();
             if (!UNLISTED.contains(response.status())) throw new AssertionError(where + ": only " + UNLISTED + " may answer it");
-            validate(where, "/components/schemas/Error", response);
+            validate(where, "/components/schemas/Error", response.body());
             seen.add(where);
             return;
         }
@@ -132,16 +132,25 @@ public final class OpenApiContract {
             throw new AssertionError(where + ": Content-Type " + contentType + " is not one the document gives ("
                     + names(content) + ")");
         }
-        if (mediaType.equals("application/json")) validate(where, pointer + "/content/" + escape(mediaType) + "/schema", response);
+        if (mediaType.equals("application/json")) validate(where, pointer + "/content/" + escape(mediaType) + "/schema", response.body());
         seen.add(where);
     }
 
-    private void validate(String where, String schemaPointer, Procq.Response response) {
+    /** Fails unless the document's schema for the JSON request body of {@code method} {@code template} accepts {@code body}. */
+    public void checkRequest(String method, String template, String body) {
+        String operation = "/paths/" + escape(template) + "/" + method.toLowerCase(Locale.ROOT);
+        if (document.at(operation.replace("%7B", "{").replace("%7D", "}") + "/requestBody").isMissingNode()) {
+            throw new AssertionError(method + " " + template + " takes no body in the document");
+        }
+        validate(method + " " + template + " request", operation + "/requestBody/content/application~1json/schema", body);
+    }
+
+    private void validate(String where, String schemaPointer, String body) {
         Schema schema = compiled.computeIfAbsent(schemaPointer, key -> schemas.getSchema(SchemaLocation.of(BASE + "#" + key)));
-        List<com.networknt.schema.Error> errors = schema.validate(response.body(), InputFormat.JSON);
+        List<com.networknt.schema.Error> errors = schema.validate(body, InputFormat.JSON);
         if (!errors.isEmpty()) {
             throw new AssertionError(where + ": the body does not match the document's schema ("
-                    + errors.stream().map(Object::toString).collect(Collectors.joining("; ")) + "): " + response.body());
+                    + errors.stream().map(Object::toString).collect(Collectors.joining("; ")) + "): " + body);
         }
     }
 
