@@ -79,8 +79,9 @@ GRANT UPDATE (paused, halted_at, halt_reason, halt_failed, halt_failed_percent, 
     ON procq.batch TO procq_api;
 -- setPriority, JobDao.cancelPendingOfBatch, retryFailedOfBatch
 GRANT UPDATE (priority, state, finished_at, error, run_at, max_attempts) ON procq.job TO procq_api;
--- JobTypeDao: seed (insertIfMissing) and steer (update, setExitCodes)
-GRANT INSERT, UPDATE (concurrency, paused, exit_codes, global_concurrency, key_concurrency, key_rate, rate, updated_at)
+-- JobTypeDao: seed (insertIfMissing) and steer (update, setExitCodes, setHalt)
+GRANT INSERT, UPDATE (concurrency, paused, exit_codes, global_concurrency, key_concurrency, key_rate, rate, updated_at,
+                      halt_failed, halt_failed_percent, halt_after, halt_in_a_row, halt_seeded)
     ON procq.job_type TO procq_api;
 
 -- procq_worker ------------------------------------------------------------------------
@@ -99,10 +100,12 @@ GRANT INSERT ON procq.job_attempt TO procq_worker;
 GRANT INSERT ON procq.timeline TO procq_worker;
 -- WorkerDao.register, heartbeat, markStopped
 GRANT INSERT, UPDATE (heartbeat_at, stopped_at) ON procq.worker TO procq_worker;
--- LiveTypes seeds missing job types from the file
-GRANT INSERT ON procq.job_type TO procq_worker;
--- claims of a type with a rate or key_rate (procq.job_type_claim) advance where the rate stands
-GRANT INSERT, UPDATE (next_start_at) ON procq.job_rate TO procq_worker;
+-- LiveTypes seeds missing job types from the file, and once the default failure budget of a row from before V13
+GRANT INSERT, UPDATE (halt_failed, halt_failed_percent, halt_after, halt_in_a_row, halt_seeded)
+    ON procq.job_type TO procq_worker;
+-- claims of a type with a rate or key_rate (procq.job_type_claim) advance where the rate stands;
+-- RatePruner deletes the rows that no longer hold anything back
+GRANT INSERT, UPDATE (next_start_at), DELETE ON procq.job_rate TO procq_worker;
 -- retention: finished batches (their jobs and attempts cascade), old attempts, old worker rows
 GRANT DELETE ON procq.batch, procq.job, procq.job_attempt, procq.worker TO procq_worker;
 

@@ -78,11 +78,12 @@
 
   const drawn = new WeakMap();
 
-  /** Replaces node's content with build()'s only when the signature changed. */
+  /** Replaces node's content with build()'s (nodes, strings, nested lists; null skipped) only when the signature changed. */
   function redraw(node, signature, build) {
     if (drawn.get(node) === signature) return;
     drawn.set(node, signature);
-    node.replaceChildren(...[build()].flat());
+    node.replaceChildren();
+    appendAll(node, [build()]);
   }
 
   function positiveId(value) {
@@ -98,7 +99,8 @@
   }
 
   function badge(state) {
-    const known = ['OK', 'FAILED', 'RUNNING', 'PENDING', 'CANCELLED', 'DONE', 'PAUSED', 'HALTED'].includes(state) ? state : 'PENDING';
+    const known = ['OK', 'FAILED', 'RUNNING', 'PENDING', 'CANCELLED', 'DONE', 'PAUSED', 'HALTED', 'ACTIVE', 'LIVE', 'LATE', 'STOPPED']
+      .includes(state) ? state : 'PENDING';
     return el('span', { class: 'badge state-' + known, text: state || '?' });
   }
 
@@ -285,13 +287,18 @@
     }
   }
 
-  async function api(path, method) {
+  /** Calls the API; {@code body}, when given, goes as JSON. */
+  async function api(path, method, body) {
     const token = storedToken();
     const headers = { Accept: 'application/json' };
     if (token) headers.Authorization = 'Bearer ' + token;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
     let response;
     try {
-      response = await fetch(path, { method: method || 'GET', headers, cache: 'no-store', credentials: 'omit' });
+      response = await fetch(path, {
+        method: method || 'GET', headers, cache: 'no-store', credentials: 'omit',
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
     } catch (e) {
       throw new ApiProblem(0, 'cannot reach the procq API (' + e.message + ')');
     }
@@ -305,19 +312,19 @@
       throw new AuthNeeded('token needed');
     }
     const text = await response.text();
-    let body = null;
+    let answer = null;
     if (text) {
       try {
-        body = JSON.parse(text);
+        answer = JSON.parse(text);
       } catch (e) {
-        body = null;
+        answer = null;
       }
     }
     if (!response.ok) {
-      const message = body && typeof body.error === 'string' ? body.error : 'HTTP ' + response.status;
+      const message = answer && typeof answer.error === 'string' ? answer.error : 'HTTP ' + response.status;
       throw new ApiProblem(response.status, message);
     }
-    return body;
+    return answer;
   }
 
   /** Shows the token form. {@code rejected} is the token the API just refused, if any. */
@@ -438,7 +445,7 @@
   });
 
   // ---------------------------------------------------------------------------------------------
-  // Routing: #/ (batches), #/batches/ID, #/jobs/ID
+  // Routing: #/ (batches), #/batches/ID, #/jobs/ID, #/types, #/workers
 
   let view = null;
 
@@ -451,6 +458,8 @@
     if (match && positiveId(match[1])) return { page: 'batch', id: match[1], params };
     match = path.match(/^\/jobs\/([0-9]+)\/?$/);
     if (match && positiveId(match[1])) return { page: 'job', id: match[1], params };
+    if (/^\/types\/?$/.test(path)) return { page: 'types', params };
+    if (/^\/workers\/?$/.test(path)) return { page: 'workers', params };
     return { page: 'batches', params };
   }
 
@@ -475,7 +484,15 @@
     const where = parseRoute();
     if (where.page === 'batch') view = batchView(where.id, where.params);
     else if (where.page === 'job') view = jobView(where.id);
+    else if (where.page === 'types') view = typesView();
+    else if (where.page === 'workers') view = workersView();
     else view = batchesView(where.params);
+    // Batch and job pages belong to Batches in the header's page links.
+    const section = where.page === 'types' || where.page === 'workers' ? where.page : 'batches';
+    for (const a of $('pages').children) {
+      if (a.dataset.page === section) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    }
     $('main').replaceChildren(view.root);
     window.scrollTo(0, 0);
     poller.kick();
@@ -508,7 +525,7 @@
         empty,
         el('div', { class: 'pager' }, newestButton, newerButton, olderButton)));
 
-    crumbs(el('span', { text: 'Batches' }));
+    crumbs();
 
     function go(cursor, reset) {
       if (reset) newer.length = 0;
@@ -910,6 +927,184 @@
           a.error ? el('div', { class: 'reason', text: a.error }) : null,
           el('pre', { class: 'tail', text: a.outputTail ? a.outputTail : '(no output)' }));
       });
+    }
+
+    return { root, refresh };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Job types: live limits beside what runs now, pause, resume and concurrency
+
+  /** A page's one panel: its title, a hint, one table and the note shown instead when the table is empty. */
+  function tablePanel(title, hint, tableId, headings, rows, empty) {
+    return el('section', { class: 'panel' },
+      el('h1', { text: title }),
+      el('p', { class: 'hint', text: hint }),
+      el('table', { id: tableId }, el('thead', null, el('tr', null, headings.map((t) => el('th', { text: t })))), rows),
+      empty);
+  }
+
+  /** A limit as the page says it, or null when it is not set. */
+  function limitText(value, unit) {
+    return value === null || value === undefined ? null : number(value) + unit;
+  }
+
+  function typesView() {
+    const rows = el('tbody');
+    const empty = el('p', { class: 'empty', hidden: true, text: 'No job types. They come from the job-types file (PROCQ_JOB_TYPES).' });
+    const root = el('div', { class: 'types-view' }, tablePanel('Job types',
+      'Live values from procq.job_type: a change here reaches every worker within seconds, without a restart.',
+      'types', ['Type', 'State', 'Running', 'Limits', 'Last minute', 'Steer'], rows, empty));
+    crumbs();
+
+    // Rows are kept between refreshes, so a concurrency being typed in is not thrown away.
+    const rowsByName = new Map();
+
+    async function refresh() {
+      const types = await api('/api/v1/types');
+      const items = Array.isArray(types) ? types : [];
+      place(rows, items.flatMap((type) => typeRows(type)));
+      const shown = new Set(items.map((type) => type.name));
+      for (const name of [...rowsByName.keys()]) if (!shown.has(name)) rowsByName.delete(name);
+      empty.hidden = items.length > 0;
+    }
+
+    function typeRows(type) {
+      let row = rowsByName.get(type.name);
+      if (!row) {
+        row = typeRow(type.name);
+        rowsByName.set(type.name, row);
+      }
+      row.type = type;
+      redraw(row.state, String(type.paused), () => badge(type.paused ? 'PAUSED' : 'ACTIVE'));
+      const byWorker = Object.entries(type.runningByWorker || {});
+      redraw(row.running, JSON.stringify([type.running, type.globalConcurrency, byWorker]), () => [
+        el('b', { class: 'n', text: number(type.running) }),
+        type.globalConcurrency ? el('span', { class: 'muted', text: ' of ' + number(type.globalConcurrency) }) : null,
+        el('div', { class: 'muted small by-worker' }, byWorker.length === 0 ? 'none now' : byWorker.flatMap(([worker, n], i) => [
+          i > 0 ? ', ' : null, el('a', { href: '#/workers', text: '#' + (positiveId(worker) || '?') }), ': ' + number(n)]))]);
+      const limits = [
+        limitText(type.concurrency, ' per worker'),
+        limitText(type.globalConcurrency, ' in all'),
+        limitText(type.keyConcurrency, ' per key'),
+        limitText(type.keyRate, '/s per key'),
+        limitText(type.rate, '/s'),
+      ].filter(Boolean);
+      redraw(row.limits, limits.join('|'), () => el('div', { class: 'limit-list' }, limits.map((text) => el('span', { class: 'limit', text }))));
+      redraw(row.lastMinute, [type.finishedLastMinute, type.okLastMinute].join('|'), () => [
+        el('b', { class: 'n', text: number(type.finishedLastMinute) + '/min' }),
+        el('div', { class: 'muted small', text: number(type.okLastMinute) + ' OK' })]);
+      row.pause.textContent = type.paused ? 'Resume' : 'Pause';
+      row.pause.className = type.paused ? 'pause-type primary' : 'pause-type';
+      if (!row.edited) row.input.value = String(type.concurrency);
+      const keys = Array.isArray(type.keys) ? type.keys : [];
+      redraw(row.keysCell, JSON.stringify(keys), () => (keys.length === 0
+        ? el('span', { class: 'muted', text: 'no key in use in the last minute' })
+        : [el('span', { class: 'muted', text: 'busiest keys' }),
+          keys.map((key) => el('span', { class: 'key', data: { key: key.key } },
+            el('span', { class: 'mono', text: key.key }),
+            el('span', { class: 'muted', text: number(key.running) + ' running · ' + number(key.startedLastMinute) + ' started/min' })))]));
+      // Only a keyed type has a row of keys.
+      const keyed = Boolean(type.file && type.file.key) || keys.length > 0;
+      return keyed ? [row.tr, row.keysRow] : [row.tr];
+    }
+
+    function typeRow(name) {
+      const row = {
+        state: el('td', { class: 'state' }),
+        running: el('td', { class: 'num running' }),
+        limits: el('td', { class: 'limits' }),
+        lastMinute: el('td', { class: 'num last-minute' }),
+        keysCell: el('td', { class: 'keys', colspan: 6 }),
+        result: el('span', { class: 'result type-result', role: 'status' }),
+        pause: el('button', { type: 'button', class: 'pause-type', text: 'Pause' }),
+        input: el('input', {
+          type: 'number', class: 'concurrency-input', min: 1, step: 1, 'aria-label': 'concurrency per worker of ' + name,
+        }),
+        edited: false,
+      };
+      const set = el('button', { type: 'button', class: 'set-concurrency', text: 'Set' });
+      row.input.addEventListener('input', () => { row.edited = true; });
+      row.input.addEventListener('keydown', (event) => { if (event.key === 'Enter') set.click(); });
+      row.pause.addEventListener('click', () => change(row, name, { paused: !row.type.paused },
+        (type) => (type.paused ? 'Paused: nothing more starts; ' + number(type.running) + ' running finish.' : 'Resumed.')));
+      // The API checks the number and says what is wrong with it.
+      set.addEventListener('click', () => change(row, name, { concurrency: Number(row.input.value) }, (type) => {
+        row.edited = false;
+        return 'Concurrency ' + number(type.concurrency) + ' per worker.';
+      }));
+      row.tr = el('tr', { data: { type: name } },
+        el('td', { class: 'type' }, el('b', { text: name })),
+        row.state, row.running, row.limits, row.lastMinute,
+        el('td', { class: 'steer' }, el('div', { class: 'steer-controls' }, row.pause, row.input, set), row.result));
+      row.keysRow = el('tr', { class: 'keys-row', data: { keysOf: name } }, row.keysCell);
+      return row;
+    }
+
+    /** PATCH /api/v1/types/NAME (admin scope); a refusal shows the API's own words. */
+    async function change(row, name, patch, said) {
+      row.result.textContent = 'saving…';
+      try {
+        row.result.textContent = said(await api('/api/v1/types/' + encodeURIComponent(name), 'PATCH', patch));
+      } catch (error) {
+        if (!(error instanceof AuthNeeded)) row.result.textContent = 'not changed: ' + error.message;
+      }
+      poller.kick();
+    }
+
+    return { root, refresh };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Workers heard from in the last hour
+
+  /** A worker is late once its heartbeat is older than this (procq.stuck_jobs uses the same minute). */
+  const HEARTBEAT_LATE_S = 60;
+
+  function formatAge(seconds) {
+    if (!known(seconds)) return '—';
+    const whole = Math.round(seconds);
+    return (whole < 60 ? whole + ' s' : formatDuration(whole)) + ' ago';
+  }
+
+  function workersView() {
+    const rows = el('tbody');
+    const empty = el('p', { class: 'empty', hidden: true, text: 'No worker has been heard from in the last hour. Start one with: procq worker' });
+    const root = el('div', { class: 'workers-view' }, tablePanel('Workers',
+      'Worker runs heard from in the last hour, newest first. A live worker renews its heartbeat every few seconds.',
+      'workers', ['Worker', 'Host', 'PID', 'Version', 'Started', 'Heartbeat', 'Running', 'Types', 'Metrics'], rows, empty));
+    crumbs();
+    const cache = new Map();
+
+    async function refresh() {
+      const workers = await api('/api/v1/workers');
+      const items = Array.isArray(workers) ? workers : [];
+      // A row is rebuilt when the worker changes; its heartbeat's age, which changes every time, is set in place.
+      keyed(rows, cache, items, (w) => w.id, (w) => JSON.stringify([stateOf(w), w.host, w.pid, w.version, w.startedAt, w.stoppedAt,
+        w.running, w.concurrency, w.types, w.metricsPort]), workerRow);
+      for (const w of items) cache.get(w.id).node.querySelector('.age').textContent = formatAge(w.heartbeatAgeSeconds);
+      empty.hidden = items.length > 0;
+    }
+
+    function stateOf(w) {
+      if (w.stoppedAt) return 'STOPPED';
+      return w.heartbeatAgeSeconds > HEARTBEAT_LATE_S ? 'LATE' : 'LIVE';
+    }
+
+    function workerRow(w) {
+      return el('tr', { data: { worker: String(w.id) } },
+        el('td', { class: 'num' }, '#' + (positiveId(w.id) || '?')),
+        el('td', { class: 'host', text: w.host }),
+        el('td', { class: 'num pid', text: String(w.pid) }),
+        el('td', { class: 'version', title: w.version ? null : 'not run from a release jar', text: w.version || '—' }),
+        el('td', { class: 'num' }, timeCell(w.startedAt)),
+        el('td', { class: 'num heartbeat' }, badge(stateOf(w)), ' ',
+          el('span', { class: 'age' }),
+          w.stoppedAt ? el('div', { class: 'muted small' }, 'stopped ', timeCell(w.stoppedAt)) : null),
+        el('td', { class: 'num running' }, el('b', { class: 'n', text: number(w.running) }),
+          el('span', { class: 'muted', text: ' of ' + number(w.concurrency) })),
+        el('td', { class: 'types', text: Array.isArray(w.types) ? [...w.types].sort().join(', ') : '' }),
+        el('td', { class: 'num metrics-port', text: w.metricsPort ? ':' + w.metricsPort : '—' }));
     }
 
     return { root, refresh };

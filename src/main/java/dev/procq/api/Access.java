@@ -17,7 +17,7 @@ import java.util.Set;
 public enum Access implements RouteRole {
     /** no token: health checks, metrics, the dashboard's files (they hold no targets) */
     PUBLIC(EnumSet.noneOf(Scope.class)),
-    /** read batches, jobs and types */
+    /** read batches, jobs, types and workers */
     READ(EnumSet.allOf(Scope.class)),
     /** submit a batch */
     SUBMIT(EnumSet.of(Scope.SUBMIT, Scope.ADMIN)),

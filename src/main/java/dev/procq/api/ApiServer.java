@@ -56,6 +56,7 @@ public final class ApiServer implements AutoCloseable {
     private final BatchHandlers batches;
     private final JobHandlers jobs;
     private final TypeHandlers jobTypes;
+    private final WorkerHandlers workers;
     private final byte[] openApi = openApiDocument();
     private final Javalin app;
 
@@ -73,6 +74,7 @@ public final class ApiServer implements AutoCloseable {
         this.batches = new BatchHandlers(database.jdbi(), intake, types, limits);
         this.jobs = new JobHandlers(database.jdbi());
         this.jobTypes = new TypeHandlers(database.jdbi(), types);
+        this.workers = new WorkerHandlers(database.jdbi());
         new JobGauges(database.jdbi(), types.names()).bindTo(metrics.registry());
         this.app = Javalin.create(config -> {
             config.startup.showJavalinBanner = false;
@@ -103,6 +105,7 @@ public final class ApiServer implements AutoCloseable {
         routes.get("/api/v1/jobs/{id}", jobs::get, Access.READ);
         routes.get("/api/v1/types", jobTypes::list, Access.READ);
         routes.patch("/api/v1/types/{name}", jobTypes::update, Access.ADMIN);
+        routes.get("/api/v1/workers", workers::list, Access.READ);
         routes.get("/healthz", ctx -> ctx.json(Map.of("status", "ok")), Access.PUBLIC);
         routes.get("/readyz", this::ready, Access.PUBLIC);
         routes.get("/metrics", ctx -> ctx.contentType(Metrics.CONTENT_TYPE).result(metrics.scrape()), Access.PUBLIC);

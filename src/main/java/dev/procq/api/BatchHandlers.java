@@ -184,16 +184,21 @@ final class BatchHandlers {
             if (!field.getKey().equals("halt")) {
                 throw ApiError.badRequest("unknown field '" + field.getKey() + "' (known: halt)");
             }
-            if (!field.getValue().isObject()) {
-                throw ApiError.badRequest("halt must be an object like {\"failed\": 500}; {} for no budget");
-            }
-            try {
-                budget = FailureBudget.of(field.getValue());
-            } catch (IllegalArgumentException e) {
-                throw new ApiError(400, "halt." + e.getMessage(), java.util.Map.of("position", "halt"));
-            }
+            budget = budgetOf(field.getValue());
         }
         return budget;
+    }
+
+    /** A {@code "halt"} field's value: an object like {"failed": 500}, {} for no budget; 400 naming the bad rule. */
+    static FailureBudget budgetOf(JsonNode value) {
+        if (!value.isObject()) {
+            throw ApiError.badRequest("halt must be an object like {\"failed\": 500}; {} for no budget");
+        }
+        try {
+            return FailureBudget.of(value);
+        } catch (IllegalArgumentException e) {
+            throw new ApiError(400, "halt." + e.getMessage(), java.util.Map.of("position", "halt"));
+        }
     }
 
     /** The batch of the path, if the caller may see it: another token's batch is 404 to a submit token, as if it did not exist. */

@@ -1,6 +1,7 @@
 package dev.procq.api;
 
 import dev.procq.store.BatchDao;
+import dev.procq.store.BatchState;
 import dev.procq.store.JobState;
 import dev.procq.store.TypeJobCounts;
 import io.micrometer.core.instrument.Gauge;
@@ -19,14 +20,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code procq_jobs{type, state}}: how many jobs of each type are in each state, database-wide.
- * Read from the batch counters (one small GROUP BY over procq.batch, never a count of job rows)
+ * {@code procq_jobs{type, state}}: how many jobs of each type are in each state, database-wide;
+ * {@code procq_batches_held{type, state}}: how many of its batches are PAUSED or HALTED. Read from
+ * the batch counters (one small GROUP BY over procq.batch, never a count of job rows)
  * and cached for {@link #MAX_AGE}, so frequent scrapes cost the database almost nothing. While
  * the database cannot be read the gauges report NaN rather than stale numbers.
  */
 public final class JobGauges implements MeterBinder {
     public static final Duration MAX_AGE = Duration.ofSeconds(5);
     public static final String NAME = "procq_jobs";
+    public static final String HELD_BATCHES = "procq_batches_held";
+    private static final List<BatchState> HELD_STATES = List.of(BatchState.PAUSED, BatchState.HALTED);
     private static final Logger log = LoggerFactory.getLogger(JobGauges.class);
 
     private final Supplier<List<TypeJobCounts>> source;
@@ -63,13 +67,29 @@ public final class JobGauges implements MeterBinder {
                     .strongReference(true)
                     .register(registry);
         }
+        for (BatchState state : HELD_STATES) {
+            Gauge.builder(HELD_BATCHES, this, gauges -> gauges.held(type, state))
+                    .tag("type", type).tag("state", state.name())
+                    .description("batches of the type that claim nothing: PAUSED by an operator, HALTED by their failure"
+                            + " budget (database-wide)")
+                    .strongReference(true)
+                    .register(registry);
+        }
+    }
+
+    private synchronized double held(String type, BatchState state) {
+        return read(type, counts -> counts.heldBatches(state));
     }
 
     private synchronized double count(String type, JobState state) {
+        return read(type, counts -> counts.of(state));
+    }
+
+    private double read(String type, java.util.function.ToLongFunction<TypeJobCounts> value) {
         refreshIfStale();
         if (!readable) return Double.NaN;
         TypeJobCounts counts = snapshot.get(type);
-        return counts == null ? 0 : counts.of(state);
+        return counts == null ? 0 : value.applyAsLong(counts);
     }
 
     private void refreshIfStale() {

@@ -6,6 +6,7 @@ import dev.procq.intake.ScanSummary;
 import dev.procq.store.AttemptRow;
 import dev.procq.store.BatchRow;
 import dev.procq.store.JobRow;
+import dev.procq.store.WorkerRow;
 import java.time.OffsetDateTime;
 import java.util.List;
 import java.util.Map;
@@ -36,6 +37,9 @@ final class Views {
     /** A failure budget as submitted: only the rules it has. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     record Budget(Long failed, Double failedPercent, Long after, Long inARow) {
+        static Budget of(dev.procq.config.FailureBudget budget) {
+            return new Budget(budget.failed(), budget.failedPercent(), budget.after(), budget.inARow());
+        }
     }
 
     record Page<T>(List<T> items, @JsonInclude(JsonInclude.Include.ALWAYS) String next) {
@@ -70,21 +74,35 @@ final class Views {
     }
 
     /**
-     * A job type: the live values from procq.job_type, and what this API's job-types file says
-     * ({@code file} is null for a type only the table knows).
-     */
-    /**
      * A type's live settings (procq.job_type) and its use now: {@code running} across all
      * workers, {@code runningByWorker} by worker id (string keys: JSON object names), {@code keys}
-     * its busiest keys.
+     * its busiest keys; its throughput as {@code finishedLastMinute}, the attempts that ended in the
+     * last minute (retries count each time), {@code okLastMinute} of them OK; and what this API's
+     * job-types file says ({@code file} is null for a type only the table knows).
      *
      * @param exitCodes       the rules workers apply now: procq.job_type's when it sets valid ones, else the file's
      * @param exitCodesSource "file" or "procq.job_type"; with the parse error when the table's cannot be used
+     * @param halt            the failure budget a new batch of the type gets unless its submission gives one ({} for none)
      */
     record JobType(String name, int concurrency, boolean paused, Map<String, Object> exitCodes,
                    String exitCodesSource, Integer globalConcurrency, Integer keyConcurrency,
-                   Double keyRate, Double rate, long running, Map<String, Long> runningByWorker, List<Key> keys,
-                   FileSettings file) {
+                   Double keyRate, Double rate, Budget halt, long running, Map<String, Long> runningByWorker, List<Key> keys,
+                   long finishedLastMinute, long okLastMinute, FileSettings file) {
+    }
+
+    /**
+     * A worker run: {@code heartbeatAgeSeconds} by the database's clock; {@code stoppedAt} null while it
+     * runs or after a crash (then its heartbeat ages); {@code running} the jobs it holds now.
+     */
+    record Worker(long id, String host, long pid, String version, Integer metricsPort, int concurrency,
+                  List<String> types, OffsetDateTime startedAt, OffsetDateTime heartbeatAt,
+                  OffsetDateTime stoppedAt,
+                  double heartbeatAgeSeconds, long running) {
+        static Worker of(WorkerRow row) {
+            return new Worker(row.id(), row.host(), row.pid(), row.version(), row.metricsPort(), row.concurrency(),
+                    row.types(), row.startedAt(), row.heartbeatAt(), row.stoppedAt(), row.heartbeatAgeSeconds(),
+                    row.running());
+        }
     }
 
     /** One of a type's busiest keys: jobs running now and started in the last minute (procq.job_key_usage). */
@@ -96,13 +114,12 @@ final class Views {
                         Double rate, String timeout, int maxAttempts, String backoff,
                         String targetPattern, boolean allowDashTargets, Map<String, Object> exitCodes, Budget halt) {
         static FileSettings of(dev.procq.config.JobType type) {
-            dev.procq.config.FailureBudget halt = type.halt();
             return new FileSettings(type.concurrency(), type.globalConcurrency(),
                     type.key() == null ? null : type.key().describe(), type.keyConcurrency(), type.keyRate(), type.rate(),
                     type.timeout() == null ? null : dev.procq.config.Durations.format(type.timeout()),
                     type.maxAttempts(), dev.procq.config.Durations.format(type.backoff()),
                     type.targetPattern() == null ? null : type.targetPattern().pattern(), type.allowDashTargets(),
-                    type.exitCodes().asMap(), new Budget(halt.failed(), halt.failedPercent(), halt.after(), halt.inARow()));
+                    type.exitCodes().asMap(), Budget.of(type.halt()));
         }
     }
 }

@@ -15,6 +15,8 @@ import dev.procq.store.BatchDao;
 import dev.procq.store.BatchRow;
 import dev.procq.store.JobCopyWriter;
 import dev.procq.store.JobNotifications;
+import dev.procq.store.JobTypeDao;
+import dev.procq.store.JobTypeRow;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -441,7 +443,9 @@ public final class Intake {
                 new BatchOptions(type.name(), pendingPriority, null);
                 batches.setPriority(batchId, pendingPriority);
             }
-            FailureBudget budget = halt == null ? type.halt() : halt;
+            // The type's default is procq.job_type's as it stands now (the file's until a worker or the API seeds the row).
+            FailureBudget budget = halt != null ? halt : handle.attach(JobTypeDao.class).find(type.name())
+                    .flatMap(JobTypeRow::halt).orElse(type.halt());
             if (!budget.isNone()) {
                 batches.setBudget(batchId, budget.failed(), budget.failedPercent(), budget.after(), budget.inARow());
             }

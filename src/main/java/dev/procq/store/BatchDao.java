@@ -95,10 +95,12 @@ public interface BatchDao {
              WHERE j.state = 'RUNNING' AND j.worker_id = :worker AND b.cancel_requested""")
     List<Long> cancelledWithRunningJobsOf(@Bind("worker") long workerId);
 
-    /** Jobs per type and state, summed from the batch counters: never counts job rows. */
+    /** Jobs per type and state, summed from the batch counters: never counts job rows; and the held batches per type. */
     @SqlQuery("""
             SELECT type, sum(pending) AS pending, sum(running) AS running, sum(ok) AS ok,
-                   sum(failed) AS failed, sum(cancelled) AS cancelled
+                   sum(failed) AS failed, sum(cancelled) AS cancelled,
+                   count(*) FILTER (WHERE state = 'PAUSED') AS paused_batches,
+                   count(*) FILTER (WHERE state = 'HALTED') AS halted_batches
               FROM procq.batch GROUP BY type ORDER BY type""")
     @RegisterConstructorMapper(TypeJobCounts.class)
     List<TypeJobCounts> countJobsByType();

@@ -22,8 +22,7 @@ public interface JobDao {
                SET state = 'RUNNING', attempts = j.attempts + 1, worker_id = :worker,
                    lease_expires_at = now() + :leaseMillis * interval '1 millisecond',
                    started_at = now()
-              FROM picked
-             WHERE j.id = picked.id
+             WHERE j.id = ANY (ARRAY(SELECT id FROM picked))
             RETURNING j.id, j.batch_id, j.type, j.target, j.meta::text AS meta,
                       j.attempts AS attempt, j.max_attempts, j.created_at, j.started_at
             """;
@@ -39,12 +38,7 @@ public interface JobDao {
      */
     @SqlQuery("""
             WITH picked AS (
-                SELECT id FROM procq.job
-                 WHERE state = 'PENDING' AND type = :type AND run_at <= now()
-                   AND batch_id <> ALL (ARRAY(SELECT id FROM procq.batch_held))
-                 ORDER BY priority, id
-                 LIMIT :limit
-                 FOR UPDATE SKIP LOCKED)
+                SELECT id FROM procq.job_claim_pending(:type, :limit) AS p(id))
             """ + CLAIM_PICKED)
     List<ClaimedJob> claimPending(@Bind("type") String type, @Bind("limit") int limit,
                                   @Bind("worker") long workerId, @Bind("leaseMillis") long leaseMillis);
@@ -73,7 +67,7 @@ public interface JobDao {
                                      ELSE j.run_at END,
                        max_attempts = j.max_attempts + CASE WHEN r.refund THEN 1 ELSE 0 END
                   FROM r
-                 WHERE j.id = r.id AND j.state = 'RUNNING' AND j.worker_id = :worker AND j.attempts = r.attempt
+                 WHERE j.id = ANY (:ids) AND j.id = r.id AND j.state = 'RUNNING' AND j.worker_id = :worker AND j.attempts = r.attempt
                 RETURNING j.id, j.started_at
             ), attempts AS (
                 INSERT INTO procq.job_attempt (job_id, attempt, worker_id, started_at, finished_at, outcome,
@@ -143,13 +137,7 @@ public interface JobDao {
                     UNION ALL
                     SELECT p.id
                       FROM (SELECT type, slots FROM wanted WHERE NOT limited ORDER BY position) w
-                     CROSS JOIN LATERAL (
-                           SELECT id FROM procq.job
-                            WHERE state = 'PENDING' AND type = w.type AND run_at <= now()
-                              AND batch_id <> ALL (ARRAY(SELECT id FROM procq.batch_held))
-                            ORDER BY priority, id
-                            LIMIT w.slots
-                            FOR UPDATE SKIP LOCKED) p
+                     CROSS JOIN LATERAL procq.job_claim_pending(w.type, w.slots) AS p(id)
                 ) both_kinds
                  LIMIT :claimTotal
             ), claimed AS (

@@ -49,8 +49,7 @@ final class LiveTypes {
         Map<String, JobTypeRow> fresh = new HashMap<>();
         jdbi.useExtension(JobTypeDao.class, dao -> {
             if (!seeded) {
-                for (JobType type : types.all()) dao.insertIfMissing(type.name(), type.concurrency(), type.globalConcurrency(),
-                        type.keyConcurrency(), type.keyRate(), type.rate());
+                for (JobType type : types.all()) dao.insertIfMissing(type);
             }
             for (JobTypeRow row : dao.list()) fresh.put(row.name(), row);
         });

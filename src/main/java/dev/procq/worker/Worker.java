@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  *       jobs claimed in one round trip, a child started per job through the {@link ChildStarter};</li>
  *   <li>the {@link LeaseKeeper}: renews every lease on its own connection, and moves each child's
  *       deadline with it, so a worker cut off from the database ends its children in time;</li>
- *   <li>{@link Maintenance}: the rescuer, the orphan sweep and the cancel check; the pruner has
+ *   <li>{@link Maintenance}: the rescuer, the orphan sweep, the cancel check and the {@link RatePruner}; the pruner has
  *       its own, since one prune may take long;</li>
  *   <li>the {@link JobListener}, whose notifications wake the claim loop.</li>
  * </ul>
@@ -40,6 +40,8 @@ public final class Worker implements AutoCloseable {
     /** Bytes of merged stdout/stderr kept per attempt. */
     public static final int OUTPUT_TAIL_BYTES = ChildStarter.OUTPUT_TAIL_BYTES;
     private static final Logger log = LoggerFactory.getLogger(Worker.class);
+    /** The release this worker is, from the jar's manifest (recorded in procq.worker.version); null when run from classes. */
+    private static final String RELEASE = Worker.class.getPackage().getImplementationVersion();
 
     private final Database database;
     private final Jdbi jdbi;
@@ -137,7 +139,9 @@ public final class Worker implements AutoCloseable {
                     sweepOrphans.run();
                     return OrphanSweeper.INTERVAL;
                 }), OrphanSweeper.INTERVAL, OrphanSweeper.INTERVAL)
-                .schedule(cancelWatcher, CancelWatcher.INTERVAL, CancelWatcher.INTERVAL);
+                .schedule(cancelWatcher, CancelWatcher.INTERVAL, CancelWatcher.INTERVAL)
+                .schedule(Maintenance.task("rate pruning", new RatePruner(jdbi)::runOnce),
+                        RatePruner.FIRST_RUN_DELAY, RatePruner.INTERVAL);
         settings.retention().ifPresent(retention -> {
             Pruner pruner = new Pruner(jdbi, retention);
             pruning = new Maintenance("procq-pruner").schedule(
@@ -198,7 +202,7 @@ public final class Worker implements AutoCloseable {
                 return jdbi.inTransaction(handle -> {
                     WorkerDao dao = handle.attach(WorkerDao.class);
                     long id = dao.register(host, ProcessHandle.current().pid(), globalLimit,
-                            types.names().toArray(String[]::new), metricsPort);
+                            types.names().toArray(String[]::new), metricsPort, RELEASE);
                     return new Registration(id, dao.runTag(id));
                 });
             } catch (RuntimeException e) {

@@ -11,12 +11,15 @@ import dev.procq.testing.Chromium;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.testing.Procq;
 import dev.procq.worker.RecordedAttempts;
+import dev.procq.worker.Worker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.awaitility.core.ConditionFactory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -65,9 +68,18 @@ class DashboardTest {
                 concurrency: 2
                 timeout: 60s
                 targetPattern: '^[0-9.]+$'
+              # Keyed by the name before the slash, at most two running per key: what the types page shows.
+              render:
+                command: ["sh", "-c", "sleep 30", "render", "{target}"]
+                concurrency: 3
+                globalConcurrency: 5
+                key: {regex: '^([a-z]+)/'}
+                keyConcurrency: 2
+                timeout: 60s
             """;
 
     static Procq procq;
+    static Worker worker;
     static Chromium browser;
     static ChromeDriver driver;
 
@@ -78,7 +90,7 @@ class DashboardTest {
         driver = browser.driver();
         procq = new Procq(postgres, TYPES, Map.of("PROCQ_WORKER_CONCURRENCY", "6", "PROCQ_WORKER_METRICS_PORT", "off"))
                 .startApi();
-        procq.startWorker();
+        worker = procq.startWorker();
     }
 
     @AfterAll
@@ -377,6 +389,128 @@ class DashboardTest {
         eventually().until(() -> driver.findElement(failure).getText().contains("attempt 2 of 2")
                 && text("#live").startsWith("live"));
         assertThat(apiRequestsSince(hiddenAt)).as("requests once shown, recorded like the ones not made").isPositive();
+    }
+
+    @Test
+    void theTypesPageShowsLimitsAndUseAndSteersTheType() {
+        long finished = procq.submit("exit", List.of("0", "0", "0"));
+        awaitFinished(finished);
+        long rendering = procq.submit("render", List.of("alpha/1", "alpha/2", "alpha/3", "alpha/4", "beta/1", "beta/2"));
+        try {
+            driver.get(procq.baseUrl() + "/");
+            driver.findElement(By.cssSelector("#pages a[data-page='types']")).click();
+            eventually().until(() -> driver.getCurrentUrl().endsWith("#/types"));
+            By row = By.cssSelector("#types tr[data-type='render']");
+            // Three per worker, two per key: both alphas and one beta run, the rest wait.
+            eventually().until(() -> text("#types tr[data-type='render'] .running .n").equals("3"));
+            assertThat(procq.get("/api/v1/types").json().findValues("name").stream().map(JsonNode::asText)).contains("render");
+            WebElement render = driver.findElement(row);
+            assertThat(render.findElement(By.cssSelector(".running")).getText()).contains("of 5").contains("#" + worker.id() + ": 3");
+            assertThat(render.findElements(By.cssSelector(".limits .limit")).stream().map(WebElement::getText))
+                    .containsExactly("3 per worker", "5 in all", "2 per key");
+            assertThat(render.findElement(By.cssSelector(".state")).getText()).isEqualTo("ACTIVE");
+            eventually().until(() -> text("#types tr[data-keys-of='render'] .key[data-key='alpha'] .muted").startsWith("2 running · "));
+            assertThat(text("#types tr[data-keys-of='render'] .key[data-key='beta'] .muted")).startsWith("1 running · ");
+            // Throughput: the three attempts of the exit batch ended within the last minute.
+            String lastMinute = text("#types tr[data-type='exit'] .last-minute .n");
+            assertThat(lastMinute).matches("[0-9,]+/min");
+            assertThat(Long.parseLong(lastMinute.replaceAll("[^0-9]", ""))).isGreaterThanOrEqualTo(3);
+            browser.screenshot("types");
+
+            driver.findElement(By.cssSelector("#types tr[data-type='render'] .pause-type")).click();
+            eventually().until(() -> typeRow("render").get("paused").equals(true));
+            eventually().until(() -> text("#types tr[data-type='render'] .state").equals("PAUSED")
+                    && text("#types tr[data-type='render'] .pause-type").equals("Resume"));
+            assertThat(text("#types tr[data-type='render'] .type-result")).startsWith("Paused");
+
+            WebElement input = driver.findElement(By.cssSelector("#types tr[data-type='render'] .concurrency-input"));
+            assertThat(input.getAttribute("value")).isEqualTo("3");
+            input.clear();
+            input.sendKeys("0");
+            driver.findElement(By.cssSelector("#types tr[data-type='render'] .set-concurrency")).click();
+            eventually().until(() -> text("#types tr[data-type='render'] .type-result")
+                    .equals("not changed: concurrency must be a whole number from 1 to 100000, got 0"));
+            assertThat(typeRow("render")).containsEntry("concurrency", 3);
+            input.clear();
+            input.sendKeys("1");
+            driver.findElement(By.cssSelector("#types tr[data-type='render'] .set-concurrency")).click();
+            eventually().until(() -> typeNamed("render").get("concurrency").asInt() == 1);
+            assertThat(typeRow("render")).containsEntry("concurrency", 1);
+            eventually().until(() -> text("#types tr[data-type='render'] .type-result").equals("Concurrency 1 per worker.")
+                    && text("#types tr[data-type='render'] .limits .limit").equals("1 per worker"));
+
+            driver.findElement(By.cssSelector("#types tr[data-type='render'] .pause-type")).click();
+            eventually().until(() -> typeRow("render").get("paused").equals(false));
+            eventually().until(() -> text("#types tr[data-type='render'] .state").equals("ACTIVE"));
+        } finally {
+            procq.post("/api/v1/batches/" + rendering + "/cancel", null, "", Map.of());
+        }
+    }
+
+    @Test
+    void aReadTokensTypeChangeIsRefusedWithTheApisReason() throws Exception {
+        try (Procq guarded = new Procq(postgres, TYPES, Map.of("PROCQ_API_TOKENS", "read:viewer=look-only")).startApi()) {
+            driver.get(guarded.baseUrl() + "/#/types");
+            eventually().until(() -> driver.findElement(By.id("token-panel")).isDisplayed());
+            driver.findElement(By.id("token-input")).sendKeys("look-only");
+            driver.findElement(By.id("token-submit")).click();
+            eventually().until(() -> !driver.findElements(By.cssSelector("#types tr[data-type='exit'] .pause-type")).isEmpty());
+            driver.findElement(By.cssSelector("#types tr[data-type='exit'] .pause-type")).click();
+            eventually().until(() -> text("#types tr[data-type='exit'] .type-result").startsWith("not changed: "));
+            assertThat(text("#types tr[data-type='exit'] .type-result"))
+                    .isEqualTo("not changed: a read token may not do this: it needs a admin token");
+            assertThat(typeRow("exit")).containsEntry("paused", false);
+        }
+    }
+
+    @Test
+    void theWorkersPageListsWorkersWithTheirHeartbeatAge() {
+        long quiet = WorkersApiTest.insertWorker(procq.database().jdbi(), "render-07", "42 seconds", null);
+        long late = WorkersApiTest.insertWorker(procq.database().jdbi(), "render-08", "3 minutes", null);
+
+        driver.get(procq.baseUrl() + "/#/workers");
+        By other = By.cssSelector("#workers tr[data-worker='" + quiet + "']");
+        eventually().until(() -> !driver.findElements(other).isEmpty());
+        assertThat(driver.findElement(By.cssSelector("#pages a[aria-current='page']")).getText()).isEqualTo("Workers");
+        WebElement row = driver.findElement(other);
+        assertThat(row.findElement(By.cssSelector(".host")).getText()).isEqualTo("render-07");
+        assertThat(row.findElement(By.cssSelector(".pid")).getText()).isEqualTo("4242");
+        assertThat(row.findElement(By.cssSelector(".version")).getText()).isEqualTo("0.9.1");
+        assertThat(row.findElement(By.cssSelector(".metrics-port")).getText()).isEqualTo(":9470");
+        assertThat(row.findElement(By.cssSelector(".running")).getText()).isEqualTo("0 of 8");
+        assertThat(row.findElement(By.cssSelector(".heartbeat .badge")).getText()).isEqualTo("LIVE");
+        assertThat(ageShown(quiet)).isBetween(42L, 59L);
+        assertThat(text("#workers tr[data-worker='" + late + "'] .heartbeat .badge")).isEqualTo("LATE");
+        assertThat(ageShown(late)).isBetween(180L, 240L);
+
+        // This class's own worker, running in this JVM: its heartbeat is seconds old, and the age moves on by itself.
+        String self = "#workers tr[data-worker='" + worker.id() + "']";
+        assertThat(text(self + " .pid")).isEqualTo(String.valueOf(ProcessHandle.current().pid()));
+        assertThat(text(self + " .heartbeat .badge")).isEqualTo("LIVE");
+        assertThat(ageShown(worker.id())).isLessThan(15L);
+        long first = ageShown(quiet);
+        eventually().until(() -> ageShown(quiet) > first);
+        browser.screenshot("workers");
+    }
+
+    /** The heartbeat age the workers page shows for a worker, in seconds ("42 s ago", "3m 05s ago"). */
+    private static long ageShown(long workerId) {
+        String age = text("#workers tr[data-worker='" + workerId + "'] .age");
+        Matcher parts = Pattern.compile("(?:(\\d+)m )?(\\d+) ?s ago").matcher(age);
+        assertThat(parts.matches()).as(age).isTrue();
+        return (parts.group(1) == null ? 0 : Long.parseLong(parts.group(1)) * 60) + Long.parseLong(parts.group(2));
+    }
+
+    private static JsonNode typeNamed(String name) {
+        for (JsonNode type : procq.get("/api/v1/types").json()) {
+            if (type.get("name").asText().equals(name)) return type;
+        }
+        throw new AssertionError("no type " + name);
+    }
+
+    private static Map<String, Object> typeRow(String name) {
+        return procq.database().jdbi().withHandle(h -> h.createQuery("SELECT concurrency, paused FROM procq.job_type WHERE name = :n")
+                .bind("n", name).mapToMap().one());
     }
 
     /** API requests the page started after the given performance.now() time, as the browser recorded them. */

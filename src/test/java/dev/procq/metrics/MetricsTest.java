@@ -31,6 +31,9 @@ class MetricsTest {
               ghost:
                 command: ["procq-no-such-program", "{target}"]
                 concurrency: 1
+              held:
+                command: ["sh", "-c", "sleep $1; exit 1", "held", "{target}"]
+                concurrency: 1
             """;
 
     static Procq procq;
@@ -102,6 +105,37 @@ class MetricsTest {
                         .as(state).isEqualTo((double) fromApi.get(state));
             }
         });
+    }
+
+    @Test
+    void pausedAndHaltedBatchesAreCountedPerType() {
+        long halting = submitted(procq.postJson("/api/v1/batches",
+                "{\"type\": \"held\", \"halt\": {\"failed\": 1}, \"targets\": [\"0.2\", \"0.2\", \"0.2\", \"0.2\"]}"));
+        long paused = submitted(procq.postJson("/api/v1/batches",
+                "{\"type\": \"held\", \"targets\": [\"0.2\", \"0.2\", \"0.2\", \"0.2\"]}"));
+        assertThat(procq.send("POST", "/api/v1/batches/" + paused + "/pause", "").status()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(15)).until(() -> procq.batch(halting).get("state").asText().equals("HALTED"));
+
+        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            PrometheusText scrape = scrape();
+            assertThat(value(scrape, "procq_batches_held", Map.of("type", "held", "state", "PAUSED"))).isEqualTo(1);
+            assertThat(value(scrape, "procq_batches_held", Map.of("type", "held", "state", "HALTED"))).isEqualTo(1);
+        });
+        // Present at zero for a type with no held batch, like procq_jobs.
+        assertThat(value(scrape(), "procq_batches_held", Map.of("type", "ghost", "state", "HALTED"))).isZero();
+
+        procq.send("POST", "/api/v1/batches/" + halting + "/cancel", "");
+        procq.send("POST", "/api/v1/batches/" + paused + "/cancel", "");
+        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            PrometheusText scrape = scrape();
+            assertThat(value(scrape, "procq_batches_held", Map.of("type", "held", "state", "PAUSED"))).isZero();
+            assertThat(value(scrape, "procq_batches_held", Map.of("type", "held", "state", "HALTED"))).isZero();
+        });
+    }
+
+    static long submitted(Procq.Response response) {
+        assertThat(response.status()).as(response.body()).isEqualTo(202);
+        return response.json().get("id").asLong();
     }
 
     @Test

@@ -81,6 +81,7 @@ class ScopesTest {
             new Row("GET", "/api/v1/jobs/{id}", "", 401, 200, 200, 404, 200),
             new Row("GET", "/api/v1/types", "", 401, 200, 200, 200, 200),
             new Row("PATCH", "/api/v1/types/{name}", "{\"paused\": false}", 401, 403, 403, 403, 200),
+            new Row("GET", "/api/v1/workers", "", 401, 200, 200, 200, 200),
             new Row("GET", "/healthz", "", 200, 200, 200, 200, 200),
             new Row("GET", "/readyz", "", 200, 200, 200, 200, 200),
             new Row("GET", "/metrics", "", 200, 200, 200, 200, 200),

@@ -203,6 +203,10 @@ class OpsRecipesTest {
         assertThat(recipe("resume-type.sql", Map.of("type", "idle")).out()).containsPattern("idle \\|\\s+7 \\| f");
         assertThat(column("SELECT paused FROM procq.job_type WHERE name = 'idle'")).isEqualTo(false);
         assertThat(recipe("types.sql", Map.of()).out()).containsPattern("idle +\\|\\s+7 \\| f");
+
+        procq.database().jdbi().useHandle(h -> h.execute(
+                "UPDATE procq.job_type SET halt_failed = 100, halt_in_a_row = 5 WHERE name = 'idle'"));
+        assertThat(recipe("types.sql", Map.of()).out()).containsPattern("(?m)^ idle .*\\| failed 100, inARow 5 +\\|\\s+0$");
     }
 
     @Test
@@ -213,6 +217,7 @@ class OpsRecipesTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> procq.batch(batch).get("counts").get("RUNNING").asInt() == 0);
         assertThat(procq.batch(batch).get("state").asText()).isEqualTo("PAUSED");
         assertThat(recipe("progress.sql", Map.of("batch", Long.toString(batch))).out()).contains("PAUSED");
+        assertThat(recipe("types.sql", Map.of()).out()).as("held_batches").containsPattern("(?m)^ sleep .*\\|\\s+1$");
 
         assertThat(recipe("resume-batch.sql", Map.of("batch", Long.toString(batch))).out()).contains("RUNNING");
         await().atMost(Duration.ofSeconds(20)).until(() -> procq.batch(batch).get("state").asText().equals("DONE"));
