@@ -188,7 +188,8 @@ class OpenApiTest {
                 "POST /api/v1/batches/{id}/resume", List.of("{}", "{\"halt\": {}}", "{\"halt\": {\"failed\": 3, \"inARow\": 2}}"),
                 "PATCH /api/v1/types/{name}", List.of("{\"paused\": false}", "{\"concurrency\": 2, \"rate\": 0.5, \"keyRate\": null}",
                         "{\"exitCodes\": {\"ok\": [0, 1], \"failNow\": [\"64-78\"], \"retryOnSignal\": false}}",
-                        "{\"exitCodes\": null, \"globalConcurrency\": null, \"keyConcurrency\": 4}"));
+                        "{\"exitCodes\": null, \"globalConcurrency\": null, \"keyConcurrency\": 4}",
+                        "{\"halt\": {\"failedPercent\": 10, \"after\": 20}}", "{\"halt\": {}}", "{\"halt\": null, \"paused\": false}"));
         Map<String, List<String>> refused = Map.of(
                 "POST /api/v1/batches", List.of("{\"type\": \"held\"}", "{\"targets\": [\"a\"]}",
                         "{\"type\": \"held\", \"targets\": []}",
@@ -197,7 +198,8 @@ class OpenApiTest {
                         "{\"type\": \"held\", \"targets\": [\"a\"], \"halt\": {\"failedPercent\": 20}}"),
                 "POST /api/v1/batches/{id}/resume", List.of("{\"halt\": 5}", "{\"pause\": true}"),
                 "PATCH /api/v1/types/{name}", List.of("{}", "{\"colour\": \"blue\"}", "{\"concurrency\": 0}",
-                        "{\"exitCodes\": {\"ok\": [256]}}"));
+                        "{\"exitCodes\": {\"ok\": [256]}}", "{\"halt\": 5}", "{\"halt\": {\"after\": 20}}",
+                        "{\"halt\": {\"failed\": 0}}", "{\"halt\": {\"lost\": 1}}"));
         taken.forEach((operation, bodies) -> bodies.forEach(body -> {
             contract.checkRequest(operation.split(" ")[0], operation.split(" ")[1], body);
             assertThat(send(operation, body, batch).status()).as(operation + " " + body).isBetween(200, 299);
@@ -221,6 +223,7 @@ class OpenApiTest {
         batchesAndJobs(failed);
         steering();
         types();
+        workers();
         tokens();
 
         // Every operation was seen succeeding at least once, so none of them was checked only by its errors.
@@ -334,6 +337,16 @@ class OpenApiTest {
         expect(400, procq.send("PATCH", "/api/v1/types/exit", "{\"colour\": \"blue\"}"));
         expect(400, procq.send("PATCH", "/api/v1/types/exit", "{}"));
         expect(404, procq.send("PATCH", "/api/v1/types/nope", "{\"paused\": true}"));
+        // The default failure budget of new batches, set and cleared.
+        JsonNode halted = expect(200, procq.send("PATCH", "/api/v1/types/exit", "{\"halt\": {\"failed\": 50}}")).json();
+        assertThat(halted.get("halt").get("failed").asLong()).isEqualTo(50);
+        expect(400, procq.send("PATCH", "/api/v1/types/exit", "{\"halt\": {\"failedPercent\": 20}}"));
+        expect(200, procq.send("PATCH", "/api/v1/types/exit", "{\"halt\": null}"));
+    }
+
+    private static void workers() {
+        JsonNode runs = expect(200, procq.get("/api/v1/workers")).json();
+        assertThat(runs.size()).as("the test's worker is listed").isPositive();
     }
 
     private static void tokens() {
@@ -344,6 +357,8 @@ class OpenApiTest {
         expect(403, guarded.post("/api/v1/batches", "application/json", "{\"type\": \"exit\", \"targets\": [\"0\"]}", reader));
         expect(403, guarded.send("PATCH", "/api/v1/types/exit", "{\"paused\": false}", submitter));
         expect(200, guarded.get("/api/v1/batches", submitter));
+        expect(401, guarded.get("/api/v1/workers"));
+        expect(200, guarded.get("/api/v1/workers", reader));
     }
 
     private static Procq.Response expect(int status, Procq.Response response) {
