@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.procq.testing.OpenApiContract;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.testing.Procq;
 import java.time.Duration;
@@ -39,7 +40,7 @@ class EndToEndTest {
     @BeforeAll
     static void start() throws Exception {
         procq = new Procq(postgres, TYPES, Map.of("PROCQ_WORKER_CONCURRENCY", "8", "PROCQ_WORKER_METRICS_PORT", "off"))
-                .startApi();
+                .checkedAgainst(OpenApiContract.load()).startApi();
         procq.startWorker();
     }
 

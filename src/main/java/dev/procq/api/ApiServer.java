@@ -19,6 +19,9 @@ import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.json.JavalinJackson;
 import io.javalin.security.Roles;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
@@ -39,6 +42,12 @@ public final class ApiServer implements AutoCloseable {
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
             .enable(DuplicateKey.FEATURE)
             .build();
+    /**
+     * The API's OpenAPI 3.1 document, written by hand next to the code it describes (OpenApiTest
+     * holds the two together), so that it says what the server promises rather than what a
+     * generator could guess from handlers that take a Context.
+     */
+    public static final String OPENAPI_RESOURCE = "/openapi.json";
 
     private final Settings settings;
     private final Database database;
@@ -48,6 +57,7 @@ public final class ApiServer implements AutoCloseable {
     private final JobHandlers jobs;
     private final TypeHandlers jobTypes;
     private final WorkerHandlers workers;
+    private final byte[] openApi = openApiDocument();
     private final Javalin app;
 
     public ApiServer(Settings settings, Database database, JobTypes types, Metrics metrics) {
@@ -99,6 +109,8 @@ public final class ApiServer implements AutoCloseable {
         routes.get("/healthz", ctx -> ctx.json(Map.of("status", "ok")), Access.PUBLIC);
         routes.get("/readyz", this::ready, Access.PUBLIC);
         routes.get("/metrics", ctx -> ctx.contentType(Metrics.CONTENT_TYPE).result(metrics.scrape()), Access.PUBLIC);
+        // Public like /healthz: it holds no data, and a client needs it before it has a token.
+        routes.get("/openapi.json", ctx -> ctx.contentType("application/json").result(openApi), Access.PUBLIC);
     }
 
     /** A route and what it needs; {@code access} is null for a route listed without one. */
@@ -116,6 +128,15 @@ public final class ApiServer implements AutoCloseable {
                             roles == null ? null : Access.of(roles.getRoles()));
                 })
                 .toList();
+    }
+
+    private static byte[] openApiDocument() {
+        try (InputStream in = ApiServer.class.getResourceAsStream(OPENAPI_RESOURCE)) {
+            if (in == null) throw new IllegalStateException(OPENAPI_RESOURCE + " is missing from the classpath");
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private void errors(io.javalin.config.RoutesConfig routes) {

@@ -3,6 +3,7 @@ package dev.procq.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.procq.testing.OpenApiContract;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.testing.Procq;
 import java.nio.charset.StandardCharsets;
@@ -39,7 +40,7 @@ class BatchIntakeTest {
     @BeforeAll
     static void start() {
         procq = new Procq(postgres, TYPES, Map.of("PROCQ_MAX_TARGET_LENGTH", "100", "PROCQ_MAX_BATCH_SIZE", "1000"))
-                .startApi();
+                .checkedAgainst(OpenApiContract.load()).startApi();
     }
 
     @AfterAll

@@ -3,6 +3,7 @@ package dev.procq.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.procq.testing.OpenApiContract;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.testing.Procq;
 import java.util.Map;
@@ -25,7 +26,7 @@ class BatchPauseResumeApiTest {
                   echo:
                     command: ["echo", "{target}"]
                     halt: {failedPercent: 20, after: 50}
-                """, Map.of()).startApi();
+                """, Map.of()).checkedAgainst(OpenApiContract.load()).startApi();
     }
 
     @AfterAll

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.procq.config.JobTypes;
 import dev.procq.pool.ResourceUsage;
+import dev.procq.testing.OpenApiContract;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.testing.Procq;
 import dev.procq.worker.RecordedAttempts;
@@ -46,7 +47,7 @@ class JobHandlersTest {
     @BeforeAll
     static void start() throws Exception {
         Map<String, String> env = Map.of("PROCQ_WORKER_METRICS_PORT", "off");
-        api = new Procq(postgres, API_TYPES, env).startApi();
+        api = new Procq(postgres, API_TYPES, env).checkedAgainst(OpenApiContract.load()).startApi();
         worker = new Procq(postgres, WORKER_TYPES, env);
         worker.startWorker();
         attempts = new RecordedAttempts(postgres.database(), JobTypes.parse(API_TYPES, "api types"));

@@ -3,6 +3,7 @@ package dev.procq.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.procq.testing.OpenApiContract;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.testing.Procq;
 import dev.procq.worker.RecordedAttempts;
@@ -43,7 +44,7 @@ class TypesApiTest {
 
     @BeforeAll
     static void start() {
-        procq = new Procq(postgres, TYPES, Map.of("PROCQ_API_TOKENS", "t0ken")).startApi();
+        procq = new Procq(postgres, TYPES, Map.of("PROCQ_API_TOKENS", "t0ken")).checkedAgainst(OpenApiContract.load()).startApi();
     }
 
     @AfterAll

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.procq.testing.OpenApiContract;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.testing.Procq;
 import dev.procq.worker.Worker;
@@ -39,7 +40,7 @@ class WorkersApiTest {
     @BeforeAll
     static void start() throws Exception {
         procq = new Procq(postgres, TYPES, Map.of("PROCQ_API_TOKENS", "read:grafana=r3ad,submit:ci=subm1t",
-                "PROCQ_WORKER_CONCURRENCY", "3")).startApi();
+                "PROCQ_WORKER_CONCURRENCY", "3")).checkedAgainst(OpenApiContract.load()).startApi();
         worker = procq.startWorker();
     }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.procq.testing.OpenApiContract;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.testing.Procq;
 import dev.procq.testing.TestImages;
@@ -109,7 +110,7 @@ class DirectoryScanTest {
 
         procq = new Procq(postgres, TYPES, Map.of(
                 "PROCQ_SCAN_ROOTS", "photos=" + photos + ",many=" + many,
-                "PROCQ_MAX_BATCH_SIZE", "10")).startApi();
+                "PROCQ_MAX_BATCH_SIZE", "10")).checkedAgainst(OpenApiContract.load()).startApi();
         noRoots = new Procq(postgres, TYPES, Map.of()).startApi();
     }
 

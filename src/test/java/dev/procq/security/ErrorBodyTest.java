@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Level;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.procq.testing.OpenApiContract;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.testing.Procq;
 import java.net.URI;
@@ -35,7 +36,7 @@ class ErrorBodyTest {
                 types:
                   echo:
                     command: ["echo", "{target}"]
-                """, Map.of()).startApi();
+                """, Map.of()).checkedAgainst(OpenApiContract.load()).startApi();
     }
 
     @AfterAll

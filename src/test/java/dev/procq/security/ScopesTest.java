@@ -84,7 +84,8 @@ class ScopesTest {
             new Row("GET", "/api/v1/workers", "", 401, 200, 200, 200, 200),
             new Row("GET", "/healthz", "", 200, 200, 200, 200, 200),
             new Row("GET", "/readyz", "", 200, 200, 200, 200, 200),
-            new Row("GET", "/metrics", "", 200, 200, 200, 200, 200));
+            new Row("GET", "/metrics", "", 200, 200, 200, 200, 200),
+            new Row("GET", "/openapi.json", "", 200, 200, 200, 200, 200));
 
     @BeforeAll
     static void start() {

@@ -3,6 +3,7 @@ package dev.procq.security;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.procq.testing.OpenApiContract;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.testing.Procq;
 import java.io.ByteArrayOutputStream;
@@ -60,7 +61,7 @@ class SlowClientTest {
                 "PROCQ_SUBMISSION_MIN_BYTES", "100",
                 "PROCQ_SUBMISSION_WINDOW", "2s",
                 "PROCQ_SUBMISSION_TIMEOUT", "6s",
-                "PROCQ_SUBMISSIONS_PER_CLIENT", "2")).startApi();
+                "PROCQ_SUBMISSIONS_PER_CLIENT", "2")).checkedAgainst(OpenApiContract.load()).startApi();
     }
 
     @AfterAll

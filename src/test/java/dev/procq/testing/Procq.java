@@ -33,6 +33,7 @@ public final class Procq implements AutoCloseable {
     private final List<Worker> workers = new ArrayList<>();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private ApiServer api;
+    private OpenApiContract contract;
 
     public Procq(PostgresExtension postgres, String jobTypesYaml, Map<String, String> env) {
         this(postgres, postgres.database(), jobTypesYaml, env);
@@ -62,6 +63,12 @@ public final class Procq implements AutoCloseable {
         Worker worker = new Worker(database, types, settings.with(env), metrics.registry()).start();
         workers.add(worker);
         return worker;
+    }
+
+    /** From now on every answer this harness receives must be one the API's OpenAPI document describes. */
+    public Procq checkedAgainst(OpenApiContract contract) {
+        this.contract = contract;
+        return this;
     }
 
     public Database database() {
@@ -126,7 +133,9 @@ public final class Procq implements AutoCloseable {
     private Response send(HttpRequest request) {
         try {
             HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
-            return new Response(response.statusCode(), response.body(), response.headers().map());
+            Response answer = new Response(response.statusCode(), response.body(), response.headers().map());
+            if (contract != null) contract.check(request.method(), request.uri().getPath(), answer);
+            return answer;
         } catch (IOException e) {
             throw new IllegalStateException(e);
         } catch (InterruptedException e) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.procq.testing.OpenApiContract;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.testing.Procq;
 import dev.procq.testing.WorkerFleet;
@@ -64,7 +65,7 @@ class BatchHaltPauseTest {
                 """.formatted(SLOTS, ran, ran);
         Path jobTypes = dir.resolve("jobtypes.yaml");
         Files.writeString(jobTypes, types);
-        procq = new Procq(postgres, types, Map.of()).startApi();
+        procq = new Procq(postgres, types, Map.of()).checkedAgainst(OpenApiContract.load()).startApi();
         jdbi = procq.database().jdbi();
         fleet = new WorkerFleet(postgres, jobTypes);
         List<WorkerProcess> workers = List.of(fleet.start("halt-a", SLOTS, "15s", Map.of()),
