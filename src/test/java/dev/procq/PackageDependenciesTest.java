@@ -55,7 +55,7 @@ class PackageDependenciesTest {
                 .whereLayer("intake").mayOnlyBeAccessedByLayers("api")
                 .whereLayer("pool").mayOnlyBeAccessedByLayers("worker")
                 .whereLayer("store").mayOnlyBeAccessedByLayers("root", "api", "intake", "worker")
-                .whereLayer("metrics").mayOnlyBeAccessedByLayers("root", "api", "worker")
+                .whereLayer("metrics").mayOnlyBeAccessedByLayers("root", "api")
                 .whereLayer("config").mayOnlyBeAccessedByLayers("root", "cli", "api", "intake", "worker", "store")
                 .check(MAIN);
     }
