@@ -1,6 +1,8 @@
 package dev.procq;
 
 import dev.procq.cli.CancelCommand;
+import dev.procq.cli.ClientRoot;
+import dev.procq.cli.ExitCodes;
 import dev.procq.cli.PauseCommand;
 import dev.procq.cli.ResumeCommand;
 import dev.procq.cli.RetryCommand;
@@ -29,11 +31,7 @@ import picocli.CommandLine.Command;
         },
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:the work failed (e.g. a target FAILED, the server refused)", "2:bad usage or configuration"})
-public final class Main implements Runnable {
-    public static final int EXIT_OK = 0;
-    public static final int EXIT_FAILED = 1;
-    public static final int EXIT_USAGE = 2;
-
+public final class Main implements Runnable, ClientRoot {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -44,6 +42,7 @@ public final class Main implements Runnable {
     }
 
     /** Streams, terminals and environment of this run, for the client commands. */
+    @Override
     public Shell shell() {
         return shell;
     }
@@ -64,10 +63,10 @@ public final class Main implements Runnable {
         commandLine.setExecutionExceptionHandler((e, cmd, parseResult) -> {
             if (e instanceof ConfigException) {
                 cmd.getErr().println("procq: " + e.getMessage());
-                return EXIT_USAGE;
+                return ExitCodes.USAGE;
             }
             cmd.getErr().println("procq: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
-            return EXIT_FAILED;
+            return ExitCodes.FAILED;
         });
         try {
             return commandLine.execute(args);

@@ -1,6 +1,7 @@
 package dev.procq;
 
 import dev.procq.api.ApiServer;
+import dev.procq.cli.ExitCodes;
 import dev.procq.config.ConfigException;
 import dev.procq.config.JobTypes;
 import dev.procq.config.Settings;
@@ -35,7 +36,7 @@ final class ServerCommands {
                 int applied = database.migrate();
                 System.out.println(applied == 0 ? "schema is up to date" : "applied " + applied + " migration(s)");
             }
-            return Main.EXIT_OK;
+            return ExitCodes.OK;
         }
     }
 
@@ -58,7 +59,7 @@ final class ServerCommands {
                     signals.await();
                 }
             }
-            return Main.EXIT_OK;
+            return ExitCodes.OK;
         }
     }
 
@@ -89,7 +90,7 @@ final class ServerCommands {
                 signals.await();
                 worker.shutdown(settings.shutdownGrace());
             }
-            return Main.EXIT_OK;
+            return ExitCodes.OK;
         }
 
         private static MetricsServer openMetrics(Metrics metrics, Settings settings, int port) {
@@ -158,7 +159,7 @@ final class ServerCommands {
                     }
                 }
             }
-            return Main.EXIT_OK;
+            return ExitCodes.OK;
         }
 
         private static JobTypes devJobTypes(Settings settings) throws IOException {

@@ -1,63 +1,101 @@
 package dev.procq;
 
-import static org.assertj.core.api.Assertions.assertThat;
+import static com.tngtech.archunit.base.DescribedPredicate.not;
+import static com.tngtech.archunit.core.domain.JavaCall.Predicates.target;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.assignableTo;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAnyPackage;
+import static com.tngtech.archunit.core.domain.properties.HasName.Predicates.nameMatching;
+import static com.tngtech.archunit.core.domain.properties.HasOwner.Predicates.With.owner;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import java.util.stream.Stream;
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import java.sql.SQLException;
+import org.jdbi.v3.core.Handle;
 import org.junit.jupiter.api.Test;
 
 /**
- * Dependencies point one way: api -> intake -> store, worker -> pool and store, and the
- * CLI speaks only HTTP. Read from the sources' imports and fully qualified names.
+ * The package rules, read from the compiled main classes. Every rule must see classes (ArchUnit's
+ * default: a rule that checks nothing fails, and so does an empty layer), so a renamed package
+ * cannot make a rule pass by matching nothing.
  */
 class PackageDependenciesTest {
-    private static final Path SOURCES = Path.of("src/main/java/dev/procq");
-    private static final Pattern REFERENCE = Pattern.compile("\\bdev\\.procq\\.([a-z]+)\\.");
+    private static final String STORE = "dev.procq.store..";
+    private static final JavaClasses MAIN = new ClassFileImporter()
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+            .importPackages("dev.procq");
 
-    /** For each package, the procq packages it must never use. */
-    private static final Map<String, Set<String>> FORBIDDEN = Map.of(
-            "config", Set.of("store", "intake", "api", "worker", "pool", "cli", "metrics"),
-            "store", Set.of("intake", "api", "worker", "pool", "cli", "metrics"),
-            "intake", Set.of("api", "worker", "pool", "cli"),
-            "api", Set.of("worker", "pool", "cli"),
-            "worker", Set.of("api", "intake", "cli"),
-            "pool", Set.of("config", "store", "intake", "api", "worker", "cli", "metrics"),
-            "cli", Set.of("store", "intake", "api", "worker", "pool"),
-            "metrics", Set.of("store", "intake", "api", "worker", "pool", "cli"));
-
+    /**
+     * Dependencies point one way: api -> intake -> store, worker -> pool and store, everything ->
+     * config; pool and metrics stand alone, the CLI speaks only HTTP (and gets its streams through
+     * cli.ClientRoot, not from Main), and only the root package
+     * (Main and the server commands) wires the others together. Each layer names who may use it,
+     * which fixes the whole graph.
+     */
     @Test
-    void dependenciesPointOneWay() throws IOException {
-        List<String> violations = new ArrayList<>();
-        try (Stream<Path> files = Files.walk(SOURCES)) {
-            for (Path file : files.filter(f -> f.toString().endsWith(".java")).toList()) {
-                Path relative = SOURCES.relativize(file);
-                if (relative.getNameCount() < 2) continue; // Main and the commands wire everything together
-                String owner = relative.getName(0).toString();
-                Set<String> forbidden = FORBIDDEN.getOrDefault(owner, Set.of());
-                Matcher m = REFERENCE.matcher(Files.readString(file));
-                while (m.find()) {
-                    if (forbidden.contains(m.group(1))) {
-                        violations.add(relative + " uses dev.procq." + m.group(1));
-                    }
-                }
-            }
-        }
-        assertThat(violations).isEmpty();
+    void dependenciesPointOneWay() {
+        layeredArchitecture()
+                .consideringOnlyDependenciesInLayers()
+                .layer("root").definedBy("dev.procq")
+                .layer("cli").definedBy("dev.procq.cli..")
+                .layer("api").definedBy("dev.procq.api..")
+                .layer("intake").definedBy("dev.procq.intake..")
+                .layer("worker").definedBy("dev.procq.worker..")
+                .layer("pool").definedBy("dev.procq.pool..")
+                .layer("store").definedBy(STORE)
+                .layer("metrics").definedBy("dev.procq.metrics..")
+                .layer("config").definedBy("dev.procq.config..")
+                .whereLayer("root").mayNotBeAccessedByAnyLayer()
+                .whereLayer("cli").mayOnlyBeAccessedByLayers("root")
+                .whereLayer("api").mayOnlyBeAccessedByLayers("root")
+                .whereLayer("worker").mayOnlyBeAccessedByLayers("root")
+                .whereLayer("intake").mayOnlyBeAccessedByLayers("api")
+                .whereLayer("pool").mayOnlyBeAccessedByLayers("worker")
+                .whereLayer("store").mayOnlyBeAccessedByLayers("root", "api", "intake", "worker")
+                .whereLayer("metrics").mayOnlyBeAccessedByLayers("root", "api")
+                .whereLayer("config").mayOnlyBeAccessedByLayers("root", "cli", "api", "intake", "worker", "store")
+                .check(MAIN);
+    }
+
+    /** The PostgreSQL driver's own API (COPY, LISTEN) is the store's business. */
+    @Test
+    void postgresDriverOnlyInStore() {
+        noClasses()
+                .that().resideOutsideOfPackage(STORE)
+                .should().dependOnClassesThat().resideInAPackage("org.postgresql..")
+                .check(MAIN);
+    }
+
+    /** JDBC outside the store is only its exceptions: enough to tell an outage from a bug. */
+    @Test
+    void jdbcOnlyInStore() {
+        noClasses()
+                .that().resideOutsideOfPackage(STORE)
+                .should().dependOnClassesThat(resideInAPackage("java.sql").and(not(assignableTo(SQLException.class))))
+                .check(MAIN);
+    }
+
+    /**
+     * SQL is written only in the store: elsewhere Jdbi runs a store DAO, in a transaction when
+     * several must commit together, and never a statement of its own.
+     */
+    @Test
+    void sqlOnlyInStore() {
+        noClasses()
+                .that().resideOutsideOfPackage(STORE)
+                .should().dependOnClassesThat(resideInAnyPackage("org.jdbi.v3.core.statement..", "org.jdbi.v3.sqlobject.."))
+                .orShould().callMethodWhere(target(owner(assignableTo(Handle.class)))
+                        .and(target(nameMatching("create.*|prepare.*|execute|select"))))
+                .check(MAIN);
     }
 
     @Test
-    void noCatchAllPackages() throws IOException {
-        try (Stream<Path> dirs = Files.list(SOURCES)) {
-            assertThat(dirs.filter(Files::isDirectory).map(d -> d.getFileName().toString()))
-                    .doesNotContain("util", "utils", "common", "manager", "helper", "helpers");
-        }
+    void noCatchAllPackages() {
+        noClasses()
+                .should().resideInAnyPackage("..util..", "..utils..", "..common..", "..manager..", "..helper..", "..helpers..")
+                .check(MAIN);
     }
 }

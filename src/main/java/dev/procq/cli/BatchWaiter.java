@@ -90,6 +90,6 @@ final class BatchWaiter {
             err.println("the failed targets and why: procq status " + batch.id() + "; run them again: procq retry " + batch.id());
         }
         err.flush();
-        return batch.allOk() ? dev.procq.Main.EXIT_OK : dev.procq.Main.EXIT_FAILED;
+        return batch.allOk() ? ExitCodes.OK : ExitCodes.FAILED;
     }
 }

@@ -1,6 +1,5 @@
 package dev.procq.cli;
 
-import dev.procq.Main;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -18,7 +17,7 @@ import picocli.CommandLine.Spec;
         exitCodeList = {"0:cancelled", "1:no such batch, or the API refused or could not be reached", "2:bad usage"})
 public final class CancelCommand implements Callable<Integer> {
     @ParentCommand
-    Main main;
+    ClientRoot root;
 
     @Spec
     CommandLine.Model.CommandSpec spec;
@@ -34,10 +33,10 @@ public final class CancelCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Shell shell = main.shell();
+        Shell shell = root.shell();
         long id = ClientOptions.positiveId(spec.commandLine(), batchId);
         BatchReply.print(shell, clientOptions.client(shell).cancelRaw(id), json, batch -> "batch " + batch.id() + " "
                 + batch.state() + (batch.counts().running() > 0 ? ": stopping " + batch.counts().running() + " running" : ""));
-        return Main.EXIT_OK;
+        return ExitCodes.OK;
     }
 }

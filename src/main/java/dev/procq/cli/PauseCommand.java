@@ -1,6 +1,5 @@
 package dev.procq.cli;
 
-import dev.procq.Main;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -19,7 +18,7 @@ import picocli.CommandLine.Spec;
                 "2:bad usage"})
 public final class PauseCommand implements Callable<Integer> {
     @ParentCommand
-    Main main;
+    ClientRoot root;
 
     @Spec
     CommandLine.Model.CommandSpec spec;
@@ -35,11 +34,11 @@ public final class PauseCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Shell shell = main.shell();
+        Shell shell = root.shell();
         long id = ClientOptions.positiveId(spec.commandLine(), batchId);
         BatchReply.print(shell, clientOptions.client(shell).pauseRaw(id), json, batch -> "batch " + batch.id() + " "
                 + batch.state() + (batch.counts().running() > 0 ? ": " + batch.counts().running() + " running finish" : "")
                 + "; resume it with: procq resume " + batch.id());
-        return Main.EXIT_OK;
+        return ExitCodes.OK;
     }
 }

@@ -1,6 +1,5 @@
 package dev.procq.cli;
 
-import dev.procq.Main;
 import dev.procq.config.FailureBudget;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -23,7 +22,7 @@ import picocli.CommandLine.Spec;
                 "2:bad usage"})
 public final class ResumeCommand implements Callable<Integer> {
     @ParentCommand
-    Main main;
+    ClientRoot root;
 
     @Spec
     CommandLine.Model.CommandSpec spec;
@@ -52,12 +51,12 @@ public final class ResumeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        Shell shell = main.shell();
+        Shell shell = root.shell();
         long id = ClientOptions.positiveId(spec.commandLine(), batchId);
         FailureBudget halt = budget == null ? null : ClientOptions.budget(spec.commandLine(), "--budget", budget);
         ApiClient api = clientOptions.client(shell);
         BatchReply.print(shell, api.resumeRaw(id, halt), json, batch -> "batch " + batch.id() + " " + batch.state());
-        if (!wait) return Main.EXIT_OK;
+        if (!wait) return ExitCodes.OK;
         BatchStatus done = new BatchWaiter(api, shell, progressEvery).await(id);
         return BatchWaiter.conclude(done, shell.err());
     }

@@ -1,6 +1,5 @@
 package dev.procq.cli;
 
-import dev.procq.Main;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -21,7 +20,7 @@ import picocli.CommandLine.Spec;
                 "2:bad usage"})
 public final class RetryCommand implements Callable<Integer> {
     @ParentCommand
-    Main main;
+    ClientRoot root;
 
     @Spec
     CommandLine.Model.CommandSpec spec;
@@ -45,14 +44,14 @@ public final class RetryCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        Shell shell = main.shell();
+        Shell shell = root.shell();
         long id = ClientOptions.positiveId(spec.commandLine(), batchId);
         ApiClient api = clientOptions.client(shell);
         long failedBefore = api.batch(id).counts().failed();
         BatchReply.print(shell, api.retryRaw(id), json, batch -> failedBefore == 0
                 ? "batch " + id + " has no FAILED targets; nothing to run again"
                 : "batch " + id + ": " + failedBefore + " FAILED targets are PENDING again");
-        if (!wait) return Main.EXIT_OK;
+        if (!wait) return ExitCodes.OK;
         BatchStatus done = new BatchWaiter(api, shell, progressEvery).await(id);
         return BatchWaiter.conclude(done, shell.err());
     }

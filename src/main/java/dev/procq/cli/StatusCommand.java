@@ -1,7 +1,6 @@
 package dev.procq.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.procq.Main;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.OffsetDateTime;
@@ -28,7 +27,7 @@ public final class StatusCommand implements Callable<Integer> {
     static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
 
     @ParentCommand
-    Main main;
+    ClientRoot root;
 
     @Spec
     CommandLine.Model.CommandSpec spec;
@@ -56,7 +55,7 @@ public final class StatusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Shell shell = main.shell();
+        Shell shell = root.shell();
         if (failures < 0 || failures > 1000) throw new CommandLine.ParameterException(spec.commandLine(), "--failures must be 0..1000");
         if (limit < 1 || limit > 1000) throw new CommandLine.ParameterException(spec.commandLine(), "--limit must be 1..1000");
         ApiClient api = clientOptions.client(shell);
@@ -68,18 +67,18 @@ public final class StatusCommand implements Callable<Integer> {
             } else {
                 printList(ApiClient.read(page, JsonNode.class), out);
             }
-            return Main.EXIT_OK;
+            return ExitCodes.OK;
         }
         long id = ClientOptions.positiveId(spec.commandLine(), batchId);
         String raw = api.getRaw("/api/v1/batches/" + id);
         if (json) {
             out.println(raw);
-            return Main.EXIT_OK;
+            return ExitCodes.OK;
         }
         BatchStatus batch = ApiClient.read(raw, BatchStatus.class);
         printBatch(batch, out);
         if (failures > 0 && batch.counts().failed() > 0) printFailures(api, batch, out);
-        return batch.isHalted() ? Main.EXIT_FAILED : Main.EXIT_OK;
+        return batch.isHalted() ? ExitCodes.FAILED : ExitCodes.OK;
     }
 
     static void printBatch(BatchStatus batch, PrintWriter out) {

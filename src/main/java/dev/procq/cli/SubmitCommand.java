@@ -1,7 +1,6 @@
 package dev.procq.cli;
 
 import dev.procq.config.FailureBudget;
-import dev.procq.Main;
 import java.io.FileNotFoundException;
 import java.net.http.HttpRequest.BodyPublisher;
 import java.net.http.HttpRequest.BodyPublishers;
@@ -34,7 +33,7 @@ public final class SubmitCommand implements Callable<Integer> {
     public static final int MAX_PRIORITY = 1000;
 
     @ParentCommand
-    Main main;
+    ClientRoot root;
 
     @Spec
     CommandLine.Model.CommandSpec spec;
@@ -79,7 +78,7 @@ public final class SubmitCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Shell shell = main.shell();
+        Shell shell = root.shell();
         Submission submission = submission(shell);
         ApiClient api = clientOptions.client(shell);
         ApiClient.Receipt receipt = submission.send(api);
@@ -90,7 +89,7 @@ public final class SubmitCommand implements Callable<Integer> {
                     + (receipt.replayed() ? " (submitted before with this idempotency key)" : "")
                     + "; follow it with: procq status " + receipt.id());
         }
-        if (!wait) return Main.EXIT_OK;
+        if (!wait) return ExitCodes.OK;
         BatchStatus done = new BatchWaiter(api, shell, progressEvery).await(receipt.id());
         return BatchWaiter.conclude(done, shell.err());
     }

@@ -183,18 +183,24 @@ public final class Database implements AutoCloseable {
     }
 
     /**
-     * A connection of its own, outside the pool, for LISTEN: a listening connection must
+     * A connection of its own, outside the pool, LISTENing for jobs: a listening connection must
      * stay open and unshared for as long as the worker runs.
      */
-    public Connection openDedicatedConnection() throws SQLException {
+    public NotificationConnection listenForJobs() throws SQLException {
         if (pooler.sharesServerSessions()) {
             throw new IllegalStateException("no session of its own behind PROCQ_DATABASE_POOLER=" + pooler.setting());
         }
-        return openDedicatedConnection("listen", timeouts);
+        Connection connection = openDedicatedConnection("listen", timeouts);
+        try {
+            return new NotificationConnection(connection);
+        } catch (SQLException e) {
+            connection.close();
+            throw e;
+        }
     }
 
     /** A connection of its own, outside the pool, named {@code procq-NAME} in pg_stat_activity. */
-    public Connection openDedicatedConnection(String name, DatabaseTimeouts bounds) throws SQLException {
+    private Connection openDedicatedConnection(String name, DatabaseTimeouts bounds) throws SQLException {
         Properties properties = connectionProperties(target, bounds, pooler);
         if (target.user() != null) properties.setProperty("user", target.user());
         if (target.password() != null) properties.setProperty("password", target.password());

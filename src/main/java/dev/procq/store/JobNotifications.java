@@ -24,8 +24,4 @@ public final class JobNotifications {
                 .bind("channel", CHANNEL).bind("payload", CANCEL_PREFIX + batchId)
                 .mapTo(String.class).findOne();
     }
-
-    public static String listenStatement() {
-        return "LISTEN " + CHANNEL;
-    }
 }

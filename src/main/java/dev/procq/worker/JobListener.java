@@ -1,14 +1,10 @@
 package dev.procq.worker;
 
 import dev.procq.store.Database;
-import dev.procq.store.JobNotifications;
-import java.sql.Connection;
+import dev.procq.store.NotificationConnection;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.function.Consumer;
-import org.postgresql.PGConnection;
-import org.postgresql.PGNotification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,7 +29,7 @@ final class JobListener implements Runnable {
     private final Consumer<String> onNotification;
     private final Duration checkInterval;
     private volatile boolean stopping;
-    private volatile Connection connection;
+    private volatile NotificationConnection connection;
 
     JobListener(Database database, Consumer<String> onNotification) {
         this(database, onNotification, CHECK_INTERVAL);
@@ -49,27 +45,16 @@ final class JobListener implements Runnable {
     public void run() {
         boolean warned = false;
         while (!stopping) {
-            try (Connection conn = database.openDedicatedConnection()) {
+            try (NotificationConnection conn = database.listenForJobs()) {
                 connection = conn;
-                try (Statement statement = conn.createStatement()) {
-                    statement.execute(JobNotifications.listenStatement());
-                }
                 warned = false;
                 // Anything announced while not listening is picked up by this wake-up.
                 onNotification.accept("");
-                PGConnection pg = conn.unwrap(PGConnection.class);
                 long nextCheck = System.nanoTime() + checkInterval.toNanos();
                 while (!stopping) {
-                    PGNotification[] notifications = pg.getNotifications(500);
-                    if (notifications != null) {
-                        for (PGNotification notification : notifications) {
-                            onNotification.accept(notification.getParameter());
-                        }
-                    }
+                    conn.await(500).forEach(onNotification);
                     if (System.nanoTime() - nextCheck >= 0) {
-                        if (!conn.isValid(CHECK_TIMEOUT_SECONDS)) {
-                            throw new SQLException("the server did not answer within " + CHECK_TIMEOUT_SECONDS + "s", "08006");
-                        }
+                        conn.check(CHECK_TIMEOUT_SECONDS);
                         nextCheck = System.nanoTime() + checkInterval.toNanos();
                     }
                 }
@@ -90,12 +75,12 @@ final class JobListener implements Runnable {
 
     void stop() {
         stopping = true;
-        Connection conn = connection;
+        NotificationConnection conn = connection;
         if (conn != null) {
             try {
                 conn.close();
             } catch (SQLException ignored) {
-                // closing to unblock getNotifications; nothing else to do
+                // closing to unblock await; nothing else to do
             }
         }
     }
