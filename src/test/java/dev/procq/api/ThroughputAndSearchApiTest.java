@@ -33,11 +33,8 @@ class ThroughputAndSearchApiTest {
 
     @BeforeAll
     static void start() {
-        procq = new Procq(postgres, """
-                types:
-                  echo:
-                    command: ["echo", "{target}"]
-                """, Map.of("PROCQ_API_TOKENS", "read:grafana=r3ad,submit:alice=al1ce,submit:bob=b0b")).startApi();
+        procq = new Procq(postgres, Procq.ECHO_TYPES, Map.of("PROCQ_API_TOKENS", "read:grafana=r3ad,submit:alice=al1ce,submit:bob=b0b"))
+                .startApi();
     }
 
     @AfterAll
