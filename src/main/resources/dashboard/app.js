@@ -284,7 +284,7 @@
   }
 
   function clockTime(ms) {
-    return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    return new Date(ms).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' });
   }
 
   /**

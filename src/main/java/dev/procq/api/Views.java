@@ -75,6 +75,7 @@ final class Views {
      */
     record Throughput(int bucketSeconds, OffsetDateTime from, OffsetDateTime to, long ok, long failed,
                       List<Bucket> buckets) {
+        /** The width of JobDao.THROUGHPUT_HEAD's buckets ('1 minute'). */
         static final int BUCKET_SECONDS = 60;
 
         static Throughput of(List<ThroughputBucket> rows) {
