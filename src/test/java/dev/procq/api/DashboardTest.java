@@ -575,6 +575,13 @@ class DashboardTest {
         driver.findElement(By.id("job-search")).sendKeys(" ");
         driver.findElement(By.id("job-search")).sendKeys(org.openqa.selenium.Keys.BACK_SPACE);
         eventually().until(() -> driver.findElements(rows).size() == 6);
+
+        // A pasted tab is refused by the API: the list says why and the page keeps updating.
+        driver.executeScript("const box = document.getElementById('job-search'); box.value = '1\\t'; box.dispatchEvent(new Event('input'));");
+        eventually().until(() -> driver.findElement(By.id("job-search-note")).isDisplayed());
+        assertThat(text("#job-search-note")).isEqualTo("Not searched: target must not contain control characters (found U+0009 at position 1)");
+        assertThat(driver.findElements(rows)).isEmpty();
+        assertThat(driver.findElement(By.id("problem")).isDisplayed()).isFalse();
     }
 
     private static List<String> jobTargets() {
