@@ -19,6 +19,10 @@
   // Bar order: finished work first, then what is under way, then what waits.
   const BAR_STATES = ['OK', 'FAILED', 'RUNNING', 'PENDING', 'CANCELLED'];
   const JOB_STATES = ['PENDING', 'RUNNING', 'OK', 'FAILED', 'CANCELLED'];
+  // Throughput buckets fill by the minute: the chart asks again this often, not at every refresh.
+  const CHART_EVERY_MS = 15000;
+  const SEARCH_DELAY_MS = 300;
+  const TARGET_PREFIX_MAX = 256; // the API's longest ?target= prefix
 
   const $ = (id) => document.getElementById(id);
 
@@ -263,6 +267,91 @@
     bar.setAttribute('aria-valuemax', String(p.total));
     bar.setAttribute('aria-valuenow', String(p.done));
     bar.setAttribute('aria-valuetext', p.percent + '% finished');
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Throughput: jobs ended per minute over the last hour, an inline SVG bar chart.
+
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+  const CHART_W = 600; // viewBox units; the chart is stretched to its box, so labels live in HTML
+  const CHART_H = 100;
+
+  function svg(tag, attrs, ...children) {
+    const node = document.createElementNS(SVG_NS, tag);
+    for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, String(value));
+    appendAll(node, children);
+    return node;
+  }
+
+  function clockTime(ms) {
+    return new Date(ms).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' });
+  }
+
+  /**
+   * A panel charting `path` (a .../throughput answer): one bar per minute, OK under FAILED, to a
+   * scale whose top is the busiest minute; a minute with none is a bar of height 0 over the axis.
+   * `what` names a chart of more than one batch.
+   */
+  function throughputPanel(path, what) {
+    const summary = el('p', { class: 'muted', id: 'throughput-summary', text: 'loading…' });
+    // The queue's chart sits above the batches list: kept low so the list starts on the first screen.
+    const chart = el('div', { class: what ? 'chart low' : 'chart', id: 'throughput-chart' });
+    const root = el('section', { class: 'panel', id: 'throughput' },
+      el('h2', { text: 'Throughput, last hour' + (what ? ' · ' + what : '') }), summary, chart);
+    let askedAt = 0;
+
+    async function refresh() {
+      if (Date.now() - askedAt < CHART_EVERY_MS) return;
+      const answer = await api(path);
+      askedAt = Date.now();
+      show(answer);
+    }
+
+    function show(answer) {
+      const buckets = Array.isArray(answer && answer.buckets) ? answer.buckets : [];
+      const seconds = answer.bucketSeconds || 60;
+      const ended = (answer.ok || 0) + (answer.failed || 0);
+      const peak = buckets.reduce((best, b) => (b.perSecond > best.perSecond ? b : best), { perSecond: 0 });
+      summary.textContent = ended === 0
+        ? 'No job ended in the last hour.'
+        : number(ended) + ' ended (' + number(answer.ok) + ' OK, ' + number(answer.failed) + ' FAILED) · average '
+          + formatRate(ended / (buckets.length * seconds)) + ' · busiest minute ' + formatRate(peak.perSecond)
+          + ' at ' + clockTime(parseTime(peak.start));
+      redraw(chart, JSON.stringify(buckets), () => {
+        const top = peak.perSecond > 0 ? peak.perSecond * seconds : 1; // jobs in the busiest minute
+        const slot = CHART_W / Math.max(1, buckets.length);
+        const width = slot * 0.8;
+        const height = (n) => (n * CHART_H) / top;
+        const bars = buckets.map((b, i) => {
+          const x = i * slot + (slot - width) / 2;
+          const okH = height(b.ok);
+          const failedH = height(b.failed);
+          return svg('g', { class: 'bucket', 'data-ok': b.ok, 'data-failed': b.failed, 'data-start': b.start },
+            svg('title', null, clockTime(parseTime(b.start)) + ': ' + number(b.ok) + ' OK, ' + number(b.failed)
+              + ' FAILED (' + formatRate(b.perSecond) + ')'),
+            svg('rect', { class: 'hit', x: i * slot, y: 0, width: slot, height: CHART_H }),
+            svg('rect', { class: 'bar-OK', x, y: CHART_H - okH, width, height: okH }),
+            svg('rect', { class: 'bar-FAILED', x, y: CHART_H - okH - failedH, width, height: failedH }));
+        });
+        const from = parseTime(answer.from);
+        const to = parseTime(answer.to);
+        return [
+          el('div', { class: 'chart-scale' },
+            el('span', { text: formatRate(peak.perSecond > 0 ? peak.perSecond : 0) }), el('span', { text: '0' })),
+          el('div', { class: 'chart-plot' },
+            svg('svg', {
+              viewBox: '0 0 ' + CHART_W + ' ' + CHART_H, preserveAspectRatio: 'none', role: 'img',
+              'aria-label': 'jobs ended per minute over the last hour',
+            }, svg('line', { class: 'axis', x1: 0, y1: CHART_H, x2: CHART_W, y2: CHART_H }), bars),
+            el('div', { class: 'chart-times' },
+              el('span', { text: from === null ? '' : clockTime(from) }),
+              el('span', { text: from === null ? '' : clockTime((from + to) / 2) }),
+              el('span', { text: 'now' }))),
+        ];
+      });
+    }
+
+    return { root, refresh };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -515,7 +604,9 @@
       onclick: () => { newer.push(before); go(olderCursor, false); },
     });
 
+    const throughput = throughputPanel('/api/v1/throughput', 'all batches');
     const root = el('div', { class: 'batches-view' },
+      throughput.root,
       el('section', { class: 'panel' },
         el('h1', { text: 'Batches' }),
         el('table', { id: 'batches' },
@@ -538,7 +629,7 @@
 
     async function refresh() {
       const query = '/api/v1/batches?limit=' + BATCH_PAGE + (before ? '&before=' + before : '');
-      const page = await api(query);
+      const [page] = await Promise.all([api(query), throughput.refresh()]);
       const items = Array.isArray(page && page.items) ? page.items : [];
       olderCursor = null;
       if (page && typeof page.next === 'string') {
@@ -601,6 +692,8 @@
 
   function batchView(id, params) {
     let filter = JOB_STATES.includes(params.get('state')) ? params.get('state') : '';
+    let search = (params.get('target') || '').slice(0, TARGET_PREFIX_MAX);
+    let searchTimer = null;
     let after = 0;
     const earlier = []; // cursors of previous job pages
     let nextAfter = null;
@@ -660,8 +753,20 @@
       JOB_STATES.map((s) => el('option', { value: s, text: s })));
     filterSelect.value = filter;
     filterSelect.addEventListener('change', () => setFilter(filterSelect.value));
+    const searchBox = el('input', {
+      type: 'search', id: 'job-search', placeholder: 'target starts with…', maxlength: TARGET_PREFIX_MAX,
+      spellcheck: 'false', autocomplete: 'off', 'aria-label': 'Show jobs whose target starts with',
+    });
+    searchBox.value = search;
+    // Searched a moment after the typing stops, not at every key.
+    searchBox.addEventListener('input', () => {
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(() => setSearch(searchBox.value), SEARCH_DELAY_MS);
+    });
+    const searchNote = el('p', { class: 'hint', id: 'job-search-note', hidden: true });
     const jobRows = el('tbody');
-    const jobsEmpty = el('p', { class: 'empty', hidden: true, text: 'No jobs in this state.' });
+    const jobsEmpty = el('p', { class: 'empty', hidden: true });
+    const throughput = throughputPanel('/api/v1/batches/' + id + '/throughput');
     const firstButton = el('button', { type: 'button', text: 'First', onclick: () => { earlier.length = 0; after = 0; poller.kick(); } });
     const prevButton = el('button', { type: 'button', text: '← Previous', onclick: () => { after = earlier.pop() || 0; poller.kick(); } });
     const nextButton = el('button', {
@@ -669,7 +774,9 @@
       onclick: () => { if (nextAfter) { earlier.push(after); after = nextAfter; poller.kick(); } },
     });
     const jobsPanel = el('section', { class: 'panel' },
-      el('div', { class: 'toolbar' }, el('h2', { class: 'grow', text: 'Jobs' }), el('label', { for: 'job-filter', text: 'state' }), filterSelect),
+      el('div', { class: 'toolbar' }, el('h2', { class: 'grow', text: 'Jobs' }), searchBox,
+        el('label', { for: 'job-filter', text: 'state' }), filterSelect),
+      searchNote,
       el('table', { id: 'jobs' },
         el('thead', null, el('tr', null,
           ['Job', 'Target', 'State', 'Attempts', 'Exit', 'Error', 'Finished'].map((t) => el('th', { text: t })))),
@@ -679,17 +786,29 @@
 
     const root = el('div', { class: 'batch-view', data: { batch: id } },
       el('section', { class: 'panel' }, title, facts, haltNote, bar, countsBox, stats, actions),
-      failuresPanel, jobsPanel);
+      throughput.root, failuresPanel, jobsPanel);
 
     crumbs(el('a', { href: '#/', text: 'Batches' }), el('span', { text: 'Batch #' + id }));
 
     function setFilter(state) {
       filter = JOB_STATES.includes(state) ? state : '';
       filterSelect.value = filter;
+      listChanged();
+    }
+
+    function setSearch(prefix) {
+      if (prefix === search) return;
+      search = prefix;
+      listChanged();
+    }
+
+    /** The jobs list shows another state or prefix: from its first page, and in the address. */
+    function listChanged() {
       earlier.length = 0;
       after = 0;
       const query = new URLSearchParams();
       if (filter) query.set('state', filter);
+      if (search) query.set('target', search);
       setHashQuery(query);
       poller.kick();
     }
@@ -736,15 +855,22 @@
 
     async function refresh() {
       const base = '/api/v1/batches/' + id;
-      const jobsQuery = base + '/jobs?limit=' + JOB_PAGE + (filter ? '&state=' + filter : '') + (after ? '&after=' + after : '');
+      const jobsQuery = base + '/jobs?limit=' + JOB_PAGE + (filter ? '&state=' + filter : '')
+        + (search ? '&target=' + encodeURIComponent(search) : '') + (after ? '&after=' + after : '');
+      const searched = search;
       const [batch, failed, jobs] = await Promise.all([
         api(base),
         api(base + '/jobs?state=FAILED&limit=' + failuresShown),
-        api(jobsQuery),
+        // A prefix the API refuses (a control character) empties the list with its reason, not the page.
+        api(jobsQuery).catch((error) => {
+          if (error instanceof ApiProblem && error.status === 400 && searched) return { items: [], next: null, refused: error.message };
+          throw error;
+        }),
+        throughput.refresh(),
       ]);
       showBatch(batch);
       await showFailures(batch, failed);
-      showJobs(jobs);
+      showJobs(jobs, searched);
     }
 
     function showBatch(batch) {
@@ -823,8 +949,13 @@
           : el('p', { class: 'hint', text: 'output not loaded yet' }));
     }
 
-    function showJobs(page) {
+    function showJobs(page, searched) {
       const items = Array.isArray(page && page.items) ? page.items : [];
+      searchNote.hidden = !page.refused;
+      searchNote.textContent = page.refused ? 'Not searched: ' + page.refused : '';
+      jobsEmpty.textContent = searched
+        ? 'No job' + (filter ? ' in state ' + filter : '') + ' has a target starting with “' + searched + '”.'
+        : 'No jobs in this state.';
       nextAfter = null;
       if (page && typeof page.next === 'string') {
         const q = page.next.indexOf('?');

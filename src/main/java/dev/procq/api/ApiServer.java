@@ -98,6 +98,8 @@ public final class ApiServer implements AutoCloseable {
         routes.get("/api/v1/batches", batches::list, Access.READ);
         routes.get("/api/v1/batches/{id}", batches::get, Access.READ);
         routes.get("/api/v1/batches/{id}/jobs", batches::jobs, Access.READ);
+        routes.get("/api/v1/batches/{id}/throughput", batches::throughput, Access.READ);
+        routes.get("/api/v1/throughput", batches::queueThroughput, Access.READ);
         routes.post("/api/v1/batches/{id}/cancel", batches::cancel, Access.STEER);
         routes.post("/api/v1/batches/{id}/retry", batches::retry, Access.STEER);
         routes.post("/api/v1/batches/{id}/pause", batches::pause, Access.STEER);

@@ -16,6 +16,8 @@ import dev.procq.store.JobDao;
 import dev.procq.store.JobRow;
 import dev.procq.store.JobState;
 import io.javalin.http.Context;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -23,7 +25,7 @@ import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** /api/v1/batches: submit, read, page, cancel, retry, pause, resume. */
+/** /api/v1/batches: submit, read, page, search, cancel, retry, pause, resume; and throughput, per batch and in all. */
 final class BatchHandlers {
     private static final Logger log = LoggerFactory.getLogger(BatchHandlers.class);
     static final int DEFAULT_PAGE = 50;
@@ -127,15 +129,54 @@ final class BatchHandlers {
                 throw ApiError.badRequest("state must be one of PENDING, RUNNING, OK, FAILED, CANCELLED");
             }
         }
+        String target = targetPrefix(ctx.queryParam("target"));
         long after = longParam(ctx, "after", 0);
         int limit = intParam(ctx, "limit", DEFAULT_PAGE * 2, 1, MAX_PAGE);
         String filter = state;
-        List<JobRow> rows = jdbi.withExtension(JobDao.class, dao -> dao.listOfBatch(batch.id(), filter, after, limit));
+        List<JobRow> rows = jdbi.withExtension(JobDao.class, dao -> target == null
+                ? dao.listOfBatch(batch.id(), filter, after, limit)
+                : dao.listOfBatchByTarget(batch.id(), JobDao.prefixPattern(target), filter, after, limit));
         String next = rows.size() == limit
                 ? "/api/v1/batches/" + batch.id() + "/jobs?limit=" + limit + (filter == null ? "" : "&state=" + filter)
+                  + (target == null ? "" : "&target=" + URLEncoder.encode(target, StandardCharsets.UTF_8))
                   + "&after=" + rows.get(rows.size() - 1).id()
                 : null;
         ctx.json(new Views.Page<>(rows.stream().map(row -> Views.Job.of(row, JobHandlers.meta(row), null)).toList(), next));
+    }
+
+    /**
+     * {@code ?target=}: a case-sensitive prefix of the targets to list, null for all. A prefix, not
+     * a substring, because a prefix is a range of an index however large the batch; a substring
+     * would read every target of it. Empty means no filter; control characters, which no one types
+     * into a search, and a prefix longer than the index holds are refused.
+     */
+    static String targetPrefix(String raw) {
+        if (raw == null || raw.isEmpty()) return null;
+        if (raw.length() > JobDao.TARGET_PREFIX_MAX) {
+            throw ApiError.badRequest("target must be a prefix of at most " + JobDao.TARGET_PREFIX_MAX
+                    + " characters, got " + raw.length());
+        }
+        for (int i = 0; i < raw.length(); i++) {
+            if (Character.isISOControl(raw.charAt(i))) {
+                throw ApiError.badRequest("target must not contain control characters (found U+"
+                        + String.format("%04X", (int) raw.charAt(i)) + " at position " + i + ")");
+            }
+        }
+        return raw;
+    }
+
+    /** The batch's jobs ended per minute over the last hour. */
+    void throughput(Context ctx) {
+        long id = find(ctx).id();
+        ctx.json(Views.Throughput.of(jdbi.withExtension(JobDao.class, dao -> dao.throughputOfBatch(id))));
+    }
+
+    /**
+     * Every batch's jobs ended per minute over the last hour. Counts only, so every scope reads
+     * the whole queue's, as it reads each type's on /api/v1/types.
+     */
+    void queueThroughput(Context ctx) {
+        ctx.json(Views.Throughput.of(jdbi.withExtension(JobDao.class, JobDao::throughput)));
     }
 
     void cancel(Context ctx) {

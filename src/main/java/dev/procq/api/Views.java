@@ -6,6 +6,7 @@ import dev.procq.intake.ScanSummary;
 import dev.procq.store.AttemptRow;
 import dev.procq.store.BatchRow;
 import dev.procq.store.JobRow;
+import dev.procq.store.ThroughputBucket;
 import dev.procq.store.WorkerRow;
 import java.time.OffsetDateTime;
 import java.util.List;
@@ -65,6 +66,29 @@ final class Views {
                     row.maxAttempts(), row.workerId(), row.exitCode(), row.signal(), row.error(), row.createdAt(),
                     row.runAt(), row.startedAt(), row.finishedAt(), attempts);
         }
+    }
+
+    /**
+     * Jobs ended OK and FAILED per minute over the last hour, oldest minute first; {@code to} is the
+     * end of the minute in progress (the last bucket), so that one is still filling.
+     * {@code perSecond} is a bucket's OK and FAILED over its {@code bucketSeconds}.
+     */
+    record Throughput(int bucketSeconds, OffsetDateTime from, OffsetDateTime to, long ok, long failed,
+                      List<Bucket> buckets) {
+        /** The width of JobDao.THROUGHPUT_HEAD's buckets ('1 minute'). */
+        static final int BUCKET_SECONDS = 60;
+
+        static Throughput of(List<ThroughputBucket> rows) {
+            List<Bucket> buckets = rows.stream().map(row -> new Bucket(row.start(), row.ok(), row.failed(),
+                    Math.round((row.ok() + row.failed()) * 1000.0 / BUCKET_SECONDS) / 1000.0)).toList();
+            return new Throughput(BUCKET_SECONDS, rows.get(0).start(),
+                    rows.get(rows.size() - 1).start().plusSeconds(BUCKET_SECONDS),
+                    rows.stream().mapToLong(ThroughputBucket::ok).sum(),
+                    rows.stream().mapToLong(ThroughputBucket::failed).sum(), buckets);
+        }
+    }
+
+    record Bucket(OffsetDateTime start, long ok, long failed, double perSecond) {
     }
 
     record Receipt(long id, String type, long total, @JsonInclude(JsonInclude.Include.NON_NULL) ScanSummary scan) {

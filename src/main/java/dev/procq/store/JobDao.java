@@ -261,6 +261,62 @@ public interface JobDao {
     List<JobRow> listOfBatch(@Bind("batch") long batchId, @Bind("state") String state,
                              @Bind("after") long after, @Bind("limit") int limit);
 
+    /**
+     * {@link #listOfBatch} of the jobs whose target starts with a prefix of at most
+     * {@link #TARGET_PREFIX_MAX} characters, given as a LIKE pattern ({@link #prefixPattern}).
+     * job_batch_target_idx holds the first 256 characters of each target, so the planner either
+     * walks the batch in id order until the page is full (a prefix most targets have) or reads the
+     * index's range of matches and sorts them (a rare one): figures in docs/dashboard.md.
+     */
+    @SqlQuery("SELECT " + COLUMNS + " " + """
+             FROM procq.job
+             WHERE batch_id = :batch AND left(target, 256) LIKE :pattern AND id > :after
+               AND (CAST(:state AS text) IS NULL OR state = :state)
+             ORDER BY id LIMIT :limit""")
+    List<JobRow> listOfBatchByTarget(@Bind("batch") long batchId, @Bind("pattern") String pattern,
+                                     @Bind("state") String state, @Bind("after") long after, @Bind("limit") int limit);
+
+    /** The longest target prefix {@link #listOfBatchByTarget} takes: what job_batch_target_idx holds of a target. */
+    int TARGET_PREFIX_MAX = 256;
+
+    /** A LIKE pattern matching exactly the strings that start with {@code prefix}. */
+    static String prefixPattern(String prefix) {
+        return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%";
+    }
+
+    /**
+     * The last hour in 60 one-minute buckets, on the database's clock and aligned to whole minutes
+     * (the last one is the minute in progress), each with the jobs that ended OK and FAILED in it;
+     * a minute with none is a row of zeros. A job counts once, in the minute of its final state:
+     * a retried job's earlier failure leaves the count when it runs again. CANCELLED is left out.
+     * {@link #throughputOfBatch} and {@link #throughput} add the rows' condition between the two halves.
+     */
+    String THROUGHPUT_HEAD = """
+            WITH hour AS (
+                SELECT date_bin('1 minute', now(), timestamptz 'epoch') - interval '59 minutes' AS since
+            ), ended AS (
+                SELECT date_bin('1 minute', finished_at, timestamptz 'epoch') AS minute,
+                       count(*) FILTER (WHERE state = 'OK') AS ok, count(*) FILTER (WHERE state = 'FAILED') AS failed
+                  FROM procq.job
+                 WHERE state IN ('OK', 'FAILED') AND finished_at >= (SELECT since FROM hour)
+            """;
+    String THROUGHPUT_TAIL = """
+                 GROUP BY 1)
+            SELECT m.start, coalesce(e.ok, 0) AS ok, coalesce(e.failed, 0) AS failed
+              FROM hour, generate_series(hour.since, hour.since + interval '59 minutes', interval '1 minute') AS m(start)
+              LEFT JOIN ended e ON e.minute = m.start
+             ORDER BY m.start""";
+
+    /** One batch's last hour (see {@link #THROUGHPUT_HEAD}): reads only its last hour's rows, from job_batch_finished_idx. */
+    @SqlQuery(THROUGHPUT_HEAD + "AND batch_id = :batch\n" + THROUGHPUT_TAIL)
+    @RegisterConstructorMapper(ThroughputBucket.class)
+    List<ThroughputBucket> throughputOfBatch(@Bind("batch") long batchId);
+
+    /** Every batch's last hour (see {@link #THROUGHPUT_HEAD}): reads only the last hour's rows, from job_finished_idx. */
+    @SqlQuery(THROUGHPUT_HEAD + THROUGHPUT_TAIL)
+    @RegisterConstructorMapper(ThroughputBucket.class)
+    List<ThroughputBucket> throughput();
+
     @SqlUpdate("""
             UPDATE procq.job SET state = 'CANCELLED', finished_at = now(), error = 'cancelled'
              WHERE batch_id = :batch AND state = 'PENDING'""")

@@ -520,6 +520,78 @@ class DashboardTest {
         return ((Number) count).longValue();
     }
 
+    @Test
+    void theThroughputChartsShowAnHourOfMinutesWithTheJobsThatEnded() {
+        long id = procq.submit("exit", List.of("0", "0", "0", "3", "10", "11", "12"));
+        awaitFinished(id);
+
+        driver.get(procq.baseUrl() + "/#/batches/" + id);
+        By buckets = By.cssSelector("#throughput-chart g.bucket");
+        eventually().until(() -> driver.findElements(buckets).size() == 60);
+        // They ended a moment ago: in the minute in progress, or in the one before if it just turned.
+        assertThat(endedIn(buckets, "ok")).isEqualTo(3);
+        assertThat(endedIn(buckets, "failed")).isEqualTo(4);
+        List<WebElement> all = driver.findElements(buckets);
+        WebElement busiest = all.stream().filter(b -> Long.parseLong(b.getAttribute("data-failed")) > 0).findFirst().orElseThrow();
+        assertThat(busiest.findElement(By.cssSelector("rect.bar-FAILED")).getRect().getHeight()).as("a drawn bar").isPositive();
+        assertThat(all.indexOf(busiest)).isGreaterThanOrEqualTo(58);
+        assertThat(all.get(0).findElement(By.cssSelector("rect.bar-OK")).getAttribute("height")).as("an empty minute").isEqualTo("0");
+        assertThat(text("#throughput-summary")).startsWith("7 ended (3 OK, 4 FAILED)");
+
+        // The whole queue's, on the batches page: this batch's jobs and any other test's.
+        driver.get(procq.baseUrl() + "/#/");
+        eventually().until(() -> driver.findElements(buckets).size() == 60);
+        assertThat(endedIn(buckets, "ok")).isGreaterThanOrEqualTo(3);
+        assertThat(driver.findElement(By.cssSelector("#throughput h2")).getText()).contains("all batches");
+    }
+
+    @Test
+    void typingInTheSearchBoxNarrowsTheJobsToTheTargetsStartingWithIt() {
+        long id = procq.submit("exit", List.of("0", "3", "10", "11", "12", "110"));
+        awaitFinished(id);
+        driver.get(procq.baseUrl() + "/#/batches/" + id);
+        By rows = By.cssSelector("#jobs tbody tr");
+        eventually().until(() -> driver.findElements(rows).size() == 6);
+
+        WebElement search = driver.findElement(By.id("job-search"));
+        search.sendKeys("1");
+        eventually().until(() -> jobTargets().equals(List.of("10", "11", "12", "110")));
+        search.sendKeys("1");
+        eventually().until(() -> jobTargets().equals(List.of("11", "110")));
+        assertThat(driver.getCurrentUrl()).endsWith("#/batches/" + id + "?target=11");
+        new Select(driver.findElement(By.id("job-filter"))).selectByValue("FAILED");
+        eventually().until(() -> jobTargets().equals(List.of("11", "110")) && driver.getCurrentUrl().endsWith("?state=FAILED&target=11"));
+        search.sendKeys("9");
+        eventually().until(() -> driver.findElements(rows).isEmpty());
+        assertThat(text("#jobs + .empty")).isEqualTo("No job in state FAILED has a target starting with “119”.");
+        browser.screenshot("search-none");
+
+        // The address keeps the search: opened afresh, the page shows the same list.
+        driver.get(procq.baseUrl() + "/#/batches/" + id + "?target=1");
+        driver.navigate().refresh();
+        eventually().until(() -> jobTargets().equals(List.of("10", "11", "12", "110")));
+        assertThat(driver.findElement(By.id("job-search")).getAttribute("value")).isEqualTo("1");
+        driver.findElement(By.id("job-search")).clear();
+        driver.findElement(By.id("job-search")).sendKeys(" ");
+        driver.findElement(By.id("job-search")).sendKeys(org.openqa.selenium.Keys.BACK_SPACE);
+        eventually().until(() -> driver.findElements(rows).size() == 6);
+
+        // A pasted tab is refused by the API: the list says why and the page keeps updating.
+        driver.executeScript("const box = document.getElementById('job-search'); box.value = '1\\t'; box.dispatchEvent(new Event('input'));");
+        eventually().until(() -> driver.findElement(By.id("job-search-note")).isDisplayed());
+        assertThat(text("#job-search-note")).isEqualTo("Not searched: target must not contain control characters (found U+0009 at position 1)");
+        assertThat(driver.findElements(rows)).isEmpty();
+        assertThat(driver.findElement(By.id("problem")).isDisplayed()).isFalse();
+    }
+
+    private static List<String> jobTargets() {
+        return driver.findElements(By.cssSelector("#jobs tbody td.target")).stream().map(WebElement::getText).toList();
+    }
+
+    private static long endedIn(By buckets, String outcome) {
+        return driver.findElements(buckets).stream().mapToLong(b -> Long.parseLong(b.getAttribute("data-" + outcome))).sum();
+    }
+
     private void assertNothingWasInjected() {
         assertThatThrownBy(() -> driver.switchTo().alert()).isInstanceOf(NoAlertPresentException.class);
         assertThat(driver.findElements(By.tagName("img"))).isEmpty();

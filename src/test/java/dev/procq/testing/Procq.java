@@ -25,6 +25,12 @@ import java.util.Map;
  */
 public final class Procq implements AutoCloseable {
     public static final ObjectMapper JSON = new ObjectMapper();
+    /** One type, {@code echo}, that takes any target: for tests of the API rather than of what runs. */
+    public static final String ECHO_TYPES = """
+            types:
+              echo:
+                command: ["echo", "{target}"]
+            """;
 
     private final Database database;
     private final JobTypes types;
