@@ -298,6 +298,20 @@ class OpenApiTest {
         expect(200, procq.get("/api/v1/batches/" + failed + "/jobs?after=0"));
         expect(400, procq.get("/api/v1/batches/" + failed + "/jobs?state=ASLEEP"));
         expect(404, procq.get("/api/v1/batches/999999999/jobs"));
+        // The search by target prefix, paged with the prefix kept in next; a control character is refused.
+        JsonNode found = expect(200, procq.get("/api/v1/batches/" + failed + "/jobs?target=0&limit=1")).json();
+        assertThat(found.get("items").get(0).get("target").asText()).isEqualTo("0");
+        assertThat(found.get("next").asText()).contains("&target=0&");
+        expect(200, procq.get(found.get("next").asText()));
+        expect(400, procq.get("/api/v1/batches/" + failed + "/jobs?target=0%0A"));
+        expect(400, procq.get("/api/v1/batches/" + failed + "/jobs?target=" + "0".repeat(257)));
+
+        // Throughput: the batch's last hour and the whole queue's.
+        JsonNode hour = expect(200, procq.get("/api/v1/batches/" + failed + "/throughput")).json();
+        assertThat(hour.get("ok").asLong() + hour.get("failed").asLong()).as("the batch's two ended jobs").isEqualTo(2);
+        expect(404, procq.get("/api/v1/batches/999999999/throughput"));
+        expect(400, procq.get("/api/v1/batches/soon/throughput"));
+        assertThat(expect(200, procq.get("/api/v1/throughput")).json().get("buckets").size()).isEqualTo(60);
 
         long job = jobs.get("items").get(0).get("id").asLong();
         JsonNode shown = expect(200, procq.get("/api/v1/jobs/" + job)).json();
@@ -359,6 +373,8 @@ class OpenApiTest {
         expect(200, guarded.get("/api/v1/batches", submitter));
         expect(401, guarded.get("/api/v1/workers"));
         expect(200, guarded.get("/api/v1/workers", reader));
+        expect(401, guarded.get("/api/v1/throughput"));
+        expect(200, guarded.get("/api/v1/throughput", submitter));
     }
 
     private static Procq.Response expect(int status, Procq.Response response) {

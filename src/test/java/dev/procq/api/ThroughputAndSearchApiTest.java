@@ -3,6 +3,7 @@ package dev.procq.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.procq.testing.OpenApiContract;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.testing.Procq;
 import java.net.URLEncoder;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * GET /api/v1/batches/{id}/throughput, GET /api/v1/throughput and the jobs listing's ?target=
  * search. No worker runs: jobs are ended by SQL at known times, so each minute's count is known.
+ * Every answer is checked against the OpenAPI document.
  */
 class ThroughputAndSearchApiTest {
     @RegisterExtension
@@ -34,7 +36,7 @@ class ThroughputAndSearchApiTest {
     @BeforeAll
     static void start() {
         procq = new Procq(postgres, Procq.ECHO_TYPES, Map.of("PROCQ_API_TOKENS", "read:grafana=r3ad,submit:alice=al1ce,submit:bob=b0b"))
-                .startApi();
+                .checkedAgainst(OpenApiContract.load()).startApi();
     }
 
     @AfterAll
