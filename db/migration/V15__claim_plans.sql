@@ -30,5 +30,4 @@ END;
 $$;
 COMMENT ON FUNCTION procq.job_claim_pending(text, integer) IS 'The first wanted runnable jobs of a type without cluster-wide limits, in claim order (priority, id), locked (SKIP LOCKED) for the caller to set RUNNING; always by the claim index, whatever the statistics say.';
 
-ALTER FUNCTION procq.job_type_claim(text, integer, integer) SET enable_seqscan = off;
-ALTER FUNCTION procq.job_type_claim(text, integer, integer) SET enable_bitmapscan = off;
+-- procq.job_type_claim (V11, limited types) plans the same way: R__job_type_claim.sql.
