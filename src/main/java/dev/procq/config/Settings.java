@@ -231,8 +231,18 @@ public final class Settings {
         return Path.of(get("PROCQ_JOB_TYPES").orElse(DEFAULT_JOB_TYPES));
     }
 
-    public int workerConcurrency() {
-        return intValue("PROCQ_WORKER_CONCURRENCY", Runtime.getRuntime().availableProcessors(), 1, 100_000);
+    public static final int MAX_WORKER_CONCURRENCY = 100_000;
+
+    /**
+     * PROCQ_WORKER_CONCURRENCY, the worker's cap on running children of all its types together.
+     * Unset, it is the sum of the concurrency the job-types file gives its types: every type can
+     * run at its own concurrency at once, and no more than the operator wrote down runs in all.
+     * (One per CPU, as before, cut the shipped types to a fraction of theirs without a word: most
+     * children wait on disks and networks, not on this host's CPUs.)
+     */
+    public int workerConcurrency(JobTypes types) {
+        long declared = types.all().stream().mapToLong(JobType::concurrency).sum();
+        return intValue("PROCQ_WORKER_CONCURRENCY", (int) Math.min(declared, MAX_WORKER_CONCURRENCY), 1, MAX_WORKER_CONCURRENCY);
     }
 
     /** How the worker starts children: {@code auto} (the spawn helper when it works), {@code native}, {@code java}. */
@@ -386,7 +396,7 @@ public final class Settings {
         maxTargetLength();
         scopedApiTokens();
         submissionLimits();
-        workerConcurrency();
+        intValue("PROCQ_WORKER_CONCURRENCY", 1, 1, MAX_WORKER_CONCURRENCY);
         spawner();
         leaseDuration();
         killGrace();

@@ -90,7 +90,7 @@ public final class Worker implements AutoCloseable {
         this.users = ChildUsers.resolve(types);
         if (users.any()) log.info("children of these job types run as another user: {}", users);
         this.launcher = openLauncher(settings.spawner());
-        this.globalLimit = settings.workerConcurrency();
+        this.globalLimit = settings.workerConcurrency(types);
         this.liveTypes = new LiveTypes(jdbi, types);
         this.slots = new Slots(types);
         this.metrics = new WorkerMetrics(registry, slots::children, slots::taken, liveTypes);

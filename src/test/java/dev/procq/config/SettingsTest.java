@@ -19,7 +19,6 @@ class SettingsTest {
         assertThat(settings.httpHost()).isEqualTo("127.0.0.1");
         assertThat(settings.httpPort()).isEqualTo(8080);
         assertThat(settings.apiTokens()).isEmpty();
-        assertThat(settings.workerConcurrency()).isEqualTo(Runtime.getRuntime().availableProcessors());
         assertThat(settings.clientUrl()).isEqualTo("http://127.0.0.1:8080");
         assertThat(settings.database()).isEmpty();
         assertThat(settings.spawner()).isEqualTo("auto");
