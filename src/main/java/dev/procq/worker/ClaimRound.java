@@ -166,7 +166,7 @@ final class ClaimRound {
         AttemptResult verdict = forced != null ? forced : Verdict.of(entry.job, type, liveTypes.exitCodes(type), result,
                 entry.stopCause);
         if (result != null && result.outcome() == ChildResult.Outcome.FENCED) metrics.fenced();
-        metrics.finished(type.name(), entry.job, verdict);
+        metrics.finished(type.name(), verdict);
         completer.add(type.name(), verdict);
         wakeup.signal();
     }
