@@ -46,7 +46,7 @@ class DevModeTest {
     @Test
     void theDefaultCapLetsEveryShippedTypeRunAtItsConcurrency() throws Exception {
         JobTypes shipped = JobTypes.load(SHIPPED_TYPES);
-        int cap = new Settings(Map.of()).validate().workerConcurrency(shipped);
+        int cap = new Settings(Map.of()).workerConcurrency(shipped);
         for (JobType type : shipped.all()) assertThat(cap).as(type.name()).isGreaterThanOrEqualTo(type.concurrency());
         assertThat(cap).isEqualTo(shipped.all().stream().mapToInt(JobType::concurrency).sum());
         // Set, the variable wins, whatever the types add up to.
