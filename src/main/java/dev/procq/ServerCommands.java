@@ -20,8 +20,9 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
 
-/** The long-running commands: dev, api, worker, migrate. Each reads its settings from the environment. */
+/** The long-running commands: dev, api, worker, migrate. Each reads its settings from the environment of its run. */
 final class ServerCommands {
     private ServerCommands() {
     }
@@ -29,9 +30,12 @@ final class ServerCommands {
     @Command(name = "migrate", mixinStandardHelpOptions = true,
             description = "Apply the schema migrations (db/migration) to PROCQ_DATABASE_URL and exit.")
     static final class Migrate implements Callable<Integer> {
+        @ParentCommand
+        Main main;
+
         @Override
         public Integer call() {
-            Settings settings = Settings.fromEnvironment().validate().requireSessionForMigrations("'procq migrate'");
+            Settings settings = new Settings(main.shell().env()).requireSessionForMigrations("'procq migrate'");
             try (Database database = new Database(settings.requireDatabase("migrate"), "migrate", 2, settings.databaseTimeouts())) {
                 int applied = database.migrate();
                 System.out.println(applied == 0 ? "schema is up to date" : "applied " + applied + " migration(s)");
@@ -44,9 +48,12 @@ final class ServerCommands {
             description = {"Serve the HTTP API and the dashboard.",
                     "Applies pending migrations at start unless PROCQ_MIGRATE_ON_START=false."})
     static final class Api implements Callable<Integer> {
+        @ParentCommand
+        Main main;
+
         @Override
         public Integer call() throws Exception {
-            Settings settings = Settings.fromEnvironment().validateForApi();
+            Settings settings = new Settings(main.shell().env()).validateForApi();
             JobTypes types = JobTypes.load(settings.jobTypesFile());
             ShutdownSignals signals = new ShutdownSignals().install();
             try (Database database = new Database(settings.requireDatabase("api"), "api", settings.databasePoolSize(),
@@ -67,13 +74,16 @@ final class ServerCommands {
             description = {"Run the worker daemon: claim PENDING jobs and run one child process per target.",
                     "SIGTERM: stop claiming, let children finish within PROCQ_SHUTDOWN_GRACE, hand the rest back."})
     static final class WorkerDaemon implements Callable<Integer> {
+        @ParentCommand
+        Main main;
+
         @Override
         public Integer call() throws Exception {
-            Settings settings = Settings.fromEnvironment().validate();
+            Settings settings = new Settings(main.shell().env());
             JobTypes types = JobTypes.load(settings.jobTypesFile());
             ShutdownSignals signals = new ShutdownSignals().install();
             Metrics metrics = new Metrics("worker");
-            try (Database database = new Database(settings.requireDatabase("worker"), "worker", 4,
+            try (Database database = new Database(settings.requireDatabase("worker"), "worker", settings.databasePoolSize(),
                     settings.databaseTimeouts(), settings.databasePooler());
                  MetricsServer metricsServer = settings.workerMetricsPort()
                          .map(port -> openMetrics(metrics, settings, port)).orElse(null)) {
@@ -121,6 +131,9 @@ final class ServerCommands {
             description = {"Zero-setup mode: an embedded PostgreSQL (data kept in ./.procq/), the API and one worker",
                     "in one process. Uses ./jobtypes.yaml, or the built-in examples when there is none."})
     static final class Dev implements Callable<Integer> {
+        @ParentCommand
+        Main main;
+
         static final Path DATA = Path.of(".procq", "pgdata");
 
         @Option(names = "--data", description = "where the embedded PostgreSQL keeps its data (default: ${DEFAULT-VALUE})")
@@ -129,7 +142,7 @@ final class ServerCommands {
         @Override
         public Integer call() throws Exception {
             // Refuse a token-less listener beyond loopback before starting anything.
-            Settings settings = Settings.fromEnvironment().requireTokensBeyondLoopback();
+            Settings settings = new Settings(main.shell().env()).requireTokensBeyondLoopback();
             Files.createDirectories(data);
             ShutdownSignals signals = new ShutdownSignals().install();
             JobTypes types = devJobTypes(settings);

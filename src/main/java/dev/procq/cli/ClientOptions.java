@@ -1,9 +1,7 @@
 package dev.procq.cli;
 
-import dev.procq.config.ConfigException;
 import dev.procq.config.Durations;
 import dev.procq.config.Settings;
-import java.net.URI;
 import java.time.Duration;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
@@ -20,17 +18,8 @@ public final class ClientOptions {
 
     ApiClient client(Shell shell) {
         Settings settings = new Settings(shell.env());
-        String base = url != null ? url : settings.clientUrl();
-        String source = url != null ? "--url" : "PROCQ_URL";
-        try {
-            URI uri = URI.create(base);
-            if (uri.getHost() == null || !("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))) {
-                throw new IllegalArgumentException();
-            }
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException(source + "=" + base + " is not an http(s) URL like " + Settings.DEFAULT_URL);
-        }
-        return new ApiClient(base, settings.clientToken());
+        if (url != null) Settings.requireHttpUrl("--url", url);
+        return new ApiClient(url != null ? url : settings.clientUrl(), settings.clientToken());
     }
 
     /** Durations on the command line as everywhere else in procq: 500ms, 10s, 2m. */

@@ -1,7 +1,6 @@
 package dev.procq.cli;
 
 import dev.procq.config.FailureBudget;
-import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -35,16 +34,11 @@ public final class ResumeCommand implements Callable<Integer> {
                     + " or none for no budget")
     String budget;
 
-    @Option(names = {"-w", "--wait"}, description = "follow the batch with a progress bar until it is done or halts again")
-    boolean wait;
-
-    @Option(names = "--progress-every", paramLabel = "DURATION", defaultValue = "10s",
-            converter = ClientOptions.DurationConverter.class,
-            description = "with --wait and stderr not a terminal: print a progress line this often (default: ${DEFAULT-VALUE})")
-    Duration progressEvery;
-
     @Option(names = "--json", description = "print the API's JSON as it is")
     boolean json;
+
+    @Mixin
+    WaitOptions waitOptions;
 
     @Mixin
     ClientOptions clientOptions;
@@ -56,9 +50,7 @@ public final class ResumeCommand implements Callable<Integer> {
         FailureBudget halt = budget == null ? null : ClientOptions.budget(spec.commandLine(), "--budget", budget);
         ApiClient api = clientOptions.client(shell);
         BatchReply.print(shell, api.resumeRaw(id, halt), json, batch -> "batch " + batch.id() + " " + batch.state());
-        if (!wait) return ExitCodes.OK;
-        BatchStatus done = new BatchWaiter(api, shell, progressEvery).await(id);
-        return BatchWaiter.conclude(done, shell.err());
+        return waitOptions.follow(api, shell, id);
     }
 
 }

@@ -1,6 +1,5 @@
 package dev.procq.cli;
 
-import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -28,16 +27,11 @@ public final class RetryCommand implements Callable<Integer> {
     @Parameters(paramLabel = "BATCH_ID", description = "the batch whose FAILED targets to run again")
     long batchId;
 
-    @Option(names = {"-w", "--wait"}, description = "follow the batch with a progress bar until it is done; exit 1 if any target FAILED")
-    boolean wait;
-
-    @Option(names = "--progress-every", paramLabel = "DURATION", defaultValue = "10s",
-            converter = ClientOptions.DurationConverter.class,
-            description = "with --wait and stderr not a terminal: print a progress line this often (default: ${DEFAULT-VALUE})")
-    Duration progressEvery;
-
     @Option(names = "--json", description = "print the API's JSON as it is")
     boolean json;
+
+    @Mixin
+    WaitOptions waitOptions;
 
     @Mixin
     ClientOptions clientOptions;
@@ -51,8 +45,6 @@ public final class RetryCommand implements Callable<Integer> {
         BatchReply.print(shell, api.retryRaw(id), json, batch -> failedBefore == 0
                 ? "batch " + id + " has no FAILED targets; nothing to run again"
                 : "batch " + id + ": " + failedBefore + " FAILED targets are PENDING again");
-        if (!wait) return ExitCodes.OK;
-        BatchStatus done = new BatchWaiter(api, shell, progressEvery).await(id);
-        return BatchWaiter.conclude(done, shell.err());
+        return waitOptions.follow(api, shell, id);
     }
 }

@@ -1,12 +1,12 @@
 package dev.procq.cli;
 
 import dev.procq.config.FailureBudget;
+import dev.procq.config.Priority;
 import java.io.FileNotFoundException;
 import java.net.http.HttpRequest.BodyPublisher;
 import java.net.http.HttpRequest.BodyPublishers;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -29,9 +29,6 @@ import picocli.CommandLine.Spec;
                 "1:the API refused or could not be reached; with --wait: a target FAILED, or the batch was cancelled or HALTED",
                 "2:bad usage"})
 public final class SubmitCommand implements Callable<Integer> {
-    public static final int MIN_PRIORITY = -1000;
-    public static final int MAX_PRIORITY = 1000;
-
     @ParentCommand
     ClientRoot root;
 
@@ -53,7 +50,7 @@ public final class SubmitCommand implements Callable<Integer> {
     String scan;
 
     @Option(names = {"-p", "--priority"}, paramLabel = "N",
-            description = "claim order across batches, " + MIN_PRIORITY + ".." + MAX_PRIORITY + ": lower runs first (default 0)")
+            description = "claim order across batches, " + Priority.RANGE + ": lower runs first (default 0)")
     Integer priority;
 
     @Option(names = "--halt", paramLabel = "RULES",
@@ -65,13 +62,8 @@ public final class SubmitCommand implements Callable<Integer> {
             description = "submitting again with the same key returns the first batch instead of a new one")
     String idempotencyKey;
 
-    @Option(names = {"-w", "--wait"}, description = "follow the batch with a progress bar until it is done; exit 1 if any target FAILED")
-    boolean wait;
-
-    @Option(names = "--progress-every", paramLabel = "DURATION", defaultValue = "10s",
-            converter = ClientOptions.DurationConverter.class,
-            description = "with --wait and stderr not a terminal: print a progress line this often (default: ${DEFAULT-VALUE})")
-    Duration progressEvery;
+    @Mixin
+    WaitOptions waitOptions;
 
     @Mixin
     ClientOptions clientOptions;
@@ -84,14 +76,12 @@ public final class SubmitCommand implements Callable<Integer> {
         ApiClient.Receipt receipt = submission.send(api);
         shell.out().println(receipt.id());
         shell.out().flush();
-        if (shell.stderrIsTerminal() && !wait) {
+        if (shell.stderrIsTerminal() && !waitOptions.waits()) {
             shell.err().println("batch " + receipt.id() + ": " + receipt.total() + " targets of type " + receipt.type()
                     + (receipt.replayed() ? " (submitted before with this idempotency key)" : "")
                     + "; follow it with: procq status " + receipt.id());
         }
-        if (!wait) return ExitCodes.OK;
-        BatchStatus done = new BatchWaiter(api, shell, progressEvery).await(receipt.id());
-        return BatchWaiter.conclude(done, shell.err());
+        return waitOptions.follow(api, shell, receipt.id());
     }
 
     /** One way of sending the targets, chosen and checked before anything is sent. */
@@ -101,8 +91,8 @@ public final class SubmitCommand implements Callable<Integer> {
     }
 
     Submission submission(Shell shell) {
-        if (priority != null && (priority < MIN_PRIORITY || priority > MAX_PRIORITY)) {
-            throw usage("--priority must be from " + MIN_PRIORITY + " to " + MAX_PRIORITY + ", got " + priority);
+        if (priority != null && !Priority.inRange(priority)) {
+            throw usage("--priority must be in " + Priority.RANGE + ", got " + priority);
         }
         FailureBudget budget = halt == null ? null : ClientOptions.budget(spec.commandLine(), "--halt", halt);
         int ways = (targets.isEmpty() ? 0 : 1) + (file == null ? 0 : 1) + (scan == null ? 0 : 1);

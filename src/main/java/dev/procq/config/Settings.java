@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,9 +23,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Everything procq reads from the environment, validated at start-up. Each getter's
- * default sits next to the variable it belongs to; {@link #validate} fails fast with a
- * message naming the variable and its bad value.
+ * Everything procq reads from the environment, each variable parsed once into a typed value when
+ * the settings are made; a bad value fails fast with a message naming the variable and the value.
+ * Each default sits next to the variable it belongs to.
  */
 public final class Settings {
     public static final String DEFAULT_HTTP_HOST = "127.0.0.1";
@@ -51,7 +52,36 @@ public final class Settings {
     /** Shorter retention is almost certainly a missing unit ("7" is seven seconds), so it is refused. */
     public static final Duration MIN_RETENTION = Duration.ofMinutes(1);
 
+    /** PROCQ_LOG_LEVEL's values; logback would take anything else silently as DEBUG. */
+    public static final List<String> LOG_LEVELS = List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF");
+    public static final int MAX_WORKER_CONCURRENCY = 100_000;
+
     private final Map<String, String> env;
+
+    // Each variable parsed once, here: a bad value stops the constructor, naming the variable and the value.
+    private final Optional<DatabaseTarget> database;
+    private final int databasePoolSize;
+    private final DatabasePooler databasePooler;
+    private final DatabaseTimeouts databaseTimeouts;
+    private final String httpHost;
+    private final int httpPort;
+    private final List<String> apiTokens;
+    private final List<ApiToken> scopedApiTokens;
+    private final SubmissionLimits submissionLimits;
+    private final boolean migrateOnStart;
+    private final long maxBatchSize;
+    private final int maxTargetLength;
+    private final Path jobTypesFile;
+    private final Optional<Integer> workerConcurrency;
+    private final String spawner;
+    private final Duration leaseDuration;
+    private final Duration killGrace;
+    private final Duration shutdownGrace;
+    private final Duration pollInterval;
+    private final Optional<Integer> workerMetricsPort;
+    private final Optional<Duration> retention;
+    private final Map<String, Path> scanRoots;
+    private final String clientUrl;
 
     /**
      * Secrets that may come from a file instead of the environment, as Docker secrets and systemd
@@ -62,8 +92,49 @@ public final class Settings {
     public static final List<String> SECRETS_FROM_FILES = List.of("PROCQ_DATABASE_PASSWORD", "PROCQ_API_TOKENS");
     private static final String SECRET_FILE_KEY = "secret file of ";
 
+    /**
+     * Reads every variable procq knows, once, into typed values, the way HikariCP's {@code
+     * validate()} checks a whole configuration before anything starts: the first bad value throws a
+     * {@link ConfigException} naming the variable and the value, and the command exits with 2.
+     * What only some commands need (a database URL, tokens beyond loopback, a direct session for
+     * migrations) is checked by those commands: {@link #requireDatabase}, {@link #validateForApi},
+     * {@link #requireSessionForMigrations}.
+     */
     public Settings(Map<String, String> env) {
         this.env = Map.copyOf(withSecretsFromFiles(env));
+        logLevel();
+        database = get("PROCQ_DATABASE_URL").map(url -> DatabaseTarget.parse(url,
+                get("PROCQ_DATABASE_USER").orElse(null), get("PROCQ_DATABASE_PASSWORD").orElse(null)));
+        databasePoolSize = intValue("PROCQ_DATABASE_POOL_SIZE", DEFAULT_DB_POOL_SIZE, 1, 1000);
+        databasePooler = parseDatabasePooler();
+        databaseTimeouts = new DatabaseTimeouts(
+                durationValue("PROCQ_DATABASE_CONNECT_TIMEOUT", DatabaseTimeouts.DEFAULT.connect()),
+                durationValue("PROCQ_DATABASE_STATEMENT_TIMEOUT", DatabaseTimeouts.DEFAULT.statement()),
+                durationValue("PROCQ_DATABASE_LOCK_TIMEOUT", DatabaseTimeouts.DEFAULT.lock()));
+        httpHost = get("PROCQ_HTTP_HOST").orElse(DEFAULT_HTTP_HOST);
+        httpPort = intValue("PROCQ_HTTP_PORT", DEFAULT_HTTP_PORT, 0, 65535);
+        // Commas or lines: a tokens file may hold one token per line.
+        apiTokens = get("PROCQ_API_TOKENS").map(v -> Arrays.stream(v.split("[,\\r\\n]"))
+                .map(String::trim).filter(t -> !t.isEmpty()).toList()).orElse(List.of());
+        scopedApiTokens = ApiToken.parseAll(apiTokens);
+        submissionLimits = parseSubmissionLimits();
+        migrateOnStart = booleanValue("PROCQ_MIGRATE_ON_START", !databasePooler.sharesServerSessions());
+        maxBatchSize = longValue("PROCQ_MAX_BATCH_SIZE", DEFAULT_MAX_BATCH_SIZE, 1, Long.MAX_VALUE);
+        maxTargetLength = intValue("PROCQ_MAX_TARGET_LENGTH", DEFAULT_MAX_TARGET_LENGTH, 1, 1 << 20);
+        jobTypesFile = Path.of(get("PROCQ_JOB_TYPES").orElse(DEFAULT_JOB_TYPES));
+        workerConcurrency = get("PROCQ_WORKER_CONCURRENCY").isEmpty() ? Optional.empty()
+                : Optional.of(intValue("PROCQ_WORKER_CONCURRENCY", 0, 1, MAX_WORKER_CONCURRENCY));
+        spawner = parseSpawner();
+        leaseDuration = parseLease();
+        killGrace = durationValue("PROCQ_KILL_GRACE", DEFAULT_KILL_GRACE);
+        requireLeaseLongerThanKillGrace();
+        shutdownGrace = durationValue("PROCQ_SHUTDOWN_GRACE", DEFAULT_SHUTDOWN_GRACE);
+        pollInterval = durationValue("PROCQ_POLL_INTERVAL", DEFAULT_POLL_INTERVAL);
+        workerMetricsPort = isOff("PROCQ_WORKER_METRICS_PORT") ? Optional.empty()
+                : Optional.of(intValue("PROCQ_WORKER_METRICS_PORT", DEFAULT_WORKER_METRICS_PORT, 0, 65535));
+        retention = parseRetention();
+        scanRoots = parseScanRoots();
+        clientUrl = parseClientUrl();
     }
 
     /** The environment with each {@code NAME_FILE} of {@link #SECRETS_FROM_FILES} replaced by NAME and the file's text. */
@@ -109,10 +180,6 @@ public final class Settings {
         return text;
     }
 
-    public static Settings fromEnvironment() {
-        return new Settings(System.getenv());
-    }
-
     /** A copy with some variables replaced; for dev mode and tests. */
     public Settings with(Map<String, String> overrides) {
         Map<String, String> merged = new LinkedHashMap<>(env);
@@ -129,18 +196,18 @@ public final class Settings {
 
     /** The JDBC URL, from PROCQ_DATABASE_URL in JDBC or postgres:// form; user and password folded in. */
     public Optional<DatabaseTarget> database() {
-        return get("PROCQ_DATABASE_URL").map(url -> DatabaseTarget.parse(url,
-                get("PROCQ_DATABASE_USER").orElse(null), get("PROCQ_DATABASE_PASSWORD").orElse(null)));
+        return database;
     }
 
     public DatabaseTarget requireDatabase(String command) {
-        return database().orElseThrow(() -> new ConfigException(
+        return database.orElseThrow(() -> new ConfigException(
                 "PROCQ_DATABASE_URL is not set: '" + command + "' needs a PostgreSQL URL such as "
                         + "jdbc:postgresql://127.0.0.1:5432/procq (or run 'procq dev', which embeds one)"));
     }
 
+    /** Connections per process: each of api, worker and dev opens a pool of this size. */
     public int databasePoolSize() {
-        return intValue("PROCQ_DATABASE_POOL_SIZE", DEFAULT_DB_POOL_SIZE, 1, 1000);
+        return databasePoolSize;
     }
 
     /**
@@ -148,6 +215,10 @@ public final class Settings {
      * mode) or {@code pgbouncer} (PgBouncer in transaction mode).
      */
     public DatabasePooler databasePooler() {
+        return databasePooler;
+    }
+
+    private DatabasePooler parseDatabasePooler() {
         Optional<String> raw = get("PROCQ_DATABASE_POOLER");
         if (raw.isEmpty()) return DatabasePooler.NONE;
         return DatabasePooler.fromSetting(raw.get()).orElseThrow(() -> new ConfigException(
@@ -160,39 +231,46 @@ public final class Settings {
      * sessions, leaving the change behind on one that then serves other clients.
      */
     public Settings requireSessionForMigrations(String what) {
-        if (databasePooler().sharesServerSessions()) {
+        if (databasePooler.sharesServerSessions()) {
             throw new ConfigException(what + " needs a direct connection to PostgreSQL, but PROCQ_DATABASE_POOLER="
-                    + databasePooler().setting() + ": migrations keep settings in their session, which a transaction-mode "
+                    + databasePooler.setting() + ": migrations keep settings in their session, which a transaction-mode "
                     + "pooler shares with other clients. Run 'procq migrate' with PROCQ_DATABASE_URL pointing at "
                     + "PostgreSQL itself and PROCQ_DATABASE_POOLER=none (docs/pgbouncer.md)");
         }
         return this;
     }
 
+    /** The bounds on every wait for PostgreSQL (connect, statement, lock). */
+    public DatabaseTimeouts databaseTimeouts() {
+        return databaseTimeouts;
+    }
+
     // ---- HTTP
 
     public String httpHost() {
-        return get("PROCQ_HTTP_HOST").orElse(DEFAULT_HTTP_HOST);
+        return httpHost;
     }
 
     public int httpPort() {
-        return intValue("PROCQ_HTTP_PORT", DEFAULT_HTTP_PORT, 0, 65535);
+        return httpPort;
     }
 
     /** The entries of PROCQ_API_TOKENS as written (each {@code TOKEN}, {@code SCOPE:TOKEN} or {@code SCOPE:NAME=TOKEN}). */
     public List<String> apiTokens() {
-        // Commas or lines: a tokens file may hold one token per line.
-        return get("PROCQ_API_TOKENS").map(v -> Arrays.stream(v.split("[,\\r\\n]"))
-                .map(String::trim).filter(t -> !t.isEmpty()).toList()).orElse(List.of());
+        return apiTokens;
     }
 
     /** PROCQ_API_TOKENS with each token's scope and id; a bare token is admin, as before scopes. */
     public List<ApiToken> scopedApiTokens() {
-        return ApiToken.parseAll(apiTokens());
+        return scopedApiTokens;
     }
 
     /** PROCQ_SUBMISSION_MIN_BYTES, _WINDOW, _TIMEOUT and PROCQ_SUBMISSIONS_PER_CLIENT. */
     public SubmissionLimits submissionLimits() {
+        return submissionLimits;
+    }
+
+    private SubmissionLimits parseSubmissionLimits() {
         SubmissionLimits defaults = SubmissionLimits.DEFAULT;
         SubmissionLimits limits = new SubmissionLimits(
                 longValue("PROCQ_SUBMISSION_MIN_BYTES", defaults.minBytes(), 0, Long.MAX_VALUE),
@@ -210,33 +288,46 @@ public final class Settings {
         return limits;
     }
 
-    /** Whether {@code api} applies pending migrations at start: by default yes, unless behind a transaction-mode pooler. */
+    /**
+     * Whether {@code api} applies pending migrations at start: by default yes, unless behind a
+     * transaction-mode pooler, where {@link #validateForApi} refuses true.
+     */
     public boolean migrateOnStart() {
-        boolean migrate = booleanValue("PROCQ_MIGRATE_ON_START", !databasePooler().sharesServerSessions());
-        if (migrate) requireSessionForMigrations("PROCQ_MIGRATE_ON_START=true");
-        return migrate;
+        return migrateOnStart;
     }
 
     public long maxBatchSize() {
-        return longValue("PROCQ_MAX_BATCH_SIZE", DEFAULT_MAX_BATCH_SIZE, 1, Long.MAX_VALUE);
+        return maxBatchSize;
     }
 
     public int maxTargetLength() {
-        return intValue("PROCQ_MAX_TARGET_LENGTH", DEFAULT_MAX_TARGET_LENGTH, 1, 1 << 20);
+        return maxTargetLength;
     }
 
     // ---- job types and worker
 
     public Path jobTypesFile() {
-        return Path.of(get("PROCQ_JOB_TYPES").orElse(DEFAULT_JOB_TYPES));
+        return jobTypesFile;
     }
 
-    public int workerConcurrency() {
-        return intValue("PROCQ_WORKER_CONCURRENCY", Runtime.getRuntime().availableProcessors(), 1, 100_000);
+    /**
+     * PROCQ_WORKER_CONCURRENCY, the worker's cap on running children of all its types together.
+     * Unset, it is the sum of the concurrency the job-types file gives its types: every type can
+     * run at its own concurrency at once, and no more than the operator wrote down runs in all.
+     * (One per CPU, as before, cut the shipped types to a fraction of theirs without a word: most
+     * children wait on disks and networks, not on this host's CPUs.)
+     */
+    public int workerConcurrency(JobTypes types) {
+        long declared = types.all().stream().mapToLong(JobType::concurrency).sum();
+        return workerConcurrency.orElse((int) Math.min(declared, MAX_WORKER_CONCURRENCY));
     }
 
     /** How the worker starts children: {@code auto} (the spawn helper when it works), {@code native}, {@code java}. */
     public String spawner() {
+        return spawner;
+    }
+
+    private String parseSpawner() {
         String value = get("PROCQ_SPAWNER").orElse(DEFAULT_SPAWNER).toLowerCase(java.util.Locale.ROOT);
         if (!SPAWNERS.contains(value)) {
             throw new ConfigException("PROCQ_SPAWNER=" + get("PROCQ_SPAWNER").orElse("")
@@ -246,6 +337,10 @@ public final class Settings {
     }
 
     public Duration leaseDuration() {
+        return leaseDuration;
+    }
+
+    private Duration parseLease() {
         Duration lease = durationValue("PROCQ_LEASE", DEFAULT_LEASE);
         // Renewed every third of it: shorter, and one GC pause or slow query loses healthy jobs.
         if (lease.compareTo(MIN_LEASE) < 0) {
@@ -260,7 +355,7 @@ public final class Settings {
      * it can no longer be sure of).
      */
     public Duration killGrace() {
-        return durationValue("PROCQ_KILL_GRACE", DEFAULT_KILL_GRACE);
+        return killGrace;
     }
 
     /**
@@ -268,24 +363,14 @@ public final class Settings {
      * {@link #FENCE_MARGIN} before the lease could run out, and renews three times within what is
      * left. A lease of less than twice that would leave no time to renew at all.
      */
-    public void requireLeaseLongerThanKillGrace() {
-        Duration lease = leaseDuration();
-        Duration grace = killGrace();
-        Duration least = grace.plus(FENCE_MARGIN).multipliedBy(2);
-        if (lease.compareTo(least) < 0) {
-            throw new ConfigException("PROCQ_LEASE=" + Durations.format(lease) + " is too short for PROCQ_KILL_GRACE="
-                    + Durations.format(grace) + ": a worker that cannot renew a lease ends the job's child PROCQ_KILL_GRACE + "
+    private void requireLeaseLongerThanKillGrace() {
+        Duration least = killGrace.plus(FENCE_MARGIN).multipliedBy(2);
+        if (leaseDuration.compareTo(least) < 0) {
+            throw new ConfigException("PROCQ_LEASE=" + Durations.format(leaseDuration) + " is too short for PROCQ_KILL_GRACE="
+                    + Durations.format(killGrace) + ": a worker that cannot renew a lease ends the job's child PROCQ_KILL_GRACE + "
                     + Durations.format(FENCE_MARGIN) + " before the lease runs out, so PROCQ_LEASE must be at least 2 x (PROCQ_KILL_GRACE + "
                     + Durations.format(FENCE_MARGIN) + ") = " + Durations.format(least) + ". Raise PROCQ_LEASE or lower PROCQ_KILL_GRACE");
         }
-    }
-
-    /** The bounds on every wait for PostgreSQL (connect, statement, lock). */
-    public DatabaseTimeouts databaseTimeouts() {
-        return new DatabaseTimeouts(
-                durationValue("PROCQ_DATABASE_CONNECT_TIMEOUT", DatabaseTimeouts.DEFAULT.connect()),
-                durationValue("PROCQ_DATABASE_STATEMENT_TIMEOUT", DatabaseTimeouts.DEFAULT.statement()),
-                durationValue("PROCQ_DATABASE_LOCK_TIMEOUT", DatabaseTimeouts.DEFAULT.lock()));
     }
 
     /**
@@ -293,8 +378,8 @@ public final class Settings {
      * and tokens files when given. Sandboxes cover them.
      */
     public List<Path> secretFiles() {
-        List<Path> files = new java.util.ArrayList<>();
-        files.add(jobTypesFile());
+        List<Path> files = new ArrayList<>();
+        files.add(jobTypesFile);
         for (String name : SECRETS_FROM_FILES) {
             get(SECRET_FILE_KEY + name).map(Path::of).ifPresent(files::add);
         }
@@ -302,11 +387,11 @@ public final class Settings {
     }
 
     public Duration shutdownGrace() {
-        return durationValue("PROCQ_SHUTDOWN_GRACE", DEFAULT_SHUTDOWN_GRACE);
+        return shutdownGrace;
     }
 
     public Duration pollInterval() {
-        return durationValue("PROCQ_POLL_INTERVAL", DEFAULT_POLL_INTERVAL);
+        return pollInterval;
     }
 
     /**
@@ -315,8 +400,7 @@ public final class Settings {
      * {@link #workerMetricsPortIsRequired}).
      */
     public Optional<Integer> workerMetricsPort() {
-        if (get("PROCQ_WORKER_METRICS_PORT").map(v -> v.equalsIgnoreCase("off")).orElse(false)) return Optional.empty();
-        return Optional.of(intValue("PROCQ_WORKER_METRICS_PORT", DEFAULT_WORKER_METRICS_PORT, 0, 65535));
+        return workerMetricsPort;
     }
 
     /**
@@ -333,19 +417,41 @@ public final class Settings {
      * empty when set to "off".
      */
     public Optional<Duration> retention() {
-        if (get("PROCQ_RETENTION").map(v -> v.equalsIgnoreCase("off")).orElse(false)) return Optional.empty();
-        Duration retention = durationValue("PROCQ_RETENTION", DEFAULT_RETENTION);
-        if (retention.compareTo(MIN_RETENTION) < 0) {
+        return retention;
+    }
+
+    private Optional<Duration> parseRetention() {
+        if (isOff("PROCQ_RETENTION")) return Optional.empty();
+        Duration value = durationValue("PROCQ_RETENTION", DEFAULT_RETENTION);
+        if (value.compareTo(MIN_RETENTION) < 0) {
             throw new ConfigException("PROCQ_RETENTION=" + get("PROCQ_RETENTION").orElse("") + " is shorter than "
                     + Durations.format(MIN_RETENTION) + "; write the unit, e.g. 7d or 36h, or 'off' to keep everything");
         }
-        return Optional.of(retention);
+        return Optional.of(value);
     }
 
     // ---- client
 
+    /** PROCQ_URL: the API the client commands talk to. */
     public String clientUrl() {
-        return get("PROCQ_URL").orElse(DEFAULT_URL);
+        return clientUrl;
+    }
+
+    private String parseClientUrl() {
+        String url = get("PROCQ_URL").orElse(DEFAULT_URL);
+        requireHttpUrl("PROCQ_URL", url);
+        return url;
+    }
+
+    /** Refuses anything but an http(s) URL with a host, naming where it came from (a variable or an option). */
+    public static void requireHttpUrl(String source, String url) {
+        try {
+            URI uri = URI.create(url);
+            if (uri.getHost() != null && ("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))) return;
+        } catch (IllegalArgumentException e) {
+            // not a URI at all: refused below
+        }
+        throw new ConfigException(source + "=" + url + " is not an http(s) URL like " + DEFAULT_URL);
     }
 
     public Optional<String> clientToken() {
@@ -356,6 +462,10 @@ public final class Settings {
 
     /** PROCQ_SCAN_ROOTS as name to directory, e.g. {@code photos=/srv/photos,logs=/var/log/app}. */
     public Map<String, Path> scanRoots() {
+        return scanRoots;
+    }
+
+    private Map<String, Path> parseScanRoots() {
         Map<String, Path> roots = new LinkedHashMap<>();
         get("PROCQ_SCAN_ROOTS").ifPresent(value -> {
             for (String pair : value.split(",")) {
@@ -372,52 +482,36 @@ public final class Settings {
                 roots.put(name, dir);
             }
         });
-        return roots;
+        return Collections.unmodifiableMap(roots);
     }
 
-    /**
-     * Checks everything the given command will read, so a bad value stops start-up with a
-     * message instead of surfacing later.
-     */
-    public Settings validate() {
-        httpPort();
-        databasePoolSize();
-        maxBatchSize();
-        maxTargetLength();
-        scopedApiTokens();
-        submissionLimits();
-        workerConcurrency();
-        spawner();
-        leaseDuration();
-        killGrace();
-        requireLeaseLongerThanKillGrace();
-        databaseTimeouts();
-        databasePooler();
-        shutdownGrace();
-        pollInterval();
-        workerMetricsPort();
-        retention();
-        scanRoots();
-        database();
-        return this;
+    // ---- logging
+
+    /** PROCQ_LOG_LEVEL, which logback.xml reads itself; checked here because logback takes a typo as DEBUG. */
+    private void logLevel() {
+        get("PROCQ_LOG_LEVEL").ifPresent(level -> {
+            if (!LOG_LEVELS.contains(level.toUpperCase(java.util.Locale.ROOT))) {
+                throw new ConfigException("PROCQ_LOG_LEVEL=" + level + " is not one of " + String.join(", ", LOG_LEVELS));
+            }
+        });
     }
 
+    // ---- what only some commands need
+
     /**
-     * {@link #validate} plus the rule for serving the API: beyond loopback only with tokens. The
-     * worker does not serve the API (its metrics port may listen anywhere), so only {@code api}
-     * and {@code dev} apply this.
+     * The rules for serving the API, for {@code api} and {@code dev}: beyond loopback only with
+     * tokens, and no migrations at start through a transaction-mode pooler. The worker does not
+     * serve the API (its metrics port may listen anywhere) and does not migrate.
      */
     public Settings validateForApi() {
-        validate();
-        migrateOnStart();
+        if (migrateOnStart) requireSessionForMigrations("PROCQ_MIGRATE_ON_START=true");
         return requireTokensBeyondLoopback();
     }
 
     /** Refuses an API reachable from other hosts without PROCQ_API_TOKENS: anyone there could submit work. */
     public Settings requireTokensBeyondLoopback() {
-        String host = httpHost();
-        if (apiTokens().isEmpty() && !isLoopback(host)) {
-            throw new ConfigException("PROCQ_HTTP_HOST=" + host + " listens beyond loopback but PROCQ_API_TOKENS is empty: "
+        if (apiTokens.isEmpty() && !isLoopback(httpHost)) {
+            throw new ConfigException("PROCQ_HTTP_HOST=" + httpHost + " listens beyond loopback but PROCQ_API_TOKENS is empty: "
                     + "anyone who reaches the port could submit work. Set PROCQ_API_TOKENS or listen on 127.0.0.1");
         }
         return this;
@@ -433,29 +527,33 @@ public final class Settings {
         }
     }
 
+    private boolean isOff(String name) {
+        return get(name).map(v -> v.equalsIgnoreCase("off")).orElse(false);
+    }
+
     private int intValue(String name, int defaultValue, int min, int max) {
-        long value = longValue(name, defaultValue, min, max);
-        return (int) value;
+        return (int) longValue(name, defaultValue, min, max);
     }
 
     private long longValue(String name, long defaultValue, long min, long max) {
         Optional<String> raw = get(name);
         if (raw.isEmpty()) return defaultValue;
+        long value;
         try {
-            long value = Long.parseLong(raw.get().replace("_", ""));
-            if (value < min || value > max) {
-                throw new ConfigException(name + "=" + raw.get() + " is out of range " + min + ".." + max);
-            }
-            return value;
+            value = Long.parseLong(raw.get().replace("_", ""));
         } catch (NumberFormatException e) {
             throw new ConfigException(name + "=" + raw.get() + " is not a whole number");
         }
+        if (value < min || value > max) {
+            throw new ConfigException(name + "=" + raw.get() + " is out of range " + min + ".." + max);
+        }
+        return value;
     }
 
     private boolean booleanValue(String name, boolean defaultValue) {
         Optional<String> raw = get(name);
         if (raw.isEmpty()) return defaultValue;
-        return switch (raw.get().toLowerCase()) {
+        return switch (raw.get().toLowerCase(java.util.Locale.ROOT)) {
             case "true", "yes", "1", "on" -> true;
             case "false", "no", "0", "off" -> false;
             default -> throw new ConfigException(name + "=" + raw.get() + " is not true or false");
@@ -465,15 +563,16 @@ public final class Settings {
     private Duration durationValue(String name, Duration defaultValue) {
         Optional<String> raw = get(name);
         if (raw.isEmpty()) return defaultValue;
+        Duration value;
         try {
-            Duration value = Durations.parse(raw.get());
-            if (value.isNegative() || value.isZero()) {
-                throw new ConfigException(name + "=" + raw.get() + " must be longer than zero");
-            }
-            return value;
+            value = Durations.parse(raw.get());
         } catch (IllegalArgumentException e) {
             throw new ConfigException(name + "=" + raw.get() + " is not a duration like 500ms, 15s, 2m or 1h");
         }
+        if (value.isNegative() || value.isZero()) {
+            throw new ConfigException(name + "=" + raw.get() + " must be longer than zero");
+        }
+        return value;
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.procq.intake;
 
 import dev.procq.config.FailureBudget;
+import dev.procq.config.Priority;
 
 /**
  * The parts of a submission besides its targets.
@@ -8,12 +9,9 @@ import dev.procq.config.FailureBudget;
  * @param halt the batch's failure budget; null for its type's ({@link FailureBudget#NONE} for none at all)
  */
 public record BatchOptions(String type, int priority, String idempotencyKey, FailureBudget halt) {
-    public static final int MIN_PRIORITY = -1000;
-    public static final int MAX_PRIORITY = 1000;
-
     public BatchOptions {
-        if (priority < MIN_PRIORITY || priority > MAX_PRIORITY) {
-            throw IntakeException.badRequest("priority must be between " + MIN_PRIORITY + " and " + MAX_PRIORITY
+        if (!Priority.inRange(priority)) {
+            throw IntakeException.badRequest("priority must be between " + Priority.MIN + " and " + Priority.MAX
                     + " (lower runs first), got " + priority);
         }
         if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > 255)) {

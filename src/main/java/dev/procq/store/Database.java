@@ -18,6 +18,7 @@ import org.flywaydb.core.api.output.MigrateResult;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.postgres.PostgresPlugin;
 import org.jdbi.v3.sqlobject.SqlObjectPlugin;
+import org.postgresql.ds.PGSimpleDataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -152,16 +153,35 @@ public final class Database implements AutoCloseable {
         return Optional.of(server);
     }
 
-    /** Applies pending migrations; returns how many ran. */
+    /**
+     * Applies pending migrations; returns how many ran. Flyway gets connections of its own, which
+     * end with it: their sessions hide PostgreSQL's NOTICEs, which a pooled session must not keep.
+     */
     public int migrate() {
         if (pooler.sharesServerSessions()) {
             throw new IllegalStateException("migrations need a direct connection to PostgreSQL, not PROCQ_DATABASE_POOLER="
                     + pooler.setting());
         }
-        return migrate(dataSource);
+        PGSimpleDataSource migrations = new PGSimpleDataSource();
+        migrations.setURL(target.jdbcUrl());
+        if (target.user() != null) migrations.setUser(target.user());
+        if (target.password() != null) migrations.setPassword(target.password());
+        migrations.setApplicationName("procq-migrate");
+        connectionProperties(target, timeouts, pooler).forEach((name, value) -> {
+            try {
+                migrations.setProperty((String) name, (String) value);
+            } catch (SQLException e) {
+                throw new IllegalStateException("pgjdbc refuses its own property " + name, e);
+            }
+        });
+        // Flyway logs every NOTICE as a WARN ("DB: schema "procq" already exists, skipping": it
+        // creates the schema itself before V1, whose CREATE SCHEMA IF NOT EXISTS must stay as
+        // applied). A NOTICE is no warning; PostgreSQL's WARNINGs still come through.
+        migrations.setOptions(migrations.getOptions() + " -c client_min_messages=warning");
+        return migrate(migrations);
     }
 
-    public static int migrate(DataSource dataSource) {
+    private static int migrate(DataSource dataSource) {
         MigrateResult result = Flyway.configure()
                 .dataSource(dataSource)
                 .locations(MIGRATIONS)

@@ -21,7 +21,6 @@ public final class JobCopyWriter implements AutoCloseable {
     private final CopyIn copy;
     private final String rowPrefix;
     private final StringBuilder pending = new StringBuilder(FLUSH_BYTES + 8192);
-    private long rows;
     private boolean finished;
 
     /**
@@ -38,11 +37,6 @@ public final class JobCopyWriter implements AutoCloseable {
         this.rowPrefix = batchId + "\t" + escape(type) + "\t" + priority + "\t" + maxAttempts + "\t";
     }
 
-    /** Adds one job; {@code metaJson} may be null. */
-    public void add(String target, String metaJson) throws SQLException {
-        add(target, metaJson, null);
-    }
-
     /** Adds one job; {@code metaJson} and {@code key} (procq.job.key, for per-key limits) may be null. */
     public void add(String target, String metaJson, String key) throws SQLException {
         pending.append(rowPrefix);
@@ -52,7 +46,6 @@ public final class JobCopyWriter implements AutoCloseable {
         pending.append('\t');
         appendNullable(key);
         pending.append('\n');
-        rows++;
         if (pending.length() >= FLUSH_BYTES) {
             flush();
         }
@@ -64,10 +57,6 @@ public final class JobCopyWriter implements AutoCloseable {
         } else {
             appendEscaped(pending, value);
         }
-    }
-
-    public long rows() {
-        return rows;
     }
 
     /** Ends the COPY; the rows become visible when the caller's transaction commits. */

@@ -36,6 +36,7 @@ final class ClaimRound {
     private final Lifecycle lifecycle;
     private final WorkerMetrics metrics;
     private volatile Instant retryAt;
+    private boolean capReported;
 
     ClaimRound(JobTypes types, LiveTypes liveTypes, ChildLauncher launcher, ChildStarter starter, Completer completer,
                Slots slots, int globalLimit, Map<Long, HeldJob> held, LeaseTerms terms, Wakeup wakeup,
@@ -100,6 +101,7 @@ final class ClaimRound {
         int total = globalLimit - slots.taken() + writing.size();
         List<String> names = new ArrayList<>();
         List<Integer> free = new ArrayList<>();
+        reportCapBelowTypes();
         for (JobType type : liveTypes.types()) {
             int typeFree = liveTypes.limit(type) - slots.taken(type.name()) + freedByType.getOrDefault(type.name(), 0);
             typeFree = Math.min(typeFree, total);
@@ -108,6 +110,22 @@ final class ClaimRound {
             free.add(typeFree);
         }
         return Claims.of(names, free, total);
+    }
+
+    /**
+     * Says once, when the live limits of the types come to more than the worker's cap (an
+     * operator raised one, or set the cap lower than the file's sum), that they share the cap:
+     * a type held below its concurrency is never a silent surprise.
+     */
+    private void reportCapBelowTypes() {
+        int wanted = 0;
+        for (JobType type : liveTypes.types()) wanted += liveTypes.limit(type);
+        boolean over = wanted > globalLimit;
+        if (over && !capReported) {
+            log.info("the job types' concurrency comes to {} per worker, above this worker's cap of {} "
+                    + "(PROCQ_WORKER_CONCURRENCY): the types share those {} slots", wanted, globalLimit, globalLimit);
+        }
+        capReported = over;
     }
 
     private void start(List<ClaimedJob> claimed, long fenceAt) {
@@ -148,7 +166,7 @@ final class ClaimRound {
         AttemptResult verdict = forced != null ? forced : Verdict.of(entry.job, type, liveTypes.exitCodes(type), result,
                 entry.stopCause);
         if (result != null && result.outcome() == ChildResult.Outcome.FENCED) metrics.fenced();
-        metrics.finished(type.name(), entry.job, verdict);
+        metrics.finished(type.name(), verdict);
         completer.add(type.name(), verdict);
         wakeup.signal();
     }

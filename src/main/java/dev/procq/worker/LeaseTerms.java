@@ -17,8 +17,8 @@ import java.time.Duration;
  */
 record LeaseTerms(Duration lease, Duration killGrace) {
 
+    /** Settings has checked that the lease leaves room to renew beyond the kill grace. */
     static LeaseTerms of(Settings settings) {
-        settings.requireLeaseLongerThanKillGrace();
         return new LeaseTerms(settings.leaseDuration(), settings.killGrace());
     }
 

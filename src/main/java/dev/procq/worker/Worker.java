@@ -17,8 +17,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,7 +54,6 @@ public final class Worker implements AutoCloseable {
     private final Wakeup wakeup = new Wakeup();
     private final Map<Long, HeldJob> held = new ConcurrentHashMap<>();
     private final Lifecycle lifecycle = new Lifecycle();
-    private final CountDownLatch stopped = new CountDownLatch(1);
     private final WorkerMetrics metrics;
     private final Integer metricsPort;
 
@@ -90,7 +87,7 @@ public final class Worker implements AutoCloseable {
         this.users = ChildUsers.resolve(types);
         if (users.any()) log.info("children of these job types run as another user: {}", users);
         this.launcher = openLauncher(settings.spawner());
-        this.globalLimit = settings.workerConcurrency();
+        this.globalLimit = settings.workerConcurrency(types);
         this.liveTypes = new LiveTypes(jdbi, types);
         this.slots = new Slots(types);
         this.metrics = new WorkerMetrics(registry, slots::children, slots::taken, liveTypes);
@@ -186,10 +183,6 @@ public final class Worker implements AutoCloseable {
         return workerId;
     }
 
-    public int runningChildren() {
-        return slots.children();
-    }
-
     private record Registration(long id, String runTag) {
     }
 
@@ -259,7 +252,7 @@ public final class Worker implements AutoCloseable {
     }
 
     private void finishStopping() throws InterruptedException {
-        if (stopped.getCount() == 0) return;
+        if (lifecycle.get() == Lifecycle.State.STOPPED) return;
         // The claim loop claims nothing more (stopping) but keeps writing results as children end.
         // A job its last round trip claimed after this snapshot is stopped by the claim loop itself.
         List<HeldJob> remaining = new ArrayList<>(held.values());
@@ -291,12 +284,7 @@ public final class Worker implements AutoCloseable {
         leaseKeeper.close();
         launcher.close();
         lifecycle.advance(Lifecycle.State.STOPPED);
-        stopped.countDown();
         log.info("worker {} stopped", workerId);
-    }
-
-    public boolean awaitStopped(Duration timeout) throws InterruptedException {
-        return stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     @Override

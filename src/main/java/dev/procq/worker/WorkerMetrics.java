@@ -101,7 +101,7 @@ final class WorkerMetrics {
         }
     }
 
-    void finished(String type, ClaimedJob job, AttemptResult result) {
+    void finished(String type, AttemptResult result) {
         attempts(type, result.outcome()).increment();
         Timer.builder("procq_worker_run_time").tag("type", type).description("how long each child ran")
                 .publishPercentileHistogram().register(registry).record(result.duration());

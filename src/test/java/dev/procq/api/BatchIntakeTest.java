@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.procq.testing.OpenApiContract;
+import dev.procq.config.Priority;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.testing.Procq;
 import java.nio.charset.StandardCharsets;
@@ -64,6 +65,25 @@ class BatchIntakeTest {
                 "SELECT target FROM procq.job WHERE batch_id = :id AND state = 'PENDING' ORDER BY id")
                 .bind("id", id).mapTo(String.class).list());
         assertThat(targets).containsExactly("a", "b c", "$(id)");
+    }
+
+    @Test
+    void theApiAcceptsExactlyThePrioritiesTheSchemaDoes() {
+        for (int priority : new int[] {Priority.MIN, Priority.MAX}) {
+            assertThat(procq.postJson("/api/v1/batches", "{\"type\": \"echo\", \"priority\": " + priority
+                    + ", \"targets\": [\"a\"]}").status()).isEqualTo(202);
+        }
+        for (int priority : new int[] {Priority.MIN - 1, Priority.MAX + 1}) {
+            assertThat(procq.postJson("/api/v1/batches", "{\"type\": \"echo\", \"priority\": " + priority
+                    + ", \"targets\": [\"a\"]}").status()).isEqualTo(400);
+        }
+        String check = procq.database().jdbi().withHandle(h -> h.createQuery(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'c' AND conrelid = 'procq.batch'::regclass"
+                        + " AND pg_get_constraintdef(oid) LIKE '%priority%'").mapTo(String.class).one());
+        // PostgreSQL shows BETWEEN as two comparisons, the negative bound quoted ('-1000'::integer).
+        List<Integer> bounds = java.util.regex.Pattern.compile("-?[0-9]+").matcher(check).results()
+                .map(m -> Integer.parseInt(m.group())).toList();
+        assertThat(bounds).as(check).containsExactly(Priority.MIN, Priority.MAX);
     }
 
     @Test

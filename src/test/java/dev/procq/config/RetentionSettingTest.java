@@ -27,9 +27,9 @@ class RetentionSettingTest {
 
     @Test
     void refusesABareNumberOrGarbageNamingTheVariable() {
-        assertThatThrownBy(() -> with("7").validate()).isInstanceOf(ConfigException.class)
+        assertThatThrownBy(() -> with("7")).isInstanceOf(ConfigException.class)
                 .hasMessageContaining("PROCQ_RETENTION=7").hasMessageContaining("7d");
-        assertThatThrownBy(() -> with("a week").validate()).isInstanceOf(ConfigException.class)
+        assertThatThrownBy(() -> with("a week")).isInstanceOf(ConfigException.class)
                 .hasMessageContaining("PROCQ_RETENTION=a week");
     }
 }

@@ -3,7 +3,13 @@ package dev.procq.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.procq.Main;
+import dev.procq.cli.ExitCodes;
+import dev.procq.cli.Shell;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -11,15 +17,66 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class SettingsTest {
+    /**
+     * One bad value of each kind stops every command that starts with exit code 2 and a message
+     * naming the variable and the value, before anything is opened or listened on.
+     */
+    @ParameterizedTest(name = "{0}={1}")
+    @CsvSource(delimiter = '|', value = {
+            // a boolean, which only api used to read (and then only after the pool was open)
+            "PROCQ_MIGRATE_ON_START   | maybe                    | PROCQ_MIGRATE_ON_START=maybe is not true or false  | migrate worker api dev",
+            // a duration
+            "PROCQ_SHUTDOWN_GRACE     | soon                     | PROCQ_SHUTDOWN_GRACE=soon is not a duration        | migrate worker api dev",
+            "PROCQ_LEASE              | 0s                       | PROCQ_LEASE=0s must be longer than zero            | migrate worker api dev",
+            // a whole number in a range
+            "PROCQ_DATABASE_POOL_SIZE | 0                        | PROCQ_DATABASE_POOL_SIZE=0 is out of range 1..1000 | migrate worker api dev",
+            "PROCQ_WORKER_CONCURRENCY | many                     | PROCQ_WORKER_CONCURRENCY=many is not a whole number | migrate worker api dev",
+            // a URL
+            "PROCQ_DATABASE_URL       | mysql://db/procq         | PROCQ_DATABASE_URL=mysql://db/procq is neither     | migrate worker api dev",
+            "PROCQ_URL                | ftp://procq.example      | PROCQ_URL=ftp://procq.example is not an http(s) URL | status cancel worker",
+            // a path
+            "PROCQ_SCAN_ROOTS         | photos=relative/dir      | PROCQ_SCAN_ROOTS: root 'photos' must be an absolute path, got relative/dir | migrate worker api dev",
+            "PROCQ_JOB_TYPES          | /nonexistent/types.yaml  | /nonexistent/types.yaml does not exist (set PROCQ_JOB_TYPES | worker api",
+            // one of a list
+            "PROCQ_LOG_LEVEL          | LOUD                     | PROCQ_LOG_LEVEL=LOUD is not one of TRACE, DEBUG, INFO, WARN, ERROR, OFF | migrate worker api dev",
+    })
+    void everyBadValueStopsStartUpWithExitCode2(String variable, String value, String message, String commands) {
+        for (String command : commands.split(" ")) {
+            StringWriter err = new StringWriter();
+            Shell shell = new Shell(new ByteArrayInputStream(new byte[0]), new PrintWriter(new StringWriter(), true),
+                    new PrintWriter(err, true), false, false, Map.of(variable, value));
+            String[] args = command.equals("status") || command.equals("cancel") ? new String[] {command, "1"} : new String[] {command};
+            assertThat(Main.run(shell, args)).as(command).isEqualTo(ExitCodes.USAGE);
+            assertThat(err.toString()).as(command).contains(message);
+        }
+    }
+
+    @Test
+    void eachVariableIsReadIntoItsTypeOnce() {
+        Settings settings = new Settings(Map.of("PROCQ_MIGRATE_ON_START", "off", "PROCQ_SHUTDOWN_GRACE", "1m",
+                "PROCQ_DATABASE_POOL_SIZE", "3", "PROCQ_URL", "https://procq.example", "PROCQ_SCAN_ROOTS", "photos=/srv/photos",
+                "PROCQ_LOG_LEVEL", "debug"));
+        assertThat(settings.migrateOnStart()).isFalse();
+        assertThat(settings.shutdownGrace()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(settings.databasePoolSize()).isEqualTo(3);
+        assertThat(settings.clientUrl()).isEqualTo("https://procq.example");
+        assertThat(settings.scanRoots()).containsExactly(Map.entry("photos", Path.of("/srv/photos")));
+        // true through a transaction-mode pooler is refused where it matters: by the commands that migrate
+        Settings bounced = new Settings(Map.of("PROCQ_DATABASE_POOLER", "pgbouncer", "PROCQ_MIGRATE_ON_START", "yes"));
+        assertThat(bounced.migrateOnStart()).isTrue();
+        assertThatThrownBy(bounced::validateForApi).hasMessageContaining("PROCQ_MIGRATE_ON_START=true");
+    }
+
     @Test
     void defaultsNeedNoConfiguration() {
-        Settings settings = new Settings(Map.of()).validate();
+        Settings settings = new Settings(Map.of());
         assertThat(settings.httpHost()).isEqualTo("127.0.0.1");
         assertThat(settings.httpPort()).isEqualTo(8080);
         assertThat(settings.apiTokens()).isEmpty();
-        assertThat(settings.workerConcurrency()).isEqualTo(Runtime.getRuntime().availableProcessors());
         assertThat(settings.clientUrl()).isEqualTo("http://127.0.0.1:8080");
         assertThat(settings.database()).isEmpty();
         assertThat(settings.spawner()).isEqualTo("auto");
@@ -65,7 +122,7 @@ class SettingsTest {
     @Test
     void aUrlThatAsksForAStandbyIsRefused() {
         assertThatThrownBy(() -> new Settings(Map.of("PROCQ_DATABASE_URL",
-                "jdbc:postgresql://db-a,db-b/procq?password=secret&targetServerType=preferSecondary")).validate())
+                "jdbc:postgresql://db-a,db-b/procq?password=secret&targetServerType=preferSecondary")))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageStartingWith("PROCQ_DATABASE_URL asks for targetServerType=preferSecondary")
                 .hasMessageContaining("a standby refuses writes")
@@ -88,17 +145,17 @@ class SettingsTest {
 
     @Test
     void badValuesNameTheVariableAndTheValue() {
-        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_HTTP_PORT", "eighty")).validate())
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_HTTP_PORT", "eighty")))
                 .hasMessage("PROCQ_HTTP_PORT=eighty is not a whole number");
-        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_WORKER_CONCURRENCY", "0")).validate())
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_WORKER_CONCURRENCY", "0")))
                 .hasMessageContaining("PROCQ_WORKER_CONCURRENCY=0 is out of range");
-        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_LEASE", "forever")).validate())
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_LEASE", "forever")))
                 .hasMessageContaining("PROCQ_LEASE=forever is not a duration");
-        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_DATABASE_URL", "mysql://x/y")).validate())
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_DATABASE_URL", "mysql://x/y")))
                 .hasMessageContaining("PROCQ_DATABASE_URL");
-        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_SCAN_ROOTS", "photos=relative/dir")).validate())
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_SCAN_ROOTS", "photos=relative/dir")))
                 .hasMessageContaining("must be an absolute path");
-        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_SPAWNER", "fork")).validate())
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_SPAWNER", "fork")))
                 .hasMessage("PROCQ_SPAWNER=fork is not one of auto, native, java");
         assertThat(new Settings(Map.of("PROCQ_SPAWNER", "Native")).spawner()).isEqualTo("native");
     }
@@ -108,7 +165,7 @@ class SettingsTest {
         assertThatThrownBy(() -> new Settings(Map.of("PROCQ_HTTP_HOST", "0.0.0.0")).validateForApi())
                 .isInstanceOf(ConfigException.class).hasMessageContaining("PROCQ_API_TOKENS");
         // a worker has no API to protect: its metrics port may listen anywhere
-        new Settings(Map.of("PROCQ_HTTP_HOST", "0.0.0.0")).validate();
+        new Settings(Map.of("PROCQ_HTTP_HOST", "0.0.0.0"));
         Settings withTokens = new Settings(Map.of("PROCQ_HTTP_HOST", "0.0.0.0", "PROCQ_API_TOKENS", "a, b")).validateForApi();
         assertThat(withTokens.apiTokens()).isEqualTo(List.of("a", "b"));
     }
@@ -153,8 +210,7 @@ class SettingsTest {
     @Test
     void tokensCarryAScopeAndAnIdAndABareTokenIsAdmin() {
         List<ApiToken> tokens = new Settings(Map.of("PROCQ_API_TOKENS",
-                "legacy-token, read:READ-1, submit:ci=SUBMIT-2, ADMIN:ops=admin=with=equals, has:colon"))
-                .validate().scopedApiTokens();
+                "legacy-token, read:READ-1, submit:ci=SUBMIT-2, ADMIN:ops=admin=with=equals, has:colon")).scopedApiTokens();
         assertThat(tokens).extracting(ApiToken::scope).containsExactly(ApiToken.Scope.ADMIN, ApiToken.Scope.READ,
                 ApiToken.Scope.SUBMIT, ApiToken.Scope.ADMIN, ApiToken.Scope.ADMIN);
         assertThat(tokens).extracting(ApiToken::secret)
@@ -168,12 +224,12 @@ class SettingsTest {
 
     @Test
     void aBadTokenListNamesTheEntryNeverTheToken() {
-        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_API_TOKENS", "submit:ci=")).validate())
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_API_TOKENS", "submit:ci=")))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("PROCQ_API_TOKENS: entry 1");
-        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_API_TOKENS", "read:a=SECRET-1,submit:a=SECRET-2")).validate())
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_API_TOKENS", "read:a=SECRET-1,submit:a=SECRET-2")))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("entry 2 repeats the name 'a'")
                 .hasMessageNotContaining("SECRET");
-        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_API_TOKENS", "read:SECRET-1,submit:SECRET-1")).validate())
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_API_TOKENS", "read:SECRET-1,submit:SECRET-1")))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("entry 2 repeats the token")
                 .hasMessageNotContaining("SECRET");
     }
@@ -184,9 +240,9 @@ class SettingsTest {
         SubmissionLimits set = new Settings(Map.of("PROCQ_SUBMISSION_MIN_BYTES", "10", "PROCQ_SUBMISSION_WINDOW", "2s",
                 "PROCQ_SUBMISSION_TIMEOUT", "1m", "PROCQ_SUBMISSIONS_PER_CLIENT", "3")).submissionLimits();
         assertThat(set).isEqualTo(new SubmissionLimits(10, Duration.ofSeconds(2), Duration.ofMinutes(1), 3));
-        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_SUBMISSIONS_PER_CLIENT", "0")).validate())
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_SUBMISSIONS_PER_CLIENT", "0")))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("PROCQ_SUBMISSIONS_PER_CLIENT=0");
-        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_SUBMISSION_WINDOW", "1m", "PROCQ_SUBMISSION_TIMEOUT", "10s")).validate())
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_SUBMISSION_WINDOW", "1m", "PROCQ_SUBMISSION_TIMEOUT", "10s")))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("PROCQ_SUBMISSION_TIMEOUT=10s");
     }
 
@@ -203,7 +259,7 @@ class SettingsTest {
     void thePoolerIsNoneUnlessPgBouncerIsNamed() {
         assertThat(new Settings(Map.of()).databasePooler()).isEqualTo(DatabasePooler.NONE);
         assertThat(new Settings(Map.of("PROCQ_DATABASE_POOLER", "PgBouncer")).databasePooler()).isEqualTo(DatabasePooler.PGBOUNCER);
-        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_DATABASE_POOLER", "pgpool")).validate())
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_DATABASE_POOLER", "pgpool")))
                 .hasMessage("PROCQ_DATABASE_POOLER=pgpool is not one of none, pgbouncer");
     }
 

@@ -1,10 +1,11 @@
 package dev.procq.pool;
 
-import static dev.procq.pool.Specs.uniqueSleepSeconds;
+import static dev.procq.testing.LiveProcesses.uniqueSleepSeconds;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.procq.testing.LiveProcesses;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
@@ -53,11 +54,11 @@ class CrashedWorkerTest {
         String seconds = uniqueSleepSeconds();
         long childPid = startWorker(List.of(), "sleep", seconds);
         TerminationTest.awaitSleepRunning(seconds);
-        assertThat(ProcessTable.live("sleep", seconds)).containsExactly(childPid);
+        assertThat(LiveProcesses.running("sleep", seconds)).containsExactly(childPid);
 
         worker.destroyForcibly();
 
-        await().atMost(Duration.ofSeconds(10)).until(() -> !ProcessTable.isLive(childPid));
+        await().atMost(Duration.ofSeconds(10)).until(() -> !LiveProcesses.isLive(childPid));
     }
 
     @Test
@@ -76,15 +77,15 @@ class CrashedWorkerTest {
         if (backend == Backends.NATIVE) {
             // The helper ends every group when its worker dies; only a helper that dies with the
             // worker (both SIGKILLed, the OOM killer) leaves orphans. Frozen first, it cannot react.
-            long helper = ProcessTable.childNamed(worker.pid(), HelperBinary.NAME).orElseThrow();
-            ProcessTable.signal(helper, "STOP");
+            long helper = LiveProcesses.childNamed(worker.pid(), HelperBinary.NAME).orElseThrow();
+            LiveProcesses.signal(helper, "STOP");
             worker.destroyForcibly();
-            ProcessTable.signal(helper, "KILL");
+            LiveProcesses.signal(helper, "KILL");
         } else {
             worker.destroyForcibly();
         }
-        await().atMost(Duration.ofSeconds(10)).until(() -> !ProcessTable.isLive(shellPid));
-        long orphan = ProcessTable.live("sleep", orphanSeconds).get(0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> !LiveProcesses.isLive(shellPid));
+        long orphan = LiveProcesses.running("sleep", orphanSeconds).get(0);
         assertThat(ProcessGroups.stat(orphan).orElseThrow().group())
                 .as("the orphan is still in the dead child's process group")
                 .isEqualTo(shellPid);
@@ -93,7 +94,7 @@ class CrashedWorkerTest {
 
         assertThat(killed).isEqualTo(1);
         TerminationTest.awaitSleepGone(orphanSeconds);
-        assertThat(ProcessTable.live("sleep", bystanderSeconds)).hasSize(1);
+        assertThat(LiveProcesses.running("sleep", bystanderSeconds)).hasSize(1);
         assertThat(bystander.result()).isNotDone();
         assertThat(ProcessGroups.killTagged(TAG, Set.of(deadWorker))).isZero();
     }
@@ -108,7 +109,7 @@ class CrashedWorkerTest {
 
         worker.destroyForcibly();
 
-        await().atMost(Duration.ofSeconds(10)).until(() -> ProcessTable.live("sleep", seconds).isEmpty());
+        await().atMost(Duration.ofSeconds(10)).until(() -> LiveProcesses.running("sleep", seconds).isEmpty());
     }
 
     /** Starts a stand-in worker JVM running one child and returns the child's pid. */

@@ -2,11 +2,12 @@ package dev.procq.pool;
 
 import static dev.procq.pool.Specs.shell;
 import static dev.procq.pool.Specs.spec;
-import static dev.procq.pool.Specs.uniqueSleepSeconds;
+import static dev.procq.testing.LiveProcesses.uniqueSleepSeconds;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.procq.pool.ChildResult.Outcome;
+import dev.procq.testing.LiveProcesses;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -33,7 +34,7 @@ class DeadlineTest {
     void aChildStillRunningAtItsDeadlineIsEndedWithItsWholeTree() {
         String seconds = uniqueSleepSeconds();
         RunningChild child = launcher.start(shell("sleep \"$1\" & wait", seconds));
-        await().atMost(Duration.ofSeconds(10)).until(() -> ProcessTable.live("sleep", seconds).size() == 1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> LiveProcesses.running("sleep", seconds).size() == 1);
         long setAt = System.nanoTime();
         child.fenceAt(setAt + Duration.ofMillis(300).toNanos());
 
@@ -43,7 +44,7 @@ class DeadlineTest {
         assertThat(result.signal()).isEqualTo(15);
         assertThat(result.error()).isEqualTo("ended at its deadline: the lease could not be renewed in time");
         assertThat(Duration.ofNanos(System.nanoTime() - setAt)).isBetween(Duration.ofMillis(300), Duration.ofSeconds(5));
-        await().atMost(Duration.ofSeconds(10)).until(() -> ProcessTable.live("sleep", seconds).isEmpty());
+        await().atMost(Duration.ofSeconds(10)).until(() -> LiveProcesses.running("sleep", seconds).isEmpty());
     }
 
     @Test
@@ -65,7 +66,7 @@ class DeadlineTest {
     void aChildThatIgnoresTermIsKilledAfterTheGrace() {
         String seconds = uniqueSleepSeconds();
         RunningChild child = launcher.start(shell("trap '' TERM; sleep \"$1\" & wait", seconds));
-        await().atMost(Duration.ofSeconds(10)).until(() -> ProcessTable.live("sleep", seconds).size() == 1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> LiveProcesses.running("sleep", seconds).size() == 1);
         long setAt = System.nanoTime();
         child.fenceAt(setAt);
 
@@ -74,7 +75,7 @@ class DeadlineTest {
         assertThat(result.outcome()).isEqualTo(Outcome.FENCED);
         assertThat(result.signal()).isEqualTo(9);
         assertThat(Duration.ofNanos(System.nanoTime() - setAt)).isGreaterThanOrEqualTo(Specs.SHORT_KILL_GRACE);
-        await().atMost(Duration.ofSeconds(10)).until(() -> ProcessTable.live("sleep", seconds).isEmpty());
+        await().atMost(Duration.ofSeconds(10)).until(() -> LiveProcesses.running("sleep", seconds).isEmpty());
     }
 
     @Test

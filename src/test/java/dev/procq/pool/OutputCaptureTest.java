@@ -1,11 +1,12 @@
 package dev.procq.pool;
 
 import static dev.procq.pool.Specs.shell;
-import static dev.procq.pool.Specs.uniqueSleepSeconds;
+import static dev.procq.testing.LiveProcesses.uniqueSleepSeconds;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.procq.pool.ChildResult.Outcome;
+import dev.procq.testing.LiveProcesses;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.Executors;
@@ -87,7 +88,7 @@ class OutputCaptureTest {
 
         assertThat(result.outcome()).isEqualTo(Outcome.EXITED);
         assertThat(result.outputTail()).contains(token + "\n");
-        await().atMost(Duration.ofSeconds(10)).until(() -> ProcessTable.live("yes", token).isEmpty());
+        await().atMost(Duration.ofSeconds(10)).until(() -> LiveProcesses.running("yes", token).isEmpty());
                 assertThat(heap.peakGrowth()).isLessThan(256 * MEGABYTE);
     }
 

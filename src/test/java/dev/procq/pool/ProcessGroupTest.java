@@ -1,11 +1,12 @@
 package dev.procq.pool;
 
 import static dev.procq.pool.Specs.spec;
-import static dev.procq.pool.Specs.uniqueSleepSeconds;
+import static dev.procq.testing.LiveProcesses.uniqueSleepSeconds;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.procq.pool.ProcessGroups.ProcStat;
+import dev.procq.testing.LiveProcesses;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -38,7 +39,7 @@ class ProcessGroupTest {
         ProcStat stat = ProcessGroups.stat(pid).orElseThrow();
         ProcStat worker = ProcessGroups.stat(ProcessHandle.current().pid()).orElseThrow();
 
-        assertThat(ProcessTable.live("sleep", seconds)).containsExactly(pid);
+        assertThat(LiveProcesses.running("sleep", seconds)).containsExactly(pid);
         assertThat(stat.group()).isEqualTo(pid);
         assertThat(stat.session()).isEqualTo(pid);
         assertThat(stat.session()).isNotEqualTo(worker.session());
@@ -55,7 +56,7 @@ class ProcessGroupTest {
 
         // Had the short-lived thread forked the child, its exit would have sent the child SIGKILL.
         await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2))
-                .until(() -> ProcessTable.isLive(pid));
+                .until(() -> LiveProcesses.isLive(pid));
         assertThat(started.get().result()).isNotDone();
     }
 }

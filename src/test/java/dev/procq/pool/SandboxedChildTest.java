@@ -2,7 +2,7 @@ package dev.procq.pool;
 
 import static dev.procq.pool.Specs.shell;
 import static dev.procq.pool.Specs.spec;
-import static dev.procq.pool.Specs.uniqueSleepSeconds;
+import static dev.procq.testing.LiveProcesses.uniqueSleepSeconds;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -78,7 +78,7 @@ class SandboxedChildTest {
     void stoppingASandboxedChildEndsBwrapAndEverythingInside() {
         String seconds = uniqueSleepSeconds();
         RunningChild child = launcher.start(BWRAP.wrap(shell("sleep $1 & sleep $1 & wait", seconds), CLOSED));
-        await().atMost(Duration.ofSeconds(10)).until(() -> ProcessTable.live("sleep", seconds).size() == 2);
+        await().atMost(Duration.ofSeconds(10)).until(() -> LiveProcesses.running("sleep", seconds).size() == 2);
         assertThat(LiveProcesses.withArgument(seconds)).hasSizeGreaterThanOrEqualTo(5); // bwrap x2, sh, sleep x2
         ChildResult result = child.stop("cancelled").join();
         assertThat(result.outcome()).isEqualTo(ChildResult.Outcome.STOPPED);

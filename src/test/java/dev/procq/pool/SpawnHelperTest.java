@@ -2,11 +2,12 @@ package dev.procq.pool;
 
 import static dev.procq.pool.Specs.shell;
 import static dev.procq.pool.Specs.spec;
-import static dev.procq.pool.Specs.uniqueSleepSeconds;
+import static dev.procq.testing.LiveProcesses.uniqueSleepSeconds;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.procq.pool.ChildResult.Outcome;
+import dev.procq.testing.LiveProcesses;
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -73,7 +74,7 @@ class SpawnHelperTest {
             assertThat(result.outcome()).isEqualTo(Outcome.STOPPED);
             assertThat(result.signal()).isEqualTo(15);
         }
-        await().atMost(Duration.ofSeconds(10)).until(() -> ProcessTable.live("sleep", seconds).isEmpty());
+        await().atMost(Duration.ofSeconds(10)).until(() -> LiveProcesses.running("sleep", seconds).isEmpty());
     }
 
     @Test
@@ -97,7 +98,7 @@ class SpawnHelperTest {
         for (int i = 0; i < 200; i++) {
             children.add(launcher.start(spec("sleep", seconds)));
         }
-        await().atMost(Duration.ofSeconds(30)).until(() -> ProcessTable.live("sleep", seconds).size() == 200);
+        await().atMost(Duration.ofSeconds(30)).until(() -> LiveProcesses.running("sleep", seconds).size() == 200);
 
         int threadsDuring = ManagementFactory.getThreadMXBean().getThreadCount();
         children.forEach(child -> child.stop("test over"));
@@ -111,8 +112,8 @@ class SpawnHelperTest {
     void killedHelperLosesItsChildrenKillsTheirGroupsAndIsReplaced() throws Exception {
         String seconds = uniqueSleepSeconds();
         RunningChild child = launcher.start(shell("sleep \"$1\" & wait", seconds));
-        await().atMost(Duration.ofSeconds(10)).until(() -> ProcessTable.live("sleep", seconds).size() == 1);
-        long grandchild = ProcessTable.live("sleep", seconds).get(0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> LiveProcesses.running("sleep", seconds).size() == 1);
+        long grandchild = LiveProcesses.running("sleep", seconds).get(0);
         long helper = launcher.helperPid().orElseThrow();
 
         ProcessHandle.of(helper).orElseThrow().destroyForcibly();
@@ -120,7 +121,7 @@ class SpawnHelperTest {
         ChildResult result = child.result().get(10, java.util.concurrent.TimeUnit.SECONDS);
         assertThat(result.outcome()).isEqualTo(Outcome.LOST);
         assertThat(result.error()).startsWith("the spawn helper died (killed by signal 9)");
-        assertThat(ProcessTable.isLive(grandchild)).as("the lost child's grandchild").isFalse();
+        assertThat(LiveProcesses.isLive(grandchild)).as("the lost child's grandchild").isFalse();
         await().atMost(Duration.ofSeconds(10)).until(() -> launcher.helperPid().isPresent());
         assertThat(launcher.helperPid().getAsLong()).isNotEqualTo(helper);
         assertThat(launcher.start(shell("echo again")).result().join().outputTail()).isEqualTo("again\n");
@@ -148,10 +149,10 @@ class SpawnHelperTest {
     void closeEndsAGroupThatIgnoresSigtermAfterTheGrace() throws Exception {
         String seconds = uniqueSleepSeconds();
         launcher.start(shell("(trap '' TERM HUP; sleep \"$1\") & wait", seconds));
-        await().atMost(Duration.ofSeconds(10)).until(() -> ProcessTable.live("sleep", seconds).size() == 1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> LiveProcesses.running("sleep", seconds).size() == 1);
 
         launcher.close();
 
-        await().atMost(Duration.ofSeconds(10)).until(() -> ProcessTable.live("sleep", seconds).isEmpty());
+        await().atMost(Duration.ofSeconds(10)).until(() -> LiveProcesses.running("sleep", seconds).isEmpty());
     }
 }

@@ -3,7 +3,6 @@ package dev.procq.pool;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 
 /** Child specs as the tests need them. */
 final class Specs {
@@ -34,14 +33,5 @@ final class Specs {
         argv[3] = "sh";
         System.arraycopy(arguments, 0, argv, 4, arguments.length);
         return spec(argv);
-    }
-
-    /**
-     * A sleep duration no other test, and no other build on this host, uses: tests find "their"
-     * sleep processes by it.
-     */
-    static String uniqueSleepSeconds() {
-        ThreadLocalRandom random = ThreadLocalRandom.current();
-        return random.nextInt(2000, 9000) + "." + random.nextInt(100_000, 1_000_000);
     }
 }

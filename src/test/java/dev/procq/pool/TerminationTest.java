@@ -2,11 +2,12 @@ package dev.procq.pool;
 
 import static dev.procq.pool.Specs.shell;
 import static dev.procq.pool.Specs.spec;
-import static dev.procq.pool.Specs.uniqueSleepSeconds;
+import static dev.procq.testing.LiveProcesses.uniqueSleepSeconds;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.procq.pool.ChildResult.Outcome;
+import dev.procq.testing.LiveProcesses;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -166,11 +167,11 @@ class TerminationTest {
 
     static void awaitSleepRunning(String seconds) {
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
-                .until(() -> !ProcessTable.live("sleep", seconds).isEmpty());
+                .until(() -> !LiveProcesses.running("sleep", seconds).isEmpty());
     }
 
     static void awaitSleepGone(String seconds) {
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
-                .until(() -> ProcessTable.live("sleep", seconds).isEmpty());
+                .until(() -> LiveProcesses.running("sleep", seconds).isEmpty());
     }
 }

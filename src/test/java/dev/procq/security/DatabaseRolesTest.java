@@ -106,7 +106,7 @@ class DatabaseRolesTest {
     void apiAndWorkerRolesRunTheWholeLifeOfABatch() throws Exception {
         JobTypes types = JobTypes.parse(TYPES, "test");
         Settings settings = postgres.settings(Map.of("PROCQ_HTTP_PORT", "0", "PROCQ_POLL_INTERVAL", "200ms",
-                "PROCQ_WORKER_METRICS_PORT", "off", "PROCQ_WORKER_CONCURRENCY", "4")).validate();
+                "PROCQ_WORKER_METRICS_PORT", "off", "PROCQ_WORKER_CONCURRENCY", "4"));
         Metrics metrics = new Metrics("roles");
         try (CapturedLogs logs = new CapturedLogs(Level.INFO, "dev.procq");
              ApiServer api = new ApiServer(settings, apiDb, types, metrics).start()) {

@@ -81,7 +81,7 @@ class LoopbackOnlyTest {
     @Test
     void workerMayServeItsMetricsBeyondLoopbackWithoutTokens() {
         // The worker serves /metrics and /healthz on PROCQ_HTTP_HOST, never the API.
-        assertThat(settings("0.0.0.0", null).validate().httpHost()).isEqualTo("0.0.0.0");
+        assertThat(settings("0.0.0.0", null).httpHost()).isEqualTo("0.0.0.0");
     }
 
     @Test

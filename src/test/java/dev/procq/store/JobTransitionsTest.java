@@ -123,7 +123,7 @@ class JobTransitionsTest {
         long batch = jdbi().inTransaction(handle -> {
             long id = handle.attach(BatchDao.class).insertUnlessKeyUsed(type, 0, null).orElseThrow();
             try (JobCopyWriter writer = new JobCopyWriter(handle, id, type, 0, MAX_ATTEMPTS, Duration.ofSeconds(10))) {
-                writer.add("target", null);
+                writer.add("target", null, null);
                 handle.attach(BatchDao.class).setTotal(id, writer.finish());
             }
             return id;

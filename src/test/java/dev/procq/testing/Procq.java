@@ -53,7 +53,7 @@ public final class Procq implements AutoCloseable {
         all.put("PROCQ_HTTP_PORT", "0");
         all.put("PROCQ_POLL_INTERVAL", "200ms");
         all.putAll(env);
-        this.settings = postgres.settings(all).validate();
+        this.settings = postgres.settings(all);
     }
 
     public Procq startApi() {

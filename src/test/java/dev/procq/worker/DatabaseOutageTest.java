@@ -83,7 +83,7 @@ class DatabaseOutageTest {
         postgres = startPostgres();
         String url = "jdbc:postgresql://127.0.0.1:" + port + "/postgres";
         Settings settings = new Settings(Map.of("PROCQ_DATABASE_URL", url, "PROCQ_DATABASE_USER", "postgres",
-                "PROCQ_HTTP_PORT", "0")).validate();
+                "PROCQ_HTTP_PORT", "0"));
         database = new Database(settings.requireDatabase("test"), "test-api", 4);
         database.migrate();
         Jdbi jdbi = database.jdbi();

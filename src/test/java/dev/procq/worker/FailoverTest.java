@@ -95,7 +95,7 @@ class FailoverTest {
         Path jobTypes = dir.resolve("jobtypes.yaml");
         Files.writeString(jobTypes, types);
         Settings settings = new Settings(Map.of("PROCQ_DATABASE_URL", url, "PROCQ_DATABASE_USER", ReplicatedPostgres.USER,
-                "PROCQ_HTTP_PORT", "0")).validate();
+                "PROCQ_HTTP_PORT", "0"));
         apiDatabase = new Database(settings.requireDatabase("api"), "api", 4, settings.databaseTimeouts());
         apiDatabase.migrate();
         api = new ApiServer(settings, apiDatabase, JobTypes.parse(types, "test"), new Metrics("test")).start();
