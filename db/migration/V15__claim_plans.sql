@@ -8,13 +8,15 @@
 -- through a hash join over the whole table (another 3 ms), where an index scan in claim order
 -- and eight primary-key probes take 0.3 ms. The scan in claim order is the only plan that ever
 -- makes sense for "the first N waiting jobs, skipping locked ones", so the claim functions plan
--- with sequential and bitmap scans off (their own setting, restored when they return; nothing
--- else is affected).
+-- with sequential scans, bitmap scans and sorts off (their own setting, restored when they
+-- return; nothing else is affected). With sorts allowed, another index (job_batch_state_idx, a
+-- skip scan on PostgreSQL 18) and a sort of every waiting job of the type could still win.
 
 CREATE FUNCTION procq.job_claim_pending(type_name text, wanted integer) RETURNS SETOF bigint
     LANGUAGE plpgsql VOLATILE
     SET enable_seqscan = off
     SET enable_bitmapscan = off
+    SET enable_sort = off
 AS $$
 BEGIN
     -- Jobs of paused and halted batches (procq.batch_held, V10) are never claimed: the set is
@@ -30,4 +32,6 @@ END;
 $$;
 COMMENT ON FUNCTION procq.job_claim_pending(text, integer) IS 'The first wanted runnable jobs of a type without cluster-wide limits, in claim order (priority, id), locked (SKIP LOCKED) for the caller to set RUNNING; always by the claim index, whatever the statistics say.';
 
--- procq.job_type_claim (V11, limited types) plans the same way: R__job_type_claim.sql.
+-- procq.job_type_claim (V11, limited types) plans the same way: R__job_type_claim.sql, which
+-- counts each key's room once per claim and no longer asks procq.job_key_blocked of every row.
+DROP FUNCTION procq.job_key_blocked(text, text, integer, double precision, double precision, timestamptz);

@@ -1,13 +1,6 @@
 package dev.procq.cli;
 
-import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
 
 /** procq pause: no worker starts more of a batch; running children finish. */
 @Command(name = "pause", mixinStandardHelpOptions = true, sortOptions = false,
@@ -16,26 +9,11 @@ import picocli.CommandLine.Spec;
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:paused", "1:no such batch, it is DONE or CANCELLED, or the API refused or could not be reached",
                 "2:bad usage"})
-public final class PauseCommand implements Callable<Integer> {
-    @ParentCommand
-    ClientRoot root;
-
-    @Spec
-    CommandLine.Model.CommandSpec spec;
-
-    @Parameters(paramLabel = "BATCH_ID", description = "the batch to pause")
-    long batchId;
-
-    @Option(names = "--json", description = "print the API's JSON as it is")
-    boolean json;
-
-    @Mixin
-    ClientOptions clientOptions;
-
+public final class PauseCommand extends BatchCommand {
     @Override
     public Integer call() {
         Shell shell = root.shell();
-        long id = ClientOptions.positiveId(spec.commandLine(), batchId);
+        long id = id();
         BatchReply.print(shell, clientOptions.client(shell).pauseRaw(id), json, batch -> "batch " + batch.id() + " "
                 + batch.state() + (batch.counts().running() > 0 ? ": " + batch.counts().running() + " running finish" : "")
                 + "; resume it with: procq resume " + batch.id());

@@ -1,13 +1,7 @@
 package dev.procq.cli;
 
-import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
 
 /** procq retry: a batch's FAILED targets run again. */
 @Command(name = "retry", mixinStandardHelpOptions = true, sortOptions = false,
@@ -17,29 +11,14 @@ import picocli.CommandLine.Spec;
         exitCodeList = {"0:queued again (with --wait: every target OK)",
                 "1:no such batch, or the API refused or could not be reached; with --wait: a target FAILED again",
                 "2:bad usage"})
-public final class RetryCommand implements Callable<Integer> {
-    @ParentCommand
-    ClientRoot root;
-
-    @Spec
-    CommandLine.Model.CommandSpec spec;
-
-    @Parameters(paramLabel = "BATCH_ID", description = "the batch whose FAILED targets to run again")
-    long batchId;
-
-    @Option(names = "--json", description = "print the API's JSON as it is")
-    boolean json;
-
+public final class RetryCommand extends BatchCommand {
     @Mixin
     WaitOptions waitOptions;
-
-    @Mixin
-    ClientOptions clientOptions;
 
     @Override
     public Integer call() throws InterruptedException {
         Shell shell = root.shell();
-        long id = ClientOptions.positiveId(spec.commandLine(), batchId);
+        long id = id();
         ApiClient api = clientOptions.client(shell);
         long failedBefore = api.batch(id).counts().failed();
         BatchReply.print(shell, api.retryRaw(id), json, batch -> failedBefore == 0

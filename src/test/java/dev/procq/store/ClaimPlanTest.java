@@ -31,6 +31,8 @@ class ClaimPlanTest {
 
     static final int JOBS = 2_000;
     static final int SLOTS = 8;
+    /** The worker's (Completer.KEY_SCAN_LIMIT): the waiting jobs a keyed claim reads, then the keys it visits. */
+    static final int SCAN_LIMIT = 1000;
 
     Jdbi jdbi;
     String type;
@@ -39,7 +41,7 @@ class ClaimPlanTest {
     @BeforeEach
     void setUp() {
         jdbi = postgres.database().jdbi();
-        jdbi.useHandle(h -> h.execute("TRUNCATE procq.job, procq.batch, procq.job_attempt"));
+        jdbi.useHandle(h -> h.execute("TRUNCATE procq.job, procq.batch, procq.job_attempt, procq.job_type, procq.job_rate"));
         type = "plan";
         worker = jdbi.withExtension(WorkerDao.class, dao -> dao.register("test-host", 1, SLOTS, new String[] {type}));
     }
@@ -76,6 +78,26 @@ class ClaimPlanTest {
         assertClaimUsesIndexes();
     }
 
+    @Test
+    void aHotKeyCostsAClaimNoMoreThanItsScanLimit() throws SQLException {
+        jdbi.useHandle(h -> h.execute("""
+                INSERT INTO procq.job_type (name, concurrency, key_concurrency) VALUES (?, ?, 2)""", type, SLOTS));
+        long batch = batch(JOBS, "PENDING");
+        // Three in four on one host, first in claim order (more than a first pass reads) and first in key order.
+        jdbi.useHandle(h -> h.execute("""
+                UPDATE procq.job j SET key = CASE WHEN r.n <= 1500 THEN 'a-hot-host' ELSE 'k' || j.id END
+                  FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM procq.job WHERE batch_id = ?) r
+                 WHERE j.id = r.id""", batch));
+        analyze();
+        for (int round = 0; round < 3; round++) {
+            List<FinishedOrClaimed> rows = roundTrip(new Long[0], 3L * SCAN_LIMIT);
+            assertThat(rows.stream().filter(FinishedOrClaimed::claim)).as("round %d", round).hasSize(SLOTS);
+        }
+        long hot = jdbi.withHandle(h -> h.createQuery(
+                "SELECT count(*) FROM procq.job WHERE state = 'RUNNING' AND key = 'a-hot-host'").mapTo(Long.class).one());
+        assertThat(hot).as("the hot key at its keyConcurrency").isEqualTo(2);
+    }
+
     /** Claims eight, then writes their results while claiming eight more, each under a generic plan. */
     private void assertClaimUsesIndexes() throws SQLException {
         List<FinishedOrClaimed> first = roundTrip(new Long[0]);
@@ -95,6 +117,14 @@ class ClaimPlanTest {
 
     /** One round trip as a worker makes it, with {@code finishing} ending OK; asserts it scanned no table. */
     private List<FinishedOrClaimed> roundTrip(Long[] finishing) throws SQLException {
+        // A few heap rows per job written or claimed (the claim index's head, primary-key probes,
+        // the attempt's foreign key), never a whole partial index filtered by id: 42 and 58
+        // here, against 2,034 and 2,050 when a limited claim read job_pending_claim_idx whole.
+        return roundTrip(finishing, 10L * (finishing.length + SLOTS));
+    }
+
+    /** The same, fetching at most {@code fetchLimit} rows of procq.job through indexes. */
+    private List<FinishedOrClaimed> roundTrip(Long[] finishing, long fetchLimit) throws SQLException {
         List<AttemptResult> results = Arrays.stream(finishing).map(id -> new AttemptResult(id, 1, JobState.OK,
                 Outcome.OK, 0, null, null, "", OffsetDateTime.now(), Duration.ofMillis(1), Duration.ZERO, false, 0L, 0L,
                 1000L, null)).toList();
@@ -102,14 +132,11 @@ class ClaimPlanTest {
             h.execute("SET LOCAL plan_cache_mode = force_generic_plan");
             long before = sequentialScansOfJobs(h);
             long fetchedBefore = fetchedByIndex(h);
-            List<FinishedOrClaimed> rows = new ClaimRoundTrip(jdbi, worker, 60_000, 1000).run(h.getConnection(),
+            List<FinishedOrClaimed> rows = new ClaimRoundTrip(jdbi, worker, 60_000, SCAN_LIMIT).run(h.getConnection(),
                     results, new String[] {type, "other"}, new Integer[] {SLOTS, SLOTS}, SLOTS);
             assertThat(sequentialScansOfJobs(h) - before).as("sequential scans of procq.job in one round trip").isZero();
-            // A few heap rows per job written or claimed (the claim index's head, primary-key probes,
-            // the attempt's foreign key), never a whole partial index filtered by id: 42 and 58
-            // here, against 2,034 and 2,050 when a limited claim read job_pending_claim_idx whole.
             assertThat(fetchedByIndex(h) - fetchedBefore).as("rows of procq.job fetched by index in one round trip")
-                    .isLessThanOrEqualTo(10L * (finishing.length + SLOTS));
+                    .isLessThanOrEqualTo(fetchLimit);
             return rows;
         });
     }
