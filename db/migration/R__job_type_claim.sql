@@ -31,6 +31,7 @@ CREATE OR REPLACE FUNCTION procq.job_type_claim(type_name text, wanted integer, 
     SET enable_seqscan = off
     SET enable_bitmapscan = off
     SET enable_sort = off
+    SET jit = off
 AS $$
 DECLARE
     t procq.job_type%ROWTYPE;
