@@ -46,9 +46,8 @@ public interface JobDao {
     /**
      * Writes the ends of many attempts, each only if this worker still holds that attempt,
      * and records the attempt rows for exactly those; CTE {@code written} holds the ids
-     * written. Both {@link #finishIfRunning} and {@link #FINISH_IF_RUNNING_AND_CLAIM} (run by
-     * {@link ClaimRoundTrip}) run it, with the same per-result arrays in the same order: a column
-     * added here goes into both.
+     * written. The first part of {@link #FINISH_IF_RUNNING_AND_CLAIM} (run by {@link ClaimRoundTrip},
+     * which binds its per-result arrays): a column added here is bound there.
      */
     String FINISH_IF_RUNNING = """
             WITH r AS (
@@ -82,21 +81,8 @@ public interface JobDao {
             )
             """;
 
-    /** The ends of many attempts in one statement (see {@link #FINISH_IF_RUNNING}); returns the ids written. */
-    @SqlQuery(FINISH_IF_RUNNING + """
-            SELECT id FROM written""")
-    List<Long> finishIfRunning(@Bind("worker") long workerId,
-                               @Bind("ids") Long[] ids, @Bind("attempts") Integer[] attempts,
-                               @Bind("states") String[] states, @Bind("outcomes") String[] outcomes,
-                               @Bind("exitCodes") Integer[] exitCodes, @Bind("signals") Integer[] signals,
-                               @Bind("errors") String[] errors, @Bind("tails") String[] tails,
-                               @Bind("durationsMs") Long[] durationsMs, @Bind("retryDelaysMs") Long[] retryDelaysMs,
-                               @Bind("refunds") Boolean[] refunds, @Bind("cpuUserMs") Long[] cpuUserMs,
-                               @Bind("cpuSystemMs") Long[] cpuSystemMs, @Bind("maxRssKb") Long[] maxRssKb,
-                               @Bind("decidedBy") String[] decidedBy);
-
     /**
-     * A worker's whole round trip ({@link ClaimRoundTrip} runs it): writes the ends of many attempts (as {@link #finishIfRunning}),
+     * A worker's whole round trip ({@link ClaimRoundTrip} runs it): writes the ends of many attempts ({@link #FINISH_IF_RUNNING}),
      * then claims, per type in the order given, at most that type's free slots, and at most
      * {@code claimTotal} in all (the worker's global cap). The slots it fills may be the ones its
      * results free, so a RUNNING row always stands for a taken slot and the claim costs no trip
@@ -105,8 +91,7 @@ public interface JobDao {
      *
      * <p>Without an ORDER BY the outer LIMIT stops the per-type scans as soon as it is met, so no
      * row is locked that is not claimed; the rows come type by type in the order of the arrays
-     * (the cap itself holds whatever the plan). Takes the same per-result arrays as
-     * {@link #finishIfRunning}, in the same order. Returns one row per result written, one per
+     * (the cap itself holds whatever the plan). Returns one row per result written, one per
      * job claimed, and one per type with a cluster-wide limit (the waiting jobs each limit held
      * back, and when a rate next allows a start).
      *

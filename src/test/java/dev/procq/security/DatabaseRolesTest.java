@@ -170,10 +170,6 @@ class DatabaseRolesTest {
             dao.renewLeases(workerId, new Long[] {-1L}, 1000);
             dao.rescueExpiredLeases(10, 3, true, 20_000);
             dao.releaseAllHeldBy(workerId);
-            dao.finishIfRunning(workerId, new Long[] {-1L}, new Integer[] {1}, new String[] {"OK"}, new String[] {"OK"},
-                    new Integer[] {0}, new Integer[] {null}, new String[] {null}, new String[] {""}, new Long[] {1L},
-                    new Long[] {0L}, new Boolean[] {false}, new Long[] {2L}, new Long[] {1L}, new Long[] {1024L},
-                    new String[] {"ok: exit 0"});
         });
         new ClaimRoundTrip(workerDb.jdbi(), workerId, 1000, 1000).run(List.of(new AttemptResult(-1, 1, JobState.OK,
                 Outcome.OK, 0, null, null, "", OffsetDateTime.now(), Duration.ofMillis(1), Duration.ZERO, false, 2L, 1L,

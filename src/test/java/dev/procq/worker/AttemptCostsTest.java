@@ -18,7 +18,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * What a child cost reaches procq.job_attempt through the worker's write path (Verdict, Completer,
- * JobDao.finishIfRunning), and an unknown cost stays NULL instead of becoming 0.
+ * ClaimRoundTrip), and an unknown cost stays NULL instead of becoming 0.
  */
 class AttemptCostsTest {
     @RegisterExtension

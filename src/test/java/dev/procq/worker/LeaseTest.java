@@ -3,12 +3,18 @@ package dev.procq.worker;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.procq.store.AttemptResult;
+import dev.procq.store.ClaimRoundTrip;
 import dev.procq.store.ClaimedJob;
 import dev.procq.store.JobDao;
+import dev.procq.store.JobDao.FinishedOrClaimed;
+import dev.procq.store.JobState;
+import dev.procq.store.Outcome;
 import dev.procq.store.WorkerDao;
 import dev.procq.testing.PostgresExtension;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.OffsetDateTime;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -65,11 +71,10 @@ class LeaseTest {
     }
 
     List<Long> finishOk(long worker, ClaimedJob job) {
-        return jdbi.withExtension(JobDao.class, dao -> dao.finishIfRunning(worker, new Long[] {job.id()},
-                new Integer[] {job.attempt()}, new String[] {"OK"}, new String[] {"OK"}, new Integer[] {0},
-                new Integer[] {null}, new String[] {null}, new String[] {"tail"}, new Long[] {1L}, new Long[] {0L},
-                new Boolean[] {false}, new Long[] {null}, new Long[] {null}, new Long[] {null},
-                new String[] {"ok: exit 0"}));
+        AttemptResult ok = new AttemptResult(job.id(), job.attempt(), JobState.OK, Outcome.OK, 0, null, null, "tail",
+                OffsetDateTime.now(), Duration.ofMillis(1), Duration.ZERO, false, null, null, null, "ok: exit 0");
+        return new ClaimRoundTrip(jdbi, worker, LEASE.toMillis(), 1).run(List.of(ok), new String[0], new Integer[0], 0)
+                .stream().map(FinishedOrClaimed::id).toList();
     }
 
     @Test
