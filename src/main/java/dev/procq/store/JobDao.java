@@ -57,6 +57,11 @@ public interface JobDao {
                        AS r(id, attempt, state, outcome, exit_code, signal, error, output_tail,
                             duration_ms, retry_delay_ms, refund, cpu_user_ms, cpu_system_ms, max_rss_kb,
                             decided_by)
+            ), locked AS (
+                -- The rows to write, locked first and in id order, as renewLeases locks them: the
+                -- lease keeper renews these same rows from its own thread, and two statements
+                -- that lock one set of rows in two orders deadlock (B3, 500 at once, did once a run).
+                SELECT id FROM procq.job WHERE id = ANY (:ids) ORDER BY id FOR UPDATE
             ), written AS (
                 UPDATE procq.job j
                    SET state = r.state, exit_code = r.exit_code, signal = r.signal, error = r.error,
@@ -66,8 +71,8 @@ public interface JobDao {
                                      THEN now() + r.retry_delay_ms * interval '1 millisecond'
                                      ELSE j.run_at END,
                        max_attempts = j.max_attempts + CASE WHEN r.refund THEN 1 ELSE 0 END
-                  FROM r
-                 WHERE j.id = ANY (:ids) AND j.id = r.id AND j.state = 'RUNNING' AND j.worker_id = :worker AND j.attempts = r.attempt
+                  FROM r JOIN locked l ON l.id = r.id
+                 WHERE j.id = l.id AND j.state = 'RUNNING' AND j.worker_id = :worker AND j.attempts = r.attempt
                 RETURNING j.id, j.started_at
             ), attempts AS (
                 INSERT INTO procq.job_attempt (job_id, attempt, worker_id, started_at, finished_at, outcome,
@@ -166,9 +171,15 @@ public interface JobDao {
      * the ids renewed. A job missing from the answer was lost (rescued, cancelled, finished).
      */
     @SqlQuery("""
-            UPDATE procq.job SET lease_expires_at = now() + :leaseMillis * interval '1 millisecond'
-             WHERE id = ANY(:ids) AND worker_id = :worker AND state = 'RUNNING'
-            RETURNING id""")
+            WITH locked AS (
+                -- In id order, as the round trip locks the rows it writes (FINISH_IF_RUNNING).
+                SELECT id FROM procq.job
+                 WHERE id = ANY(:ids) AND worker_id = :worker AND state = 'RUNNING'
+                 ORDER BY id FOR UPDATE)
+            UPDATE procq.job j SET lease_expires_at = now() + :leaseMillis * interval '1 millisecond'
+              FROM locked l
+             WHERE j.id = l.id AND j.worker_id = :worker AND j.state = 'RUNNING'
+            RETURNING j.id""")
     List<Long> renewLeases(@Bind("worker") long workerId, @Bind("ids") Long[] ids, @Bind("leaseMillis") long leaseMillis);
 
     /**
