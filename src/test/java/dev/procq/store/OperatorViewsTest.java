@@ -14,8 +14,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * procq.batch_progress, procq.recent_failures and procq.stuck_jobs answer the operator's
- * questions. Batches come in through the API; job states are then set with SQL, as a worker
+ * procq.batch_progress, procq.recent_failures, procq.stuck_jobs and procq.job_key_usage answer
+ * the operator's questions. Batches come in through the API; job states are then set with SQL, as a worker
  * (or an operator) would, and the trigger-kept counters follow.
  */
 class OperatorViewsTest {
@@ -132,5 +132,34 @@ class OperatorViewsTest {
         assertThat(stuck).extracting(row -> row.get("target") + ": " + row.get("why")).containsExactly(
                 "expired: lease expired", "orphaned: worker stopped", "silent: worker heartbeat late");
         assertThat(stuck.get(2)).containsEntry("worker_id", quiet).containsEntry("host", "host-a").containsEntry("pid", 4242L);
+    }
+
+    @Test
+    void keyUsageCountsRunningJobsAndTheLastMinutesStarts() {
+        long batch = procq.submit("echo", List.of("running", "retried", "old"));
+        List<Long> jobs = jobsOf(batch);
+        jdbi.useHandle(h -> h.execute("UPDATE procq.job SET key = 'host-1' WHERE batch_id = ?", batch));
+        run(jobs.get(0), worker, "1 minute"); // started 90 seconds ago, running still
+        run(jobs.get(1), worker, "1 minute");
+        finish(jobs.get(1), "OK", "0 seconds");
+        attempt(jobs.get(1), 1, "5 seconds", "4 seconds", "FAILED");
+        attempt(jobs.get(1), 2, "3 seconds", "2 seconds", "OK");
+        run(jobs.get(2), worker, "1 minute");
+        finish(jobs.get(2), "OK", "0 seconds");
+        attempt(jobs.get(2), 1, "3 minutes", "2 minutes", "OK");
+
+        Map<String, Object> usage = jdbi.withHandle(h -> h.createQuery(
+                "SELECT running, started_last_minute, starts_per_second FROM procq.job_key_usage WHERE key = 'host-1'")
+                .mapToMap().one());
+
+        // Both attempts of the retried job count as starts; the old one and the 90-second runner do not.
+        assertThat(usage).containsEntry("running", 1L).containsEntry("started_last_minute", 2L)
+                .containsEntry("starts_per_second", new BigDecimal("0.2"));
+    }
+
+    static void attempt(long job, int attempt, String startedAgo, String finishedAgo, String outcome) {
+        jdbi.useHandle(h -> h.execute("INSERT INTO procq.job_attempt (job_id, attempt, worker_id, started_at, finished_at, "
+                + "outcome, duration_ms) VALUES (?, ?, ?, now() - ?::interval, now() - ?::interval, ?, 1000)",
+                job, attempt, worker, startedAgo, finishedAgo, outcome));
     }
 }
