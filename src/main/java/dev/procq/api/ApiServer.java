@@ -17,6 +17,7 @@ import dev.procq.metrics.Metrics;
 import dev.procq.store.Database;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
 import io.javalin.json.JavalinJackson;
 import io.javalin.security.Roles;
 import java.io.IOException;
@@ -144,6 +145,8 @@ public final class ApiServer implements AutoCloseable {
     private void errors(io.javalin.config.RoutesConfig routes) {
         routes.exception(IntakeException.class, (e, ctx) -> error(ctx, e.status(), e.getMessage(), e.detail()));
         routes.exception(ApiError.class, (e, ctx) -> error(ctx, e.status(), e.getMessage(), e.detail()));
+        // Javalin's own refusals (a body past maxRequestSize on PATCH /types or resume, say) in the API's shape.
+        routes.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(), e.getMessage(), e.getDetails()));
         routes.exception(Exception.class, (e, ctx) -> {
             if (isDatabaseUnavailable(e)) {
                 error(ctx, 503, "database unavailable; try again shortly", Map.of());

@@ -80,8 +80,8 @@ final class TokenAuth {
         authenticate(ctx);
         Caller caller = Caller.of(ctx);
         if (!access.allows(caller.scope())) {
-            throw new ApiError(403, "a " + caller.scope().setting() + " token may not do this: it needs a "
-                    + String.join(" or ", access.scopes().stream().map(ApiToken.Scope::setting).toList()) + " token",
+            throw new ApiError(403, "this token's scope (" + caller.scope().setting() + ") may not do this: it needs "
+                    + String.join(" or ", access.scopes().stream().map(ApiToken.Scope::setting).toList()),
                     Map.of("scope", caller.scope().setting(),
                             "needs", access.scopes().stream().map(ApiToken.Scope::setting).toList()));
         }

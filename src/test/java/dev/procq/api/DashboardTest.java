@@ -458,7 +458,7 @@ class DashboardTest {
             driver.findElement(By.cssSelector("#types tr[data-type='exit'] .pause-type")).click();
             eventually().until(() -> text("#types tr[data-type='exit'] .type-result").startsWith("not changed: "));
             assertThat(text("#types tr[data-type='exit'] .type-result"))
-                    .isEqualTo("not changed: a read token may not do this: it needs a admin token");
+                    .isEqualTo("not changed: this token's scope (read) may not do this: it needs admin");
             assertThat(typeRow("exit")).containsEntry("paused", false);
         }
     }

@@ -113,6 +113,24 @@ class ErrorBodyTest {
         }
     }
 
+    @Test
+    void bodiesPastTheRequestLimitAre413InTheApisShapeAndChangeNothing() {
+        long batch = procq.submit("echo", List.of("a"));
+        assertThat(procq.postJson("/api/v1/batches/" + batch + "/pause", "").status()).isEqualTo(200);
+        assertThat(procq.send("PATCH", "/api/v1/types/echo", "{\"concurrency\": 2}").status()).isEqualTo(200);
+        String big = "{\"concurrency\": 3, \"pad\": \"" + "x".repeat(1_100_000) + "\"}";
+        for (Procq.Response response : List.of(procq.send("PATCH", "/api/v1/types/echo", big),
+                procq.postJson("/api/v1/batches/" + batch + "/resume", big))) {
+            assertThat(response.status()).isEqualTo(413);
+            assertThat(response.header("Content-Type")).startsWith("application/json");
+            assertThat(parse(response.body()).get("error").asText()).isNotBlank();
+        }
+        assertThat(procq.get("/api/v1/batches/" + batch).json().get("state").asText()).isEqualTo("PAUSED");
+        int concurrency = procq.database().jdbi().withHandle(h -> h.createQuery(
+                "SELECT concurrency FROM procq.job_type WHERE name = 'echo'").mapTo(Integer.class).one());
+        assertThat(concurrency).isEqualTo(2);
+    }
+
     private static String assertInternalError(String body) {
         assertThat(body).doesNotContain(INTERNALS);
         JsonNode error = Procq.JSON.valueToTree(parse(body));

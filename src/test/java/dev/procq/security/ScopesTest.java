@@ -148,7 +148,7 @@ class ScopesTest {
         RawHttp.Result result = call("POST", "/api/v1/batches", READ, SUBMISSION);
         assertThat(result.status()).isEqualTo(403);
         JsonNode body = json(result);
-        assertThat(body.get("error").asText()).contains("read token").contains("submit or admin");
+        assertThat(body.get("error").asText()).contains("scope (read)").contains("needs submit or admin");
         assertThat(body.get("detail").get("scope").asText()).isEqualTo("read");
         assertThat(body.get("detail").get("needs").toString()).isEqualTo("[\"submit\",\"admin\"]");
         assertThat(nothingRecordedBy("reader")).isTrue();
