@@ -108,6 +108,16 @@ GRANT INSERT, UPDATE (halt_failed, halt_failed_percent, halt_after, halt_in_a_ro
 GRANT INSERT, UPDATE (next_start_at), DELETE ON procq.job_rate TO procq_worker;
 -- retention: finished batches (their jobs and attempts cascade), old attempts, old worker rows
 GRANT DELETE ON procq.batch, procq.job, procq.job_attempt, procq.worker TO procq_worker;
+GRANT DELETE ON procq.webhook_delivery, procq.webhook_attempt TO procq_worker;
+
+-- both -----------------------------------------------------------------------------------
+-- intake records a batch's webhook (BatchDao.setWebhook)
+GRANT UPDATE (webhook_url) ON procq.batch TO procq_api;
+-- the batch trigger fills the outbox in the transaction of whoever ends the batch (a worker's
+-- results, an API's cancel); WebhookSender in either process claims, records and finishes deliveries
+GRANT INSERT, UPDATE (attempts, claim, next_attempt_at, state, finished_at, last_error)
+    ON procq.webhook_delivery TO procq_api, procq_worker;
+GRANT INSERT ON procq.webhook_attempt TO procq_api, procq_worker;
 
 -- procq_readonly: SELECT above and nothing else.
 

@@ -8,6 +8,7 @@ import dev.procq.config.Settings;
 import dev.procq.metrics.Metrics;
 import dev.procq.metrics.MetricsServer;
 import dev.procq.store.Database;
+import dev.procq.webhook.WebhookSender;
 import dev.procq.worker.Worker;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
@@ -25,6 +26,13 @@ import picocli.CommandLine.ParentCommand;
 /** The long-running commands: dev, api, worker, migrate. Each reads its settings from the environment of its run. */
 final class ServerCommands {
     private ServerCommands() {
+    }
+
+    /** The webhook sender of this process, or null when PROCQ_WEBHOOK_ALLOWLIST names no destination. */
+    static WebhookSender startWebhooks(Database database, Settings settings, String component, Metrics metrics) {
+        if (!settings.webhooks().enabled()) return null;
+        return new WebhookSender(database.jdbi(), settings.webhooks(), component, metrics.registry())
+                .start(settings.pollInterval());
     }
 
     @Command(name = "migrate", mixinStandardHelpOptions = true,
@@ -62,7 +70,8 @@ final class ServerCommands {
                 database.checkServerTimeouts();
                 Metrics metrics = new Metrics("api");
                 database.bindMetrics(metrics.registry());
-                try (ApiServer api = new ApiServer(settings, database, types, metrics).start()) {
+                try (ApiServer api = new ApiServer(settings, database, types, metrics).start();
+                     WebhookSender webhooks = startWebhooks(database, settings, "api", metrics)) {
                     signals.await();
                 }
             }
@@ -97,8 +106,10 @@ final class ServerCommands {
                 if (metricsServer != null) {
                     System.err.println("procq: worker metrics on http://" + settings.httpHost() + ":" + metricsServer.port() + "/metrics");
                 }
-                signals.await();
-                worker.shutdown(settings.shutdownGrace());
+                try (WebhookSender webhooks = startWebhooks(database, settings, "worker", metrics)) {
+                    signals.await();
+                    worker.shutdown(settings.shutdownGrace());
+                }
             }
             return ExitCodes.OK;
         }
@@ -161,7 +172,8 @@ final class ServerCommands {
                     database.bindMetrics(metrics.registry());
                     Worker worker = new Worker(database, types, dev, metrics.registry());
                     signals.onHurry(worker::hurry);
-                    try (ApiServer api = new ApiServer(dev, database, types, metrics).start()) {
+                    try (ApiServer api = new ApiServer(dev, database, types, metrics).start();
+                         WebhookSender webhooks = startWebhooks(database, dev, "dev", metrics)) {
                         worker.start();
                         System.out.println("procq dev is running: http://" + dev.httpHost() + ":" + api.port() + "/");
                         System.out.println("  job types: " + String.join(", ", types.names()));

@@ -45,6 +45,7 @@ class PackageDependenciesTest {
                 .layer("intake").definedBy("dev.procq.intake..")
                 .layer("worker").definedBy("dev.procq.worker..")
                 .layer("pool").definedBy("dev.procq.pool..")
+                .layer("webhook").definedBy("dev.procq.webhook..")
                 .layer("store").definedBy(STORE)
                 .layer("metrics").definedBy("dev.procq.metrics..")
                 .layer("config").definedBy("dev.procq.config..")
@@ -54,9 +55,10 @@ class PackageDependenciesTest {
                 .whereLayer("worker").mayOnlyBeAccessedByLayers("root")
                 .whereLayer("intake").mayOnlyBeAccessedByLayers("api")
                 .whereLayer("pool").mayOnlyBeAccessedByLayers("worker")
-                .whereLayer("store").mayOnlyBeAccessedByLayers("root", "api", "intake", "worker")
+                .whereLayer("webhook").mayOnlyBeAccessedByLayers("root")
+                .whereLayer("store").mayOnlyBeAccessedByLayers("root", "api", "intake", "worker", "webhook")
                 .whereLayer("metrics").mayOnlyBeAccessedByLayers("root", "api")
-                .whereLayer("config").mayOnlyBeAccessedByLayers("root", "cli", "api", "intake", "worker", "store")
+                .whereLayer("config").mayOnlyBeAccessedByLayers("root", "cli", "api", "intake", "worker", "store", "webhook")
                 .check(MAIN);
     }
 

@@ -71,7 +71,8 @@ public final class ApiServer implements AutoCloseable {
         Duration copyAtLeast = limits.timeout().plus(COPY_TIMEOUT_MARGIN);
         Duration statement = database.timeouts().statement();
         Intake intake = new Intake(database.jdbi(), types, settings.maxTargetLength(), settings.maxBatchSize(),
-                new ScanRoots(settings.scanRoots()), copyAtLeast.compareTo(statement) > 0 ? copyAtLeast : statement);
+                new ScanRoots(settings.scanRoots()), copyAtLeast.compareTo(statement) > 0 ? copyAtLeast : statement,
+                settings.webhooks().destinations());
         this.batches = new BatchHandlers(database.jdbi(), intake, types, limits);
         this.jobs = new JobHandlers(database.jdbi());
         this.jobTypes = new TypeHandlers(database.jdbi(), types);
@@ -100,6 +101,7 @@ public final class ApiServer implements AutoCloseable {
         routes.get("/api/v1/batches/{id}", batches::get, Access.READ);
         routes.get("/api/v1/batches/{id}/jobs", batches::jobs, Access.READ);
         routes.get("/api/v1/batches/{id}/throughput", batches::throughput, Access.READ);
+        routes.get("/api/v1/batches/{id}/webhooks", batches::webhooks, Access.READ);
         routes.get("/api/v1/throughput", batches::queueThroughput, Access.READ);
         routes.post("/api/v1/batches/{id}/cancel", batches::cancel, Access.STEER);
         routes.post("/api/v1/batches/{id}/retry", batches::retry, Access.STEER);

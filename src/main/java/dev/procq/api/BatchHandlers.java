@@ -15,12 +15,16 @@ import dev.procq.store.BatchRow;
 import dev.procq.store.JobDao;
 import dev.procq.store.JobRow;
 import dev.procq.store.JobState;
+import dev.procq.store.WebhookAttemptRow;
+import dev.procq.store.WebhookDao;
 import io.javalin.http.Context;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Collectors;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -94,7 +98,9 @@ final class BatchHandlers {
             int priority = intParam(ctx, "priority", 0, Integer.MIN_VALUE, Integer.MAX_VALUE);
             String halt = ctx.queryParam("halt");
             FailureBudget budget = halt == null ? null : Intake.budget(halt, "halt");
-            receipt = intake.submitLines(body, new BatchOptions(type, priority, key, budget), caller.owner());
+            String webhook = ctx.queryParam("webhook");
+            receipt = intake.submitLines(body, new BatchOptions(type, priority, key, budget,
+                    webhook == null ? null : intake.webhookUrl(webhook, "webhook")), caller.owner());
         } else {
             throw new ApiError(415, "Content-Type must be application/json or text/plain, got '"
                     + (contentType.isEmpty() ? "none" : contentType) + "'", java.util.Map.of());
@@ -106,6 +112,18 @@ final class BatchHandlers {
 
     void get(Context ctx) {
         ctx.json(Views.Batch.of(find(ctx)));
+    }
+
+    /** The batch's webhook deliveries, oldest first, each with its tries. */
+    void webhooks(Context ctx) {
+        BatchRow batch = find(ctx);
+        List<Views.WebhookDelivery> deliveries = jdbi.withExtension(WebhookDao.class, dao -> {
+            Map<Long, List<WebhookAttemptRow>> attempts = dao.attemptsOfBatch(batch.id()).stream()
+                    .collect(Collectors.groupingBy(WebhookAttemptRow::deliveryId));
+            return dao.listOfBatch(batch.id()).stream()
+                    .map(row -> Views.WebhookDelivery.of(row, attempts.getOrDefault(row.id(), List.of()))).toList();
+        });
+        ctx.json(new Views.WebhookDeliveries(batch.id(), batch.webhookUrl(), deliveries));
     }
 
     void list(Context ctx) {

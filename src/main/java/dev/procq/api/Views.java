@@ -26,13 +26,39 @@ final class Views {
     record Batch(long id, String type, String state, int priority, long total, Counts counts,
                  OffsetDateTime createdAt, OffsetDateTime startedAt, OffsetDateTime finishedAt,
                  @JsonInclude(JsonInclude.Include.ALWAYS) String haltReason,
-                 @JsonInclude(JsonInclude.Include.ALWAYS) OffsetDateTime haltedAt, boolean paused, Budget halt) {
+                 @JsonInclude(JsonInclude.Include.ALWAYS) OffsetDateTime haltedAt, boolean paused, Budget halt,
+                 @JsonInclude(JsonInclude.Include.ALWAYS) String webhook) {
         static Batch of(BatchRow row) {
             return new Batch(row.id(), row.type(), row.state(), row.priority(), row.total(),
                     new Counts(row.pending(), row.running(), row.ok(), row.failed(), row.cancelled()),
                     row.createdAt(), row.startedAt(), row.finishedAt(), row.haltReason(), row.haltedAt(),
-                    row.paused(), new Budget(row.haltFailed(), row.haltFailedPercent(), row.haltAfter(), row.haltInARow()));
+                    row.paused(), new Budget(row.haltFailed(), row.haltFailedPercent(), row.haltAfter(), row.haltInARow()),
+                    row.webhookUrl());
         }
+    }
+
+    /** GET /api/v1/batches/{id}/webhooks: where the batch's end is announced, and every delivery so far. */
+    record WebhookDeliveries(long batchId, @JsonInclude(JsonInclude.Include.ALWAYS) String webhook,
+                             List<WebhookDelivery> deliveries) {
+    }
+
+    /** One outbox row: {@code state} PENDING, DELIVERED or GAVE_UP, with each try. */
+    record WebhookDelivery(long id, String event, String url, String state, int attemptCount, OffsetDateTime createdAt,
+                           @JsonInclude(JsonInclude.Include.ALWAYS) OffsetDateTime nextAttemptAt,
+                           @JsonInclude(JsonInclude.Include.ALWAYS) OffsetDateTime finishedAt,
+                           @JsonInclude(JsonInclude.Include.ALWAYS) String lastError, List<WebhookAttempt> attempts) {
+        static WebhookDelivery of(dev.procq.store.WebhookDeliveryRow row, List<dev.procq.store.WebhookAttemptRow> attempts) {
+            return new WebhookDelivery(row.id(), row.event(), row.url(), row.state(), row.attempts(), row.createdAt(),
+                    row.state().equals("PENDING") ? row.nextAttemptAt() : null, row.finishedAt(), row.lastError(),
+                    attempts.stream().map(a -> new WebhookAttempt(a.attempt(), a.startedAt(), a.durationMs(),
+                            a.httpStatus(), a.error(), a.sender())).toList());
+        }
+    }
+
+    /** One try: {@code httpStatus} is null when no answer came, and {@code error} says why. */
+    record WebhookAttempt(int attempt, OffsetDateTime startedAt, long durationMs,
+                          @JsonInclude(JsonInclude.Include.ALWAYS) Integer httpStatus,
+                          @JsonInclude(JsonInclude.Include.ALWAYS) String error, String sender) {
     }
 
     /** A failure budget as submitted: only the rules it has. */

@@ -48,20 +48,22 @@ public final class ApiClient {
 
     /** Targets given on the command line: JSON keeps each exactly, newlines and all. */
     public Receipt submitTargets(String type, List<String> targets, Integer priority, String idempotencyKey,
-                                 FailureBudget halt) {
+                                 FailureBudget halt, String webhook) {
         ObjectNode body = JSON.createObjectNode().put("type", type);
         if (priority != null) body.put("priority", priority);
         if (halt != null) body.set("halt", budgetJson(halt));
+        if (webhook != null) body.put("webhook", webhook);
         targets.forEach(body.putArray("targets")::add);
         return submit(jsonRequest("/api/v1/batches", body), idempotencyKey);
     }
 
     /** One target per line, streamed as text/plain from a file or stdin: never held in memory. */
     public Receipt submitLines(String type, BodyPublisher lines, Integer priority, String idempotencyKey,
-                               FailureBudget halt) {
+                               FailureBudget halt, String webhook) {
         String query = "?type=" + URLEncoder.encode(type, StandardCharsets.UTF_8)
                 + (priority == null ? "" : "&priority=" + priority)
-                + (halt == null ? "" : "&halt=" + URLEncoder.encode(halt.text(), StandardCharsets.UTF_8));
+                + (halt == null ? "" : "&halt=" + URLEncoder.encode(halt.text(), StandardCharsets.UTF_8))
+                + (webhook == null ? "" : "&webhook=" + URLEncoder.encode(webhook, StandardCharsets.UTF_8));
         HttpRequest.Builder request = request("/api/v1/batches" + query)
                 .header("Content-Type", "text/plain; charset=utf-8")
                 // No Expect: 100-continue: Java 17's client hangs when the answer to it is a refusal.
@@ -72,9 +74,10 @@ public final class ApiClient {
 
     /** A directory scan on the server: {"type", "scan": {"root", "glob"}}. */
     public Receipt submitScan(String type, String root, String glob, Integer priority, String idempotencyKey,
-                              FailureBudget halt) {
+                              FailureBudget halt, String webhook) {
         ObjectNode body = scanBody(type, root, glob, priority);
         if (halt != null) body.set("halt", budgetJson(halt));
+        if (webhook != null) body.put("webhook", webhook);
         return submit(jsonRequest("/api/v1/batches", body), idempotencyKey);
     }
 

@@ -58,6 +58,11 @@ public final class SubmitCommand implements Callable<Integer> {
                     + " inARow=K (comma-separated), or none; past it the batch HALTS: nothing more starts")
     String halt;
 
+    @Option(names = "--webhook", paramLabel = "NAME",
+            description = "announce the batch's end (DONE, CANCELLED, HALTED) with a signed POST to NAME, a destination"
+                    + " from the API's PROCQ_WEBHOOK_ALLOWLIST (or a URL it allows)")
+    String webhook;
+
     @Option(names = "--idempotency-key", paramLabel = "KEY",
             description = "submitting again with the same key returns the first batch instead of a new one")
     String idempotencyKey;
@@ -98,7 +103,7 @@ public final class SubmitCommand implements Callable<Integer> {
         int ways = (targets.isEmpty() ? 0 : 1) + (file == null ? 0 : 1) + (scan == null ? 0 : 1);
         if (ways > 1) throw usage("give the targets one way: as arguments, with --file, or with --scan");
         if (!targets.isEmpty()) {
-            return api -> api.submitTargets(type, targets, priority, idempotencyKey, budget);
+            return api -> api.submitTargets(type, targets, priority, idempotencyKey, budget, webhook);
         }
         if (scan != null) {
             int colon = scan.indexOf(':');
@@ -107,7 +112,7 @@ public final class SubmitCommand implements Callable<Integer> {
             }
             String root = scan.substring(0, colon);
             String glob = scan.substring(colon + 1);
-            return api -> api.submitScan(type, root, glob, priority, idempotencyKey, budget);
+            return api -> api.submitScan(type, root, glob, priority, idempotencyKey, budget, webhook);
         }
         if (file == null && shell.stdinIsTerminal()) {
             throw usage("no targets: give them as arguments, with --file FILE, on stdin (a pipe), or with --scan ROOT:GLOB");
@@ -115,7 +120,7 @@ public final class SubmitCommand implements Callable<Integer> {
         BodyPublisher lines = file == null || file.equals("-")
                 ? BodyPublishers.ofInputStream(shell::in)
                 : fileLines(Path.of(file));
-        return api -> api.submitLines(type, lines, priority, idempotencyKey, budget);
+        return api -> api.submitLines(type, lines, priority, idempotencyKey, budget, webhook);
     }
 
     private BodyPublisher fileLines(Path path) {

@@ -81,6 +81,7 @@ public final class Settings {
     private final Optional<Integer> workerMetricsPort;
     private final Optional<Duration> retention;
     private final Map<String, Path> scanRoots;
+    private final WebhookSettings webhooks;
     private final String clientUrl;
 
     /**
@@ -89,7 +90,7 @@ public final class Settings {
      * readable by every process of the same user (/proc/PID/environ) and is inherited by what the
      * process starts; a file of mode 0600 is read once here and is nowhere else in the process.
      */
-    public static final List<String> SECRETS_FROM_FILES = List.of("PROCQ_DATABASE_PASSWORD", "PROCQ_API_TOKENS");
+    public static final List<String> SECRETS_FROM_FILES = List.of("PROCQ_DATABASE_PASSWORD", "PROCQ_API_TOKENS", "PROCQ_WEBHOOK_SECRET");
     private static final String SECRET_FILE_KEY = "secret file of ";
 
     /**
@@ -135,6 +136,7 @@ public final class Settings {
         retention = parseRetention();
         scanRoots = parseScanRoots();
         clientUrl = parseClientUrl();
+        webhooks = parseWebhooks();
     }
 
     /** The environment with each {@code NAME_FILE} of {@link #SECRETS_FROM_FILES} replaced by NAME and the file's text. */
@@ -483,6 +485,35 @@ public final class Settings {
             }
         });
         return Collections.unmodifiableMap(roots);
+    }
+
+    // ---- webhooks
+
+    /** PROCQ_WEBHOOK_*: the allowlist, the signing secret, the timeout and backoff of the sends, and PROCQ_PUBLIC_URL. */
+    public WebhookSettings webhooks() {
+        return webhooks;
+    }
+
+    private WebhookSettings parseWebhooks() {
+        WebhookDestinations destinations = get("PROCQ_WEBHOOK_ALLOWLIST")
+                .map(v -> WebhookDestinations.parse("PROCQ_WEBHOOK_ALLOWLIST", v)).orElse(WebhookDestinations.NONE);
+        String secret = get("PROCQ_WEBHOOK_SECRET").orElse(null);
+        if (!destinations.isEmpty() && secret == null) {
+            throw new ConfigException("PROCQ_WEBHOOK_ALLOWLIST is set but PROCQ_WEBHOOK_SECRET is not: every webhook is "
+                    + "signed with it (e.g. openssl rand -hex 32)");
+        }
+        if (secret != null && secret.length() < WebhookSettings.MIN_SECRET_LENGTH) {
+            // The value is a secret: its length is named, never the value.
+            throw new ConfigException("PROCQ_WEBHOOK_SECRET is " + secret.length() + " characters long; it must have at least "
+                    + WebhookSettings.MIN_SECRET_LENGTH + " (e.g. openssl rand -hex 32)");
+        }
+        String publicUrl = get("PROCQ_PUBLIC_URL").orElse("http://" + (httpHost.contains(":") ? "[" + httpHost + "]" : httpHost)
+                + ":" + httpPort);
+        requireHttpUrl("PROCQ_PUBLIC_URL", publicUrl);
+        return new WebhookSettings(destinations, secret,
+                durationValue("PROCQ_WEBHOOK_TIMEOUT", WebhookSettings.DEFAULT_TIMEOUT),
+                durationValue("PROCQ_WEBHOOK_BACKOFF", WebhookSettings.DEFAULT_BACKOFF),
+                publicUrl.endsWith("/") ? publicUrl.substring(0, publicUrl.length() - 1) : publicUrl);
     }
 
     // ---- logging

@@ -7,8 +7,9 @@ import dev.procq.config.Priority;
  * The parts of a submission besides its targets.
  *
  * @param halt the batch's failure budget; null for its type's ({@link FailureBudget#NONE} for none at all)
+ * @param webhook where the batch's end is announced: an allowlisted URL ({@link Intake#webhookUrl}); null for nowhere
  */
-public record BatchOptions(String type, int priority, String idempotencyKey, FailureBudget halt) {
+public record BatchOptions(String type, int priority, String idempotencyKey, FailureBudget halt, String webhook) {
     public BatchOptions {
         if (!Priority.inRange(priority)) {
             throw IntakeException.badRequest("priority must be between " + Priority.MIN + " and " + Priority.MAX
@@ -20,6 +21,10 @@ public record BatchOptions(String type, int priority, String idempotencyKey, Fai
     }
 
     public BatchOptions(String type, int priority, String idempotencyKey) {
-        this(type, priority, idempotencyKey, null);
+        this(type, priority, idempotencyKey, null, null);
+    }
+
+    public BatchOptions(String type, int priority, String idempotencyKey, FailureBudget halt) {
+        this(type, priority, idempotencyKey, halt, null);
     }
 }

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.procq.config.DatabaseTimeouts;
 import dev.procq.config.FailureBudget;
+import dev.procq.config.WebhookDestinations;
 import dev.procq.config.JobType;
 import dev.procq.config.JobTypes;
 import dev.procq.store.BatchDao;
@@ -54,6 +55,7 @@ public final class Intake {
     private final long maxBatchSize;
     private final JsonFactory json;
     private final ScanRoots scanRoots;
+    private final WebhookDestinations webhooks;
     private final Duration copyTimeout;
     /** COPYs opened by the request on this thread, so a failure can end them before rolling back. */
     private final ThreadLocal<List<JobCopyWriter>> openCopies = ThreadLocal.withInitial(ArrayList::new);
@@ -82,7 +84,14 @@ public final class Intake {
     /** @param statementTimeout the sessions' statement_timeout; a COPY gets at least that long */
     public Intake(Jdbi jdbi, JobTypes types, int maxTargetLength, long maxBatchSize, ScanRoots scanRoots,
                   Duration statementTimeout) {
+        this(jdbi, types, maxTargetLength, maxBatchSize, scanRoots, statementTimeout, WebhookDestinations.NONE);
+    }
+
+    /** @param webhooks the destinations a submission's {@code webhook} may name (PROCQ_WEBHOOK_ALLOWLIST) */
+    public Intake(Jdbi jdbi, JobTypes types, int maxTargetLength, long maxBatchSize, ScanRoots scanRoots,
+                  Duration statementTimeout, WebhookDestinations webhooks) {
         this.jdbi = jdbi;
+        this.webhooks = webhooks;
         this.copyTimeout = copyTimeout(maxBatchSize, statementTimeout);
         this.scanRoots = scanRoots;
         this.types = types;
@@ -151,6 +160,7 @@ public final class Intake {
             String typeName = null;
             Integer priority = null;
             FailureBudget halt = null;
+            String webhook = null;
             boolean sawTargets = false;
             DirectoryScan scan = null;
             BatchWriter writer = null;
@@ -184,7 +194,7 @@ public final class Intake {
                         sawTargets = true;
                         if (typeName != null) {
                             writer = open(handle, requireType(typeName),
-                                    new BatchOptions(typeName, priority == null ? 0 : priority, idempotencyKey, halt), owner);
+                                    new BatchOptions(typeName, priority == null ? 0 : priority, idempotencyKey, halt, webhook), owner);
                             if (writer.replayed != null) return writer.replayed;
                         } else {
                             buffered = new ArrayList<>();
@@ -209,8 +219,15 @@ public final class Intake {
                         }
                     }
                     case "scan" -> scan = scanRoots.prepare(ScanRequest.read(parser));
+                    case "webhook" -> {
+                        if (value != JsonToken.VALUE_STRING) {
+                            throw IntakeException.badRequest("webhook must be a string: a name from PROCQ_WEBHOOK_ALLOWLIST or a URL it allows");
+                        }
+                        webhook = webhookUrl(parser.getText(), "webhook");
+                        if (writer != null) writer.changeWebhook(webhook);
+                    }
                     default -> throw IntakeException.badRequest("unknown field '" + field
-                            + "' (known: type, targets, scan, priority, halt)");
+                            + "' (known: type, targets, scan, priority, halt, webhook)");
                 }
             }
             if (parser.currentToken() != JsonToken.END_OBJECT || parser.nextToken() != null) {
@@ -219,14 +236,14 @@ public final class Intake {
             if (typeName == null) throw IntakeException.badRequest("type is required");
             if (scan != null) {
                 if (sawTargets) throw IntakeException.badRequest("give either targets or scan, not both");
-                writer = open(handle, requireType(typeName), new BatchOptions(typeName, priority == null ? 0 : priority, idempotencyKey, halt), owner);
+                writer = open(handle, requireType(typeName), new BatchOptions(typeName, priority == null ? 0 : priority, idempotencyKey, halt, webhook), owner);
                 if (writer.replayed != null) return writer.replayed;
                 scan.forEach(writer::add);
                 return writer.finish().withScan(scan.summary());
             }
             if (!sawTargets) throw IntakeException.badRequest("targets is required (an array of strings), or scan");
             if (writer == null) {
-                writer = open(handle, requireType(typeName), new BatchOptions(typeName, priority == null ? 0 : priority, idempotencyKey, halt), owner);
+                writer = open(handle, requireType(typeName), new BatchOptions(typeName, priority == null ? 0 : priority, idempotencyKey, halt, webhook), owner);
                 if (writer.replayed != null) return writer.replayed;
                 for (int i = 0; i < buffered.size(); i++) {
                     writer.add(buffered.get(i), "targets[" + i + "]");
@@ -250,6 +267,16 @@ public final class Intake {
         } catch (IllegalArgumentException e) {
             throw new IntakeException(400, "halt." + e.getMessage(), Map.of("position", "halt"));
         }
+    }
+
+    /**
+     * The URL a submission's {@code webhook} (a name from PROCQ_WEBHOOK_ALLOWLIST, or a URL it allows)
+     * stands for; anything else is a 400 naming {@code position}, and the batch is not recorded.
+     */
+    public String webhookUrl(String given, String position) {
+        return webhooks.resolve(given).orElseThrow(() -> new IntakeException(400, position + ": '" + given
+                + "' is not an allowed webhook destination (allowed names: " + webhooks.names() + ")",
+                Map.of("position", position)));
     }
 
     /** The text form of a failure budget ({@code failed=100,inARow=10} or {@code none}), as a query parameter. */
@@ -330,6 +357,7 @@ public final class Intake {
         }
         BatchWriter writer = new BatchWriter(handle, id.get(), type, options.priority());
         writer.changeHalt(options.halt());
+        writer.changeWebhook(options.webhook());
         return writer;
     }
 
@@ -434,6 +462,12 @@ public final class Intake {
             halt = budget;
         }
 
+        private String webhook;
+
+        void changeWebhook(String url) {
+            webhook = url;
+        }
+
         BatchReceipt finish() throws SQLException {
             if (count == 0) throw IntakeException.badRequest("no targets: a batch needs at least one");
             copy.finish();
@@ -449,6 +483,7 @@ public final class Intake {
             if (!budget.isNone()) {
                 batches.setBudget(batchId, budget.failed(), budget.failedPercent(), budget.after(), budget.inARow());
             }
+            if (webhook != null) batches.setWebhook(batchId, webhook);
             JobNotifications.notifyJobsAvailable(handle, type.name());
             return new BatchReceipt(batchId, type.name(), count, false);
         }

@@ -14,7 +14,7 @@ public interface BatchDao {
     String COLUMNS = """
             id, type, priority, state, total, pending, running, ok, failed, cancelled,
             created_at, started_at, finished_at, paused, halted_at, halt_reason,
-            halt_failed, halt_failed_percent, halt_after, halt_in_a_row""";
+            halt_failed, halt_failed_percent, halt_after, halt_in_a_row, webhook_url""";
 
     /** Inserts a batch without an owner (no tokens); see {@link #insertUnlessKeyUsed(String, int, String, String)}. */
     default Optional<Long> insertUnlessKeyUsed(String type, int priority, String idempotencyKey) {
@@ -44,6 +44,10 @@ public interface BatchDao {
              WHERE id = :id""")
     int setBudget(@Bind("id") long id, @Bind("failed") Long failed, @Bind("failedPercent") Double failedPercent,
                   @Bind("after") Long after, @Bind("inARow") Long inARow);
+
+    /** Where the batch's end is announced (an allowlisted URL); set before anything of it can end. */
+    @SqlUpdate("UPDATE procq.batch SET webhook_url = :url WHERE id = :id")
+    int setWebhook(@Bind("id") long id, @Bind("url") String url);
 
     /** Pauses the batch unless every job is final or it was cancelled; returns its state after (none: no such batch). */
     @SqlQuery("SELECT s FROM procq.pause_batch(:id) AS s WHERE s IS NOT NULL")

@@ -2,7 +2,8 @@ package dev.procq.store;
 
 import java.time.OffsetDateTime;
 
-/** One row of procq.batch; the four halt values are its failure budget (null: no such rule). */
+/** One row of procq.batch; the four halt values are its failure budget (null: no such rule); {@code webhookUrl} is
+ * where its end is announced (null: nowhere). */
 public record BatchRow(
         long id,
         String type,
@@ -23,7 +24,8 @@ public record BatchRow(
         Long haltFailed,
         Double haltFailedPercent,
         Long haltAfter,
-        Long haltInARow) {
+        Long haltInARow,
+        String webhookUrl) {
 
     /** Whether nothing of it will ever run again without a retry: DONE or CANCELLED. */
     public boolean isOver() {

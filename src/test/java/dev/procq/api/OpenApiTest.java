@@ -311,6 +311,10 @@ class OpenApiTest {
         assertThat(hour.get("ok").asLong() + hour.get("failed").asLong()).as("the batch's two ended jobs").isEqualTo(2);
         expect(404, procq.get("/api/v1/batches/999999999/throughput"));
         expect(400, procq.get("/api/v1/batches/soon/throughput"));
+        JsonNode webhooks = expect(200, procq.get("/api/v1/batches/" + failed + "/webhooks")).json();
+        assertThat(webhooks.get("deliveries").size()).isZero();
+        expect(404, procq.get("/api/v1/batches/999999999/webhooks"));
+        expect(400, procq.get("/api/v1/batches/soon/webhooks"));
         assertThat(expect(200, procq.get("/api/v1/throughput")).json().get("buckets").size()).isEqualTo(60);
 
         long job = jobs.get("items").get(0).get("id").asLong();

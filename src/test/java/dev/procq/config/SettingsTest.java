@@ -43,6 +43,12 @@ class SettingsTest {
             "PROCQ_JOB_TYPES          | /nonexistent/types.yaml  | /nonexistent/types.yaml does not exist (set PROCQ_JOB_TYPES | worker api",
             // one of a list
             "PROCQ_LOG_LEVEL          | LOUD                     | PROCQ_LOG_LEVEL=LOUD is not one of TRACE, DEBUG, INFO, WARN, ERROR, OFF | migrate worker api dev",
+            // webhooks
+            "PROCQ_WEBHOOK_ALLOWLIST  | ops                      | PROCQ_WEBHOOK_ALLOWLIST: 'ops' is not name=URL | migrate worker api dev",
+            "PROCQ_WEBHOOK_ALLOWLIST  | ops=ftp://hooks.example  | PROCQ_WEBHOOK_ALLOWLIST: ops=ftp://hooks.example is not an absolute http(s) URL | worker api",
+            "PROCQ_WEBHOOK_ALLOWLIST  | ops=https://hooks.example/procq | PROCQ_WEBHOOK_SECRET is not | worker api dev",
+            "PROCQ_WEBHOOK_SECRET     | short                    | PROCQ_WEBHOOK_SECRET is 5 characters long | worker api",
+            "PROCQ_WEBHOOK_TIMEOUT    | soon                     | PROCQ_WEBHOOK_TIMEOUT=soon is not a duration | worker api",
     })
     void everyBadValueStopsStartUpWithExitCode2(String variable, String value, String message, String commands) {
         for (String command : commands.split(" ")) {
@@ -53,6 +59,24 @@ class SettingsTest {
             assertThat(Main.run(shell, args)).as(command).isEqualTo(ExitCodes.USAGE);
             assertThat(err.toString()).as(command).contains(message);
         }
+    }
+
+    @Test
+    void webhookDestinationsAreNamesOrUrlsTheAllowlistCovers() {
+        WebhookSettings webhooks = new Settings(Map.of("PROCQ_WEBHOOK_ALLOWLIST",
+                "ops=https://hooks.example/procq,teams=https://chat.example/hooks/", "PROCQ_WEBHOOK_SECRET",
+                "0123456789abcdef0123", "PROCQ_PUBLIC_URL", "https://procq.example/")).webhooks();
+        WebhookDestinations allowed = webhooks.destinations();
+        assertThat(allowed.resolve("ops")).contains("https://hooks.example/procq");
+        assertThat(allowed.resolve("https://hooks.example/procq")).contains("https://hooks.example/procq");
+        assertThat(allowed.resolve("https://chat.example/hooks/a/b")).contains("https://chat.example/hooks/a/b");
+        assertThat(allowed.resolve("https://hooks.example/procq/more")).isEmpty();
+        assertThat(allowed.resolve("https://chat.example/hooks/../admin")).isEmpty();
+        assertThat(allowed.resolve("https://user@chat.example/hooks/a")).isEmpty();
+        assertThat(allowed.resolve("https://chat.example.evil/hooks/a")).isEmpty();
+        assertThat(allowed.resolve("nope")).isEmpty();
+        assertThat(webhooks.publicUrl()).isEqualTo("https://procq.example");
+        assertThat(webhooks.timeout()).isEqualTo(WebhookSettings.DEFAULT_TIMEOUT);
     }
 
     @Test
