@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
  * samples of {@link #RESUME_AFTER} were all clear, so a host at the edge does not flap. While
  * held, the claim loop claims nothing (it never claims a job it would not start). Below the kill
  * floor it stops the youngest child, its job handed back PENDING without counting the attempt;
- * one at a time: the next only after that child has ended and memory was read again.
+ * one at a time: the next only {@link #RESUME_AFTER} after that child has ended, as the memory it
+ * held takes a moment to show as available again.
  */
 final class HostGate implements Maintenance.Task {
     static final Duration SAMPLE_INTERVAL = Duration.ofMillis(200);
@@ -41,6 +42,8 @@ final class HostGate implements Maintenance.Task {
     private volatile Reason holding;
     private long clearSinceNanos;
     private HeldJob stoppedForMemory;
+    /** When this gate first saw that child ended (System.nanoTime); 0 before. */
+    private long stoppedEndedAtNanos;
 
     HostGate(HostLimits limits, Map<Long, HeldJob> held, Wakeup wakeup, WorkerMetrics metrics) {
         this.limits = limits;
@@ -135,8 +138,14 @@ final class HostGate implements Maintenance.Task {
     /** Below the kill floor: stops the youngest running child, unless one stopped for memory is still ending. */
     private void stopYoungestBelow(long available, long floor) {
         if (available >= floor) return;
-        if (stoppedForMemory != null && !stoppedForMemory.ended) return;
+        if (stoppedForMemory != null) {
+            if (!stoppedForMemory.ended) return;
+            long now = System.nanoTime();
+            if (stoppedEndedAtNanos == 0) stoppedEndedAtNanos = now;
+            if (now - stoppedEndedAtNanos < RESUME_AFTER.toNanos()) return;
+        }
         stoppedForMemory = null;
+        stoppedEndedAtNanos = 0;
         HeldJob youngest = null;
         for (HeldJob entry : held.values()) {
             if (!entry.running()) continue;

@@ -122,7 +122,7 @@ public final class Worker implements AutoCloseable {
 
         // Renewal gets a connection of its own, bounded by its own interval: nothing else can make it wait.
         leaseKeeper = new LeaseKeeper(database.singleConnection("lease", database.timeouts().atMost(terms.window())),
-                workerId, terms, held, metrics).start();
+                workerId, terms, held, metrics, this::hostHold).start();
 
         Rescuer rescuer = Rescuer.forLease(jdbi, terms.lease());
         cancelWatcher = new CancelWatcher(jdbi, workerId, held);
@@ -192,6 +192,11 @@ public final class Worker implements AutoCloseable {
         }
         listener = new JobListener(database, this::notified);
         daemon(listener, "procq-listener").start();
+    }
+
+    private String hostHold() {
+        HostGate.Reason reason = hostGate == null ? null : hostGate.holding();
+        return reason == null ? null : reason.tag();
     }
 
     public long id() {

@@ -198,7 +198,7 @@ final class WorkerMetrics {
     private Counter attempts(String type, Outcome outcome) {
         return Counter.builder("procq_worker_attempts").tag("type", type).tag("outcome", outcome.name())
                 .description("attempts this worker finished, by outcome: OK, FAILED (exit code or signal), TIMEOUT, "
-                        + "SPAWN_FAILED (program could not start), STOPPED (cancel or shutdown), LOST (spawn helper died, or"
+                        + "SPAWN_FAILED (program could not start), STOPPED (cancel, shutdown or short of memory), LOST (spawn helper died, or"
                         + " ended at the lease deadline)")
                 .register(registry);
     }

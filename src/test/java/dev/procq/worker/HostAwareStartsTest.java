@@ -104,26 +104,42 @@ class HostAwareStartsTest {
 
     @Test
     void belowTheMemoryFloorNothingStartsUntilTheHogExits() throws Exception {
-        long available = memAvailable();
-        assumeTrue(available > 4L * HOG_MIB * MIB, "needs a few GiB available, has " + available / MIB + " MiB");
-        // The hog takes 900 MiB: 500 MiB below the floor, and 400 MiB of room for the rest of the machine.
-        long floor = available - 400 * MIB;
-        WorkerProcess worker = worker(Map.of("PROCQ_WORKER_MEMFREE", Long.toString(floor)));
-
-        long hogBatch = procq.submit("hog", List.of(HOG_MIB + ":6"));
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
-                .failFast("worker exited: " + worker.logTail(), () -> !worker.isAlive())
-                .until(() -> jobStates(hogBatch).equals(List.of("RUNNING")) && worker.log().contains("holding new starts"));
+        WorkerProcess worker = null;
+        long floor = 0;
+        long hogBatch = 0;
+        // Other processes on a shared host may take the memory first, and then the hog itself waits:
+        // the floor is derived again from the live MemAvailable, up to three times.
+        for (int round = 0; round < 3 && worker == null; round++) {
+            long available = memAvailable();
+            assumeTrue(available > 4L * HOG_MIB * MIB, "needs a few GiB available, has " + available / MIB + " MiB");
+            // The hog takes 900 MiB: 500 MiB below the floor, and 400 MiB of room for the rest of the machine.
+            floor = available - 400 * MIB;
+            WorkerProcess started = worker(Map.of("PROCQ_WORKER_MEMFREE", Long.toString(floor)));
+            long batch = procq.submit("hog", List.of(HOG_MIB + ":6"));
+            try {
+                await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(100))
+                        .failFast("worker exited: " + started.logTail(), () -> !started.isAlive())
+                        .until(() -> jobStates(batch).equals(List.of("RUNNING")) && started.log().contains("holding new starts"));
+                worker = started;
+                hogBatch = batch;
+            } catch (org.awaitility.core.ConditionTimeoutException e) {
+                System.out.println("the host went below the floor before the hog started; again: " + started.logTail());
+                started.close();
+                stopWorkers();
+            }
+        }
+        assertThat(worker).as("the hog started above the floor in one of three tries").isNotNull();
         assertThat(worker.log()).contains("available memory").contains("is below PROCQ_WORKER_MEMFREE");
+        long hogJob = hogBatch;
 
         long lightBatch = procq.submit("light", List.of("a", "b", "c"));
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
                 .until(() -> procq.batch(lightBatch).get("state").asText().equals("DONE"));
 
-        assertThat(procq.batch(hogBatch).get("state").asText()).isEqualTo("DONE");
+        assertThat(procq.batch(hogJob).get("state").asText()).isEqualTo("DONE");
         OffsetDateTime hogEnded = jdbi.withHandle(h -> h.createQuery("""
                 SELECT a.finished_at FROM procq.job_attempt a JOIN procq.job j ON j.id = a.job_id WHERE j.batch_id = :b""")
-                .bind("b", hogBatch).mapTo(OffsetDateTime.class).one());
+                .bind("b", hogJob).mapTo(OffsetDateTime.class).one());
         List<OffsetDateTime> lightStarts = jdbi.withHandle(h -> h.createQuery("""
                 SELECT a.started_at FROM procq.job_attempt a JOIN procq.job j ON j.id = a.job_id WHERE j.batch_id = :b""")
                 .bind("b", lightBatch).mapTo(OffsetDateTime.class).list());
@@ -162,13 +178,16 @@ class HostAwareStartsTest {
                  WHERE j.batch_id = :b ORDER BY a.attempt""").bind("b", youngerBatch).mapTo(String.class).list());
         assertThat(attempts).containsExactly(
                 "STOPPED: host memory below PROCQ_WORKER_MEMFREE_KILL; stopped as the youngest child and handed back", "OK: ");
-        List<String> older = jdbi.withHandle(h -> h.createQuery("""
-                SELECT a.outcome FROM procq.job_attempt a JOIN procq.job j ON j.id = a.job_id WHERE j.batch_id = :b""")
-                .bind("b", olderBatch).mapTo(String.class).list());
-        assertThat(older).as("the older child ran on").containsExactly("OK");
-        assertThat(worker.log()).contains("stopping the youngest child (job");
+        assertThat(jobStates(olderBatch)).as("the older child ran on").containsExactly("OK");
+        // The first child stopped is the younger one. (Another process on a shared host may take memory too
+        // and keep it low a second later, when the older child would be next.)
+        long youngerJob = jdbi.withHandle(h -> h.createQuery("SELECT id FROM procq.job WHERE batch_id = :b")
+                .bind("b", youngerBatch).mapTo(Long.class).one());
+        assertThat(worker.log()).contains("stopping the youngest child (job " + youngerJob + ", attempt 1)");
+        assertThat(worker.log().indexOf("stopping the youngest child (job " + youngerJob + ","))
+                .isEqualTo(worker.log().indexOf("stopping the youngest child (job"));
         PrometheusText metrics = PrometheusText.parse(scrape(worker));
-        assertThat(metrics.value("procq_worker_children_stopped_for_memory_total", Map.of())).isEqualTo(1.0);
+        assertThat(metrics.value("procq_worker_children_stopped_for_memory_total", Map.of())).isGreaterThanOrEqualTo(1.0);
     }
 
     @Test
@@ -195,6 +214,14 @@ class HostAwareStartsTest {
         });
         assertThat(jobStates(batch)).containsOnly("PENDING");
         assertThat(held.log()).contains("holding new starts");
+        // The workers page says why this worker is idle with work waiting (sent with its heartbeat).
+        long heldId = held.awaitRegistered(jdbi);
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).until(() -> {
+            for (var row : procq.get("/api/v1/workers").json()) {
+                if (row.get("id").asLong() == heldId) return reason.equals(row.get("hostHold").asText(null));
+            }
+            return false;
+        });
 
         held.signal("TERM");
         assertThat(held.awaitExit(Duration.ofSeconds(20))).isZero();
@@ -202,6 +229,7 @@ class HostAwareStartsTest {
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
                 .until(() -> procq.batch(batch).get("state").asText().equals("DONE"));
         assertThat(jobStates(batch)).containsOnly("OK");
+        assertThat(procq.get("/api/v1/workers").json().findValues("hostHold")).allSatisfy(hold -> assertThat(hold.isNull()).isTrue());
     }
 
     WorkerProcess worker(Map<String, String> extra) {
