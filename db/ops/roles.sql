@@ -99,7 +99,7 @@ GRANT INSERT ON procq.job_attempt TO procq_worker;
 -- rescueExpiredLeases notes the first rescue on each timeline after a failover
 GRANT INSERT ON procq.timeline TO procq_worker;
 -- WorkerDao.register, heartbeat, markStopped
-GRANT INSERT, UPDATE (heartbeat_at, stopped_at) ON procq.worker TO procq_worker;
+GRANT INSERT, UPDATE (heartbeat_at, stopped_at, host_hold) ON procq.worker TO procq_worker;
 -- LiveTypes seeds missing job types from the file, and once the default failure budget of a row from before V13
 GRANT INSERT, UPDATE (halt_failed, halt_failed_percent, halt_after, halt_in_a_row, halt_seeded)
     ON procq.job_type TO procq_worker;

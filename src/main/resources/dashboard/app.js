@@ -1212,7 +1212,7 @@
       const items = Array.isArray(workers) ? workers : [];
       // A row is rebuilt when the worker changes; its heartbeat's age, which changes every time, is set in place.
       keyed(rows, cache, items, (w) => w.id, (w) => JSON.stringify([stateOf(w), w.host, w.pid, w.version, w.startedAt, w.stoppedAt,
-        w.running, w.concurrency, w.types, w.metricsPort]), workerRow);
+        w.running, w.concurrency, w.types, w.metricsPort, w.hostHold]), workerRow);
       for (const w of items) cache.get(w.id).node.querySelector('.age').textContent = formatAge(w.heartbeatAgeSeconds);
       empty.hidden = items.length > 0;
     }
@@ -1233,7 +1233,9 @@
           el('span', { class: 'age' }),
           w.stoppedAt ? el('div', { class: 'muted small' }, 'stopped ', timeCell(w.stoppedAt)) : null),
         el('td', { class: 'num running' }, el('b', { class: 'n', text: number(w.running) }),
-          el('span', { class: 'muted', text: ' of ' + number(w.concurrency) })),
+          el('span', { class: 'muted', text: ' of ' + number(w.concurrency) }),
+          w.hostHold && !w.stoppedAt ? el('div', { class: 'muted small host-hold', title: 'the host is short of memory or busy: this worker starts nothing new',
+            text: 'starts held: ' + w.hostHold }) : null),
         el('td', { class: 'types', text: Array.isArray(w.types) ? [...w.types].sort().join(', ') : '' }),
         el('td', { class: 'num metrics-port', text: w.metricsPort ? ':' + w.metricsPort : '—' }));
     }

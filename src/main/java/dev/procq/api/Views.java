@@ -146,11 +146,11 @@ final class Views {
      */
     record Worker(long id, String host, long pid, String version, Integer metricsPort, int concurrency,
                   List<String> types, OffsetDateTime startedAt, OffsetDateTime heartbeatAt,
-                  OffsetDateTime stoppedAt,
+                  OffsetDateTime stoppedAt, String hostHold,
                   double heartbeatAgeSeconds, long running) {
         static Worker of(WorkerRow row) {
             return new Worker(row.id(), row.host(), row.pid(), row.version(), row.metricsPort(), row.concurrency(),
-                    row.types(), row.startedAt(), row.heartbeatAt(), row.stoppedAt(), row.heartbeatAgeSeconds(),
+                    row.types(), row.startedAt(), row.heartbeatAt(), row.stoppedAt(), row.hostHold(), row.heartbeatAgeSeconds(),
                     row.running());
         }
     }

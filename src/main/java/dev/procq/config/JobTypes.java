@@ -29,7 +29,6 @@ public final class JobTypes {
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{([^{}]*)}");
     private static final Pattern META_KEY = Pattern.compile("^meta\\.[A-Za-z0-9_]+$");
     private static final Pattern ENV_NAME = Pattern.compile("^[A-Za-z_][A-Za-z0-9_]*$");
-    private static final Pattern SIZE = Pattern.compile("^(\\d+)\\s*([KMGT]i?B?|B)?$", Pattern.CASE_INSENSITIVE);
     private static final Set<String> KEYS = Set.of("command", "concurrency", "timeout", "maxAttempts", "backoff",
             "targetPattern", "allowDashTargets", "env", "passEnv", "workingDirectory", "limits", "exitCodes", "sandbox",
             "user", "group", "halt", "globalConcurrency", "key", "keyConcurrency", "keyRate", "rate");
@@ -304,18 +303,11 @@ public final class JobTypes {
     }
 
     private static long size(JsonNode node, String where) {
-        Matcher m = SIZE.matcher(node.asText().trim());
-        if (!m.matches()) throw new ConfigException(where + ": '" + node.asText() + "' is not a size like 512MB or 2GiB");
-        long amount = Long.parseLong(m.group(1));
-        String unit = m.group(2) == null ? "B" : m.group(2).toUpperCase();
-        long factor = switch (unit.charAt(0)) {
-            case 'K' -> 1L << 10;
-            case 'M' -> 1L << 20;
-            case 'G' -> 1L << 30;
-            case 'T' -> 1L << 40;
-            default -> 1L;
-        };
-        return amount * factor;
+        try {
+            return Sizes.parse(node.asText());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(where + ": '" + node.asText() + "' is not a size like 512MB or 2GiB");
+        }
     }
 
     private static List<String> stringList(JsonNode node, String where) {

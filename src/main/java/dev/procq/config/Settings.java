@@ -80,6 +80,7 @@ public final class Settings {
     private final Duration pollInterval;
     private final Optional<Integer> workerMetricsPort;
     private final Optional<Duration> retention;
+    private final HostLimits hostLimits;
     private final Map<String, Path> scanRoots;
     private final WebhookSettings webhooks;
     private final String clientUrl;
@@ -134,6 +135,7 @@ public final class Settings {
         workerMetricsPort = isOff("PROCQ_WORKER_METRICS_PORT") ? Optional.empty()
                 : Optional.of(intValue("PROCQ_WORKER_METRICS_PORT", DEFAULT_WORKER_METRICS_PORT, 0, 65535));
         retention = parseRetention();
+        hostLimits = HostLimits.parse(this::get);
         scanRoots = parseScanRoots();
         clientUrl = parseClientUrl();
         webhooks = parseWebhooks();
@@ -418,6 +420,11 @@ public final class Settings {
      * How long finished batches are kept before workers prune them (PROCQ_RETENTION, e.g. 7d, 36h);
      * empty when set to "off".
      */
+    /** When the worker holds new starts for the host's sake: PROCQ_WORKER_MEMFREE and the rest of {@link HostLimits}. */
+    public HostLimits hostLimits() {
+        return hostLimits;
+    }
+
     public Optional<Duration> retention() {
         return retention;
     }

@@ -50,7 +50,7 @@ public interface WorkerDao {
      */
     @SqlQuery("""
             SELECT w.id, w.host, w.pid, w.version, w.metrics_port, w.concurrency, w.types, w.started_at,
-                   w.heartbeat_at, w.stopped_at, extract(epoch FROM now() - w.heartbeat_at) AS heartbeat_age_seconds,
+                   w.heartbeat_at, w.stopped_at, w.host_hold, extract(epoch FROM now() - w.heartbeat_at) AS heartbeat_age_seconds,
                    (SELECT count(*) FROM procq.job j WHERE j.state = 'RUNNING' AND j.worker_id = w.id) AS running
               FROM procq.worker w
              WHERE w.heartbeat_at > now() - interval '1 hour'
@@ -62,6 +62,10 @@ public interface WorkerDao {
     @SqlUpdate("UPDATE procq.worker SET heartbeat_at = now() WHERE id = :id")
     int heartbeat(@Bind("id") long id);
 
-    @SqlUpdate("UPDATE procq.worker SET stopped_at = now() WHERE id = :id")
+    /** Why the worker holds new starts now (memory, load, pressure), or null once it starts children again. */
+    @SqlUpdate("UPDATE procq.worker SET host_hold = :hostHold WHERE id = :id")
+    int setHostHold(@Bind("id") long id, @Bind("hostHold") String hostHold);
+
+    @SqlUpdate("UPDATE procq.worker SET stopped_at = now(), host_hold = NULL WHERE id = :id")
     int markStopped(@Bind("id") long id);
 }

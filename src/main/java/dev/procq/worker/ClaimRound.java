@@ -17,8 +17,9 @@ import org.slf4j.LoggerFactory;
 /**
  * One round trip of the claim loop: it writes the results gathered by the {@link Completer} and,
  * in the same statement, claims at most the slots free once they are written (per type and
- * overall), then starts a child for each job claimed. A slot is taken from the claim until its
- * result is written, so procq.job never shows a worker with more RUNNING rows than slots.
+ * overall), then starts a child for each job claimed; it claims nothing while the {@link
+ * HostGate} holds starts. A slot is taken from the claim until its result is written, so
+ * procq.job never shows a worker with more RUNNING rows than slots.
  */
 final class ClaimRound {
     private static final Logger log = LoggerFactory.getLogger(ClaimRound.class);
@@ -35,12 +36,13 @@ final class ClaimRound {
     private final Wakeup wakeup;
     private final Lifecycle lifecycle;
     private final WorkerMetrics metrics;
+    private final HostGate host;
     private volatile Instant retryAt;
     private boolean capReported;
 
     ClaimRound(JobTypes types, LiveTypes liveTypes, ChildLauncher launcher, ChildStarter starter, Completer completer,
                Slots slots, int globalLimit, Map<Long, HeldJob> held, LeaseTerms terms, Wakeup wakeup,
-               Lifecycle lifecycle, WorkerMetrics metrics) {
+               Lifecycle lifecycle, WorkerMetrics metrics, HostGate host) {
         this.types = types;
         this.liveTypes = liveTypes;
         this.launcher = launcher;
@@ -53,6 +55,7 @@ final class ClaimRound {
         this.wakeup = wakeup;
         this.lifecycle = lifecycle;
         this.metrics = metrics;
+        this.host = host;
     }
 
     /**
@@ -72,6 +75,8 @@ final class ClaimRound {
         List<Completer.Ended> results = completer.gather(!stopping, slots::aTypeWaitsOnlyForItsWrite);
         // A launcher whose spawn helper is down and not yet restartable gets no work to lose.
         Claims claims = stopping || !launcher.ready() ? Claims.NONE : freeSlots(results);
+        // A host short of memory or busy gets no new children, so this worker claims none (see HostGate).
+        if (!claims.none() && host != null && host.holdsClaim()) claims = Claims.NONE;
         if (results.isEmpty() && claims.none()) return;
         // Whatever woke the loop so far is handled by this round trip; a signal from now on makes another.
         wakeup.clear();

@@ -8,10 +8,16 @@ import dev.procq.store.ClaimedJob;
  * their leases renewed; {@code stopCause} says why procq itself stopped the child.
  */
 final class HeldJob {
-    enum StopCause { CANCELLED, SHUTDOWN, LEASE_LOST }
+    enum StopCause {
+        CANCELLED, SHUTDOWN, LEASE_LOST,
+        /** Below PROCQ_WORKER_MEMFREE_KILL: handed back as a shutdown hands back (see {@link HostGate}). */
+        LOW_MEMORY
+    }
 
     final ClaimedJob job;
     private RunningChild child;
+    /** When the child started (System.nanoTime); the youngest is the first stopped for memory. */
+    private long startedAtNanos;
     volatile StopCause stopCause;
     /** Set once the child ended (or never started) and the attempt's verdict is made. */
     volatile boolean ended;
@@ -46,10 +52,20 @@ final class HeldJob {
         StopCause cause;
         synchronized (this) {
             child = started;
+            startedAtNanos = System.nanoTime();
             started.fenceAt(fenceAtNanos);
             cause = stopCause;
         }
         if (cause != null) started.stop("stopped before it started");
+    }
+
+    /** True while its child runs and nobody has asked it to stop. */
+    synchronized boolean running() {
+        return child != null && stopCause == null && !ended;
+    }
+
+    synchronized long startedAtNanos() {
+        return startedAtNanos;
     }
 
     /** The lease was renewed by a statement sent at {@code sentAtNanos}: the deadline moves on. */

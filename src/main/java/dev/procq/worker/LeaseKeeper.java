@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,9 +39,20 @@ final class LeaseKeeper implements AutoCloseable {
      * @param connection a connection of its own, bounded by {@link LeaseTerms#window()}: a renewal
      *     slower than that is of no use
      */
+    /**
+     * Why the worker holds new starts (see {@link HostGate}; null: it does not), written to its
+     * row after a renewal when it changed: a statement of its own, so that a database role not
+     * yet granted the column (db/ops/roles.sql not re-run after the migration) costs the workers
+     * page its hold, never a lease.
+     */
+    private final Supplier<String> hostHold;
+    private String hostHoldWritten;
+    private boolean hostHoldFailed;
+
     LeaseKeeper(SingleConnection connection, long workerId, LeaseTerms terms, Map<Long, HeldJob> held,
-                WorkerMetrics metrics) {
+                WorkerMetrics metrics, Supplier<String> hostHold) {
         this.connection = connection;
+        this.hostHold = hostHold;
         this.jdbi = connection.jdbi();
         this.workerId = workerId;
         this.terms = terms;
@@ -101,7 +113,20 @@ final class LeaseKeeper implements AutoCloseable {
                 job.stop(HeldJob.StopCause.LEASE_LOST, "lease lost");
             }
         }
+        writeHostHoldIfChanged();
         return lost;
+    }
+
+    private void writeHostHoldIfChanged() {
+        String hold = hostHold.get();
+        if (java.util.Objects.equals(hold, hostHoldWritten)) return;
+        try {
+            jdbi.useExtension(WorkerDao.class, dao -> dao.setHostHold(workerId, hold));
+            hostHoldWritten = hold;
+        } catch (RuntimeException e) {
+            if (!hostHoldFailed) log.warn("cannot record the host hold in procq.worker (is db/ops/roles.sql re-run?): {}", e.getMessage());
+            hostHoldFailed = true;
+        }
     }
 
     @Override

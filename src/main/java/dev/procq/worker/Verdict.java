@@ -1,6 +1,7 @@
 package dev.procq.worker;
 
 import dev.procq.config.ExitCodeRules;
+import dev.procq.config.HostLimits;
 import dev.procq.config.JobType;
 import dev.procq.pool.ChildResult;
 import dev.procq.pool.ResourceUsage;
@@ -45,9 +46,11 @@ final class Verdict {
         if (stopCause == HeldJob.StopCause.CANCELLED) {
             return result(job, result, JobState.CANCELLED, Outcome.STOPPED, "cancelled while running", Duration.ZERO, false, null);
         }
-        if (stopCause == HeldJob.StopCause.SHUTDOWN) {
+        if (stopCause == HeldJob.StopCause.SHUTDOWN || stopCause == HeldJob.StopCause.LOW_MEMORY) {
             // Not the target's fault: back to PENDING now, and the attempt is not counted.
-            return result(job, result, JobState.PENDING, Outcome.STOPPED, "worker shut down; handed back", Duration.ZERO, true, null);
+            String why = stopCause == HeldJob.StopCause.SHUTDOWN ? "worker shut down; handed back"
+                    : "host memory below " + HostLimits.MEMFREE_KILL + "; stopped as the youngest child and handed back";
+            return result(job, result, JobState.PENDING, Outcome.STOPPED, why, Duration.ZERO, true, null);
         }
         Ruling ruling = Ruling.of(rules, result);
         if (ruling.kind() == Ruling.Kind.OK) {

@@ -2,6 +2,7 @@ package dev.procq.worker;
 
 import dev.procq.config.ConfigException;
 import dev.procq.config.Durations;
+import dev.procq.config.HostLimits;
 import dev.procq.config.JobTypes;
 import dev.procq.config.Settings;
 import dev.procq.pool.ChildLauncher;
@@ -63,6 +64,8 @@ public final class Worker implements AutoCloseable {
     private LeaseKeeper leaseKeeper;
     private Maintenance maintenance;
     private Maintenance pruning;
+    private final HostGate hostGate;
+    private Maintenance hostSampling;
     private CancelWatcher cancelWatcher;
     private JobListener listener;
     private Thread claimThread;
@@ -91,6 +94,8 @@ public final class Worker implements AutoCloseable {
         this.liveTypes = new LiveTypes(jdbi, types);
         this.slots = new Slots(types);
         this.metrics = new WorkerMetrics(registry, slots::children, slots::taken, liveTypes);
+        // Here, so that a pressure ceiling on a kernel without PSI stops start-up (exit 2).
+        this.hostGate = settings.hostLimits().any() ? new HostGate(settings.hostLimits(), held, wakeup, metrics) : null;
     }
 
     private static ChildLauncher openLauncher(String spawner) {
@@ -117,7 +122,7 @@ public final class Worker implements AutoCloseable {
 
         // Renewal gets a connection of its own, bounded by its own interval: nothing else can make it wait.
         leaseKeeper = new LeaseKeeper(database.singleConnection("lease", database.timeouts().atMost(terms.window())),
-                workerId, terms, held, metrics).start();
+                workerId, terms, held, metrics, this::hostHold).start();
 
         Rescuer rescuer = Rescuer.forLease(jdbi, terms.lease());
         cancelWatcher = new CancelWatcher(jdbi, workerId, held);
@@ -149,8 +154,9 @@ public final class Worker implements AutoCloseable {
         completer = new Completer(jdbi, workerId, terms.lease());
         ChildStarter starter = new ChildStarter(launcher, terms.killGrace(), System.getenv(), registered.runTag(), users,
                 settings.secretFiles());
+        startSamplingTheHost();
         ClaimRound round = new ClaimRound(types, liveTypes, launcher, starter, completer, slots, globalLimit, held,
-                terms, wakeup, lifecycle, metrics);
+                terms, wakeup, lifecycle, metrics, hostGate);
         ClaimLoop claimLoop = new ClaimLoop(round, completer, liveTypes, wakeup, lifecycle, settings.pollInterval());
         startListening();
         lifecycle.advance(Lifecycle.State.RUNNING);
@@ -161,6 +167,15 @@ public final class Worker implements AutoCloseable {
                 Durations.format(terms.lease()), Durations.format(terms.renewEvery()),
                 Durations.format(terms.lease().minus(terms.window())));
         return this;
+    }
+
+    /** With host limits set, the gate sampling the host on a thread of its own; else null (nothing held). */
+    private void startSamplingTheHost() {
+        if (hostGate == null) return;
+        // The first sample comes before the first claim, so a worker started on a loaded host starts nothing.
+        hostGate.runOnce();
+        hostSampling = new Maintenance("procq-host").schedule(hostGate, HostGate.SAMPLE_INTERVAL, HostGate.SAMPLE_INTERVAL);
+        log.info("new starts wait while {}", settings.hostLimits().describe());
     }
 
     /**
@@ -177,6 +192,11 @@ public final class Worker implements AutoCloseable {
         }
         listener = new JobListener(database, this::notified);
         daemon(listener, "procq-listener").start();
+    }
+
+    private String hostHold() {
+        HostGate.Reason reason = hostGate == null ? null : hostGate.holding();
+        return reason == null ? null : reason.tag();
     }
 
     public long id() {
@@ -281,6 +301,7 @@ public final class Worker implements AutoCloseable {
         if (listener != null) listener.stop();
         maintenance.close();
         if (pruning != null) pruning.close();
+        if (hostSampling != null) hostSampling.close();
         leaseKeeper.close();
         launcher.close();
         lifecycle.advance(Lifecycle.State.STOPPED);

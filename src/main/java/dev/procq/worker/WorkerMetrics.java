@@ -10,6 +10,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The worker's own meters: claims, attempts by outcome (SPAWN_FAILED among them), run time,
@@ -25,6 +27,8 @@ final class WorkerMetrics {
     private final Counter leaseExpiries;
     private final Counter renewalFailures;
     private final Counter fencedChildren;
+    private final AtomicLong hostMemoryAvailable = new AtomicLong(-1);
+    private final AtomicReference<Double> hostLoad = new AtomicReference<>(Double.NaN);
 
     /** The limits that can hold back a claim, as the {@code limit} tag of procq_worker_claims_held_back says them. */
     enum HeldBackBy {
@@ -114,6 +118,58 @@ final class WorkerMetrics {
         if (held.byKey() > 0) heldBack(type, HeldBackBy.KEY).increment(held.byKey());
     }
 
+    /**
+     * The host gate's meters, registered only on a worker with host limits: which reason holds
+     * starts now, claims it held back, children stopped for memory, and the last readings.
+     */
+    void hostGate(java.util.function.Supplier<HostGate.Reason> holding) {
+        for (HostGate.Reason reason : HostGate.Reason.values()) {
+            Gauge.builder("procq_worker_host_hold", holding, now -> now.get() == reason ? 1 : 0).tag("reason", reason.tag())
+                    .description("1 while this worker holds new starts for this reason (memory: available memory below"
+                            + " PROCQ_WORKER_MEMFREE; load: PROCQ_WORKER_MAX_LOAD; pressure: PROCQ_WORKER_MAX_PRESSURE)")
+                    .strongReference(true).register(registry);
+            claimHeldBack(reason, 0);
+        }
+        stoppedForMemory(0);
+        Gauge.builder("procq_worker_host_memory_available_bytes", hostMemoryAvailable, AtomicLong::doubleValue)
+                .description("the host's available memory (MemAvailable, or less under a cgroup limit) at the last"
+                        + " sample; -1 before the first or when no memory floor is set")
+                .strongReference(true).register(registry);
+        Gauge.builder("procq_worker_host_load1", hostLoad, load -> load.get())
+                .description("the host's 1-minute load average at the last sample (NaN: no PROCQ_WORKER_MAX_LOAD)")
+                .strongReference(true).register(registry);
+    }
+
+    void claimHeldBack(HostGate.Reason reason) {
+        claimHeldBack(reason, 1);
+    }
+
+    void stoppedForMemory() {
+        stoppedForMemory(1);
+    }
+
+    void hostMemoryAvailable(long bytes) {
+        hostMemoryAvailable.set(bytes);
+    }
+
+    void hostLoad(double load1) {
+        hostLoad.set(load1);
+    }
+
+    private void claimHeldBack(HostGate.Reason reason, int claims) {
+        Counter.builder("procq_worker_starts_held_back").tag("reason", reason.tag())
+                .description("claim rounds in which this worker had slots free but claimed and started nothing because"
+                        + " the host was short of memory (memory) or over its load or PSI pressure ceiling (load, pressure)")
+                .register(registry).increment(claims);
+    }
+
+    private void stoppedForMemory(int children) {
+        Counter.builder("procq_worker_children_stopped_for_memory")
+                .description("youngest children this worker stopped because available memory fell below"
+                        + " PROCQ_WORKER_MEMFREE_KILL; their jobs were handed back PENDING, the attempt not counted")
+                .register(registry).increment(children);
+    }
+
     void renewalFailed() {
         renewalFailures.increment();
     }
@@ -142,7 +198,7 @@ final class WorkerMetrics {
     private Counter attempts(String type, Outcome outcome) {
         return Counter.builder("procq_worker_attempts").tag("type", type).tag("outcome", outcome.name())
                 .description("attempts this worker finished, by outcome: OK, FAILED (exit code or signal), TIMEOUT, "
-                        + "SPAWN_FAILED (program could not start), STOPPED (cancel or shutdown), LOST (spawn helper died, or"
+                        + "SPAWN_FAILED (program could not start), STOPPED (cancel, shutdown or short of memory), LOST (spawn helper died, or"
                         + " ended at the lease deadline)")
                 .register(registry);
     }

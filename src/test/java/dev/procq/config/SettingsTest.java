@@ -41,6 +41,14 @@ class SettingsTest {
             // a path
             "PROCQ_SCAN_ROOTS         | photos=relative/dir      | PROCQ_SCAN_ROOTS: root 'photos' must be an absolute path, got relative/dir | migrate worker api dev",
             "PROCQ_JOB_TYPES          | /nonexistent/types.yaml  | /nonexistent/types.yaml does not exist (set PROCQ_JOB_TYPES | worker api",
+            // host limits: a size, a load, pressure ceilings, and how they go together
+            "PROCQ_WORKER_MEMFREE     | lots                     | PROCQ_WORKER_MEMFREE=lots is not a size like 512M or 2G | migrate worker api dev",
+            "PROCQ_WORKER_MEMFREE_KILL | 1G                      | PROCQ_WORKER_MEMFREE_KILL needs PROCQ_WORKER_MEMFREE | migrate worker api dev",
+            "PROCQ_WORKER_MAX_LOAD    | 0                        | PROCQ_WORKER_MAX_LOAD=0 is out of range: more than 0, at most 100000 | migrate worker api dev",
+            "PROCQ_WORKER_MAX_LOAD    | high                     | PROCQ_WORKER_MAX_LOAD=high is not a number | migrate worker api dev",
+            "PROCQ_WORKER_MAX_PRESSURE | disk:50                 | PROCQ_WORKER_MAX_PRESSURE=disk:50: 'disk:50' names no PSI resource (cpu, memory, io) | migrate worker api dev",
+            "PROCQ_WORKER_MAX_PRESSURE | cpu:150                 | PROCQ_WORKER_MAX_PRESSURE=cpu:150: 'cpu:150' is out of range: more than 0, at most 100 | migrate worker api dev",
+            "PROCQ_WORKER_MAX_PRESSURE | cpu                     | PROCQ_WORKER_MAX_PRESSURE=cpu: 'cpu' is not RESOURCE:PERCENT | migrate worker api dev",
             // one of a list
             "PROCQ_LOG_LEVEL          | LOUD                     | PROCQ_LOG_LEVEL=LOUD is not one of TRACE, DEBUG, INFO, WARN, ERROR, OFF | migrate worker api dev",
             // webhooks
@@ -77,6 +85,24 @@ class SettingsTest {
         assertThat(allowed.resolve("nope")).isEmpty();
         assertThat(webhooks.publicUrl()).isEqualTo("https://procq.example");
         assertThat(webhooks.timeout()).isEqualTo(WebhookSettings.DEFAULT_TIMEOUT);
+    }
+
+    @Test
+    void hostLimitsAreOffByDefaultAndReadIntoTheirTypes() {
+        assertThat(new Settings(Map.of()).hostLimits()).isEqualTo(HostLimits.NONE);
+        HostLimits limits = new Settings(Map.of("PROCQ_WORKER_MEMFREE", "2G", "PROCQ_WORKER_MEMFREE_KILL", "512MiB",
+                "PROCQ_WORKER_MAX_LOAD", "7.5", "PROCQ_WORKER_MAX_PRESSURE", "cpu:50, memory:10")).hostLimits();
+        assertThat(limits.memfree()).hasValue(2L << 30);
+        assertThat(limits.memfreeKill()).hasValue(512L << 20);
+        assertThat(limits.maxLoad()).hasValue(7.5);
+        assertThat(limits.maxPressure()).containsExactly(Map.entry(HostLimits.Pressure.CPU, 50.0),
+                Map.entry(HostLimits.Pressure.MEMORY, 10.0));
+        assertThat(new Settings(Map.of("PROCQ_WORKER_MEMFREE", "off")).hostLimits().any()).isFalse();
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_WORKER_MEMFREE", "1G", "PROCQ_WORKER_MEMFREE_KILL", "1G")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("PROCQ_WORKER_MEMFREE_KILL=1G must be below PROCQ_WORKER_MEMFREE=1G");
+        assertThatThrownBy(() -> new Settings(Map.of("PROCQ_WORKER_MAX_PRESSURE", "cpu:5,cpu:6")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("cpu is given twice");
     }
 
     @Test

@@ -162,6 +162,7 @@ class DatabaseRolesTest {
         long workerId = workerDb.jdbi().withExtension(WorkerDao.class, dao -> dao.register("roles-test", 1, 1, new String[] {"exit"}));
         workerDb.jdbi().useExtension(WorkerDao.class, dao -> {
             dao.heartbeat(workerId);
+            dao.setHostHold(workerId, "memory");
             dao.earlierRunsOnHost("roles-test", workerId);
             dao.markStopped(workerId);
         });
