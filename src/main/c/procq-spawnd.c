@@ -24,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sched.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -35,7 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PROTOCOL_VERSION 3u
+#define PROTOCOL_VERSION 4u
 
 /* Frames from the worker. */
 #define FRAME_HELLO 0x01
@@ -63,6 +65,7 @@
 #define STAGE_SETGROUPS 9
 #define STAGE_SETGID 10
 #define STAGE_SETUID 11
+#define STAGE_CGROUP 12
 
 /* A uid or gid of a SPAWN frame that means "keep the helper's". */
 #define ID_UNCHANGED 0xFFFFFFFFu
@@ -85,6 +88,11 @@
 #define EXIT_CORE_DUMPED 0x2u
 #define EXIT_OUTPUT_CUT 0x4u
 #define EXIT_FENCED 0x8u
+
+/* EXITED cgroup flags. */
+#define CGROUP_USED 0x1u
+#define CGROUP_MEMORY_PEAK 0x2u
+#define CGROUP_CPU 0x4u
 
 /* The kernel's own limit on argv plus envp is about 2 MiB; a frame is one job's of those. */
 #define MAX_FRAME (4u * 1024 * 1024)
@@ -146,6 +154,22 @@ struct child {
     uint32_t tail_size;
     uint32_t tail_next;
     uint64_t total_bytes;
+    /*
+     * The child's own cgroup (docs/spawn-helper.md, "Cgroups"): its directory, open, and its
+     * path for the rmdir; -1 and NULL when the child runs without one. Once the child is reaped
+     * and its output ended, what is left in the cgroup is killed, the cgroup is read (CPU of the
+     * whole tree, peak memory, OOM kills) once it is empty, and removed; only then EXITED goes out.
+     */
+    int cgroup_fd;
+    char *cgroup_path;
+    int cgroup_done;
+    uint32_t cgroup_flags;
+    uint64_t cgroup_user_us;
+    uint64_t cgroup_system_us;
+    uint64_t memory_peak;
+    uint64_t oom_kills;
+    int cgroup_killed;
+    int64_t cgroup_wait_until_ms;
     struct child *next;
 };
 
@@ -372,6 +396,7 @@ static void free_reported(void) {
     while (reported) {
         struct child *next = reported->next;
         free(reported->tail);
+        free(reported->cgroup_path);
         free(reported);
         reported = next;
     }
@@ -379,6 +404,133 @@ static void free_reported(void) {
 
 static uint64_t micros(struct timeval value) {
     return (uint64_t)value.tv_sec * 1000000u + (uint64_t)value.tv_usec;
+}
+
+/* ---- cgroups ---------------------------------------------------------------------------- */
+
+/* How long a cgroup whose processes were killed may take to empty before it is left behind. */
+#define CGROUP_EMPTY_WAIT_MS 10000
+/* How often a cgroup that is being emptied is looked at again. */
+#define CGROUP_POLL_MS 5
+
+/* Cleared once the kernel refuses clone3 with CLONE_INTO_CGROUP: then fork, and the child moves. */
+static int clone_into_cgroup = 1;
+
+static int cgroup_write(int dir_fd, const char *file, const char *value) {
+    int fd = openat(dir_fd, file, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    size_t length = strlen(value);
+    ssize_t count = write(fd, value, length);
+    int error = errno;
+    close(fd);
+    if (count != (ssize_t)length) {
+        errno = count < 0 ? error : EIO;
+        return -1;
+    }
+    return 0;
+}
+
+/* A small cgroup file, NUL-terminated; its length, or -1 (a controller file that is not there). */
+static ssize_t cgroup_read(int dir_fd, const char *file, char *buffer, size_t size) {
+    int fd = openat(dir_fd, file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t count = read(fd, buffer, size - 1);
+    close(fd);
+    if (count < 0) return -1;
+    buffer[count] = 0;
+    return count;
+}
+
+/* The N of a "key N" line of a flat-keyed file (cpu.stat, memory.events, cgroup.events). */
+static int cgroup_key(const char *text, const char *key, uint64_t *value) {
+    size_t length = strlen(key);
+    const char *line = text;
+    while (line && *line) {
+        if (strncmp(line, key, length) == 0 && line[length] == ' ') {
+            *value = strtoull(line + length + 1, NULL, 10);
+            return 1;
+        }
+        line = strchr(line, '\n');
+        if (line) line++;
+    }
+    return 0;
+}
+
+static int cgroup_populated(int dir_fd) {
+    char text[256];
+    uint64_t populated = 0;
+    if (cgroup_read(dir_fd, "cgroup.events", text, sizeof text) < 0) return 0;
+    return cgroup_key(text, "populated", &populated) && populated != 0;
+}
+
+/* SIGKILL to every process in the child's cgroup, whatever its session or process group. */
+static void cgroup_kill(const struct child *child) {
+    if (child->cgroup_fd >= 0) cgroup_write(child->cgroup_fd, "cgroup.kill", "1");
+}
+
+/* Once the cgroup is empty: what the whole tree cost, then the cgroup is removed. */
+static void cgroup_finish(struct child *child) {
+    char text[2048];
+    uint64_t value;
+    child->cgroup_flags |= CGROUP_USED;
+    if (cgroup_read(child->cgroup_fd, "cpu.stat", text, sizeof text) > 0
+        && cgroup_key(text, "user_usec", &child->cgroup_user_us)
+        && cgroup_key(text, "system_usec", &child->cgroup_system_us)) {
+        child->cgroup_flags |= CGROUP_CPU;
+    }
+    if (cgroup_read(child->cgroup_fd, "memory.peak", text, sizeof text) > 0) {
+        child->memory_peak = strtoull(text, NULL, 10);
+        child->cgroup_flags |= CGROUP_MEMORY_PEAK;
+    }
+    if (cgroup_read(child->cgroup_fd, "memory.events", text, sizeof text) > 0
+        && cgroup_key(text, "oom_kill", &value)) {
+        child->oom_kills = value;
+    }
+    close(child->cgroup_fd);
+    child->cgroup_fd = -1;
+    rmdir(child->cgroup_path);
+}
+
+/*
+ * True when the child's cgroup is done with (none, or now read and removed); false while what
+ * the program left behind is still being killed: the report waits, so every CPU second counts.
+ */
+static int cgroup_settled(struct child *child) {
+    if (child->cgroup_fd < 0) return 1;
+    if (cgroup_populated(child->cgroup_fd)) {
+        if (!child->cgroup_killed) {
+            /* The job is over: nothing it started outlives it, setsid or not. */
+            cgroup_kill(child);
+            child->cgroup_killed = 1;
+            child->cgroup_wait_until_ms = now_ms() + CGROUP_EMPTY_WAIT_MS;
+            return 0;
+        }
+        if (now_ms() < child->cgroup_wait_until_ms) return 0;
+        /* Stuck in the kernel (D state): reported without the cgroup, which stays behind. */
+        fprintf(stderr, "procq-spawnd: cgroup %s still populated %d ms after cgroup.kill; left in place\n",
+                child->cgroup_path, CGROUP_EMPTY_WAIT_MS);
+        close(child->cgroup_fd);
+        child->cgroup_fd = -1;
+        return 1;
+    }
+    cgroup_finish(child);
+    return 1;
+}
+
+/* At exit, after every cgroup was killed: waits briefly for each to empty and removes it. */
+static void remove_cgroups_at_exit(void) {
+    int64_t until = now_ms() + 2000;
+    for (struct child *child = children; child; child = child->next) {
+        if (child->cgroup_fd < 0) continue;
+        cgroup_kill(child);
+        while (cgroup_populated(child->cgroup_fd) && now_ms() < until) {
+            struct timespec pause = {0, CGROUP_POLL_MS * 1000000L};
+            nanosleep(&pause, NULL);
+        }
+        close(child->cgroup_fd);
+        child->cgroup_fd = -1;
+        rmdir(child->cgroup_path);
+    }
 }
 
 static int is_live_child(pid_t pid);
@@ -390,6 +542,8 @@ static void deliver_signal(struct child *child, uint32_t number, uint32_t group,
  * and a newer child of ours may lead a group of that id: that one is spared.
  */
 static void signal_group(const struct child *child, int number) {
+    /* A KILL reaches everything in the child's cgroup, also what left the group with setsid. */
+    if (number == SIGKILL) cgroup_kill(child);
     if (child->reaped && is_live_child(child->pid)) return;
     kill(-child->pid, number);
 }
@@ -397,6 +551,7 @@ static void signal_group(const struct child *child, int number) {
 /* Reports the exit once both the status and the end of the output are in. */
 static void report_if_done(struct child *child) {
     if (child->reported || !child->reaped || child->out_fd >= 0 || child->report_fd >= 0) return;
+    if (!cgroup_settled(child)) return;
     child->reported = 1;
     if (child->exec_failed) {
         send_spawn_failed(child->id, child->fail_stage, (int)child->fail_errno);
@@ -426,6 +581,11 @@ static void report_if_done(struct child *child) {
     put_u64((uint64_t)child->usage.ru_maxrss);
     put_u64(child->total_bytes);
     put_u64(child->total_bytes - child->tail_size);
+    put_u32(child->cgroup_flags);
+    put_u64(child->cgroup_user_us);
+    put_u64(child->cgroup_system_us);
+    put_u64(child->memory_peak);
+    put_u64(child->oom_kills);
     put_u32(child->tail_size);
     if (child->tail_size < child->tail_capacity || child->tail_next == 0) {
         put_bytes(child->tail, child->tail_size);
@@ -540,7 +700,9 @@ static int is_live_child(pid_t pid) {
  * spared. kill(-group, 0) fails once nothing is left, and then nothing is sent.
  */
 static void kill_group_if_there(uint64_t id, pid_t group) {
-    if (!find_by_id(id) && is_live_child(group)) return;
+    struct child *owner = find_by_id(id);
+    if (owner) cgroup_kill(owner);
+    if (!owner && is_live_child(group)) return;
     if (kill(-group, 0) == 0) kill(-group, SIGKILL);
 }
 
@@ -558,8 +720,24 @@ static void expire_pending_kills(int all) {
     }
 }
 
+/* Reports the children whose cgroup has emptied since the last round. */
+static void expire_cgroups(void) {
+    struct child *child = children;
+    while (child) {
+        struct child *next = child->next;
+        if (child->cgroup_killed && child->cgroup_fd >= 0) report_if_done(child);
+        child = next;
+    }
+}
+
 static int next_timeout_ms(void) {
     int64_t nearest = 0;
+    for (struct child *child = children; child; child = child->next) {
+        if (child->cgroup_killed && child->cgroup_fd >= 0) {
+            int64_t again = now_ms() + CGROUP_POLL_MS;
+            if (!nearest || again < nearest) nearest = again;
+        }
+    }
     for (struct pending_kill *entry = pending_kills; entry; entry = entry->next) {
         if (!nearest || entry->deadline_ms < nearest) nearest = entry->deadline_ms;
     }
@@ -606,6 +784,14 @@ static void kill_all_groups(void) {
 
 /* ---- spawning ---------------------------------------------------------------------------- */
 
+/* Limits written into a child's cgroup; only these files may be named. */
+#define MAX_CGROUP_FILES 8
+static int allowed_cgroup_file(const char *name) {
+    return strcmp(name, "memory.max") == 0 || strcmp(name, "memory.high") == 0
+           || strcmp(name, "memory.swap.max") == 0 || strcmp(name, "pids.max") == 0
+           || strcmp(name, "cpu.max") == 0;
+}
+
 struct limit {
     uint32_t resource;
     uint64_t soft;
@@ -620,6 +806,10 @@ struct spawn {
     struct limit limits[8];
     uint32_t uid; /* ID_UNCHANGED: the helper's */
     uint32_t gid;
+    char *cgroup; /* the child's own cgroup, to be made; NULL: none */
+    uint32_t cgroup_file_count;
+    char *cgroup_files[MAX_CGROUP_FILES]; /* file names, e.g. memory.max */
+    char *cgroup_values[MAX_CGROUP_FILES];
     char *directory; /* NULL: the helper's own */
     char *path;
     char **argv;
@@ -634,7 +824,7 @@ static void child_fail(int report_fd, uint32_t stage) {
     _exit(127);
 }
 
-static void child_exec(const struct spawn *spawn, int output_fd, int report_fd) {
+static void child_exec(const struct spawn *spawn, int output_fd, int report_fd, int procs_fd) {
     struct sigaction default_action;
     memset(&default_action, 0, sizeof default_action);
     default_action.sa_handler = SIG_DFL;
@@ -645,6 +835,8 @@ static void child_exec(const struct spawn *spawn, int output_fd, int report_fd) 
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 
+    /* Forked without clone3: into the job's cgroup first, before anything of the job runs. */
+    if (procs_fd >= 0 && write(procs_fd, "0", 1) != 1) child_fail(report_fd, STAGE_CGROUP);
     if (setsid() < 0) child_fail(report_fd, STAGE_SETSID);
     /* Limits before the user changes: only the helper's user may raise a hard limit. */
     for (uint32_t index = 0; index < spawn->limit_count; index++) {
@@ -695,6 +887,76 @@ static void child_exec(const struct spawn *spawn, int output_fd, int report_fd) 
     child_fail(report_fd, STAGE_EXEC);
 }
 
+/*
+ * Makes the child's cgroup and writes its limits; opens the directory (for clone3 and later
+ * cgroup.kill) and its cgroup.procs (for a child that has to move itself). A cgroup of the same
+ * name left behind by a helper that was killed is taken over when it is empty.
+ */
+static int cgroup_create(const struct spawn *spawn, int *dir_fd, int *procs_fd) {
+    int made = mkdir(spawn->cgroup, 0755) == 0;
+    if (!made && errno != EEXIST) return -1;
+    int error;
+    int fd = open(spawn->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        error = errno;
+        goto fail;
+    }
+    if (!made && cgroup_populated(fd)) {
+        close(fd);
+        errno = EBUSY; /* someone else's processes: never mixed with a new child's */
+        return -1;
+    }
+    for (uint32_t index = 0; index < spawn->cgroup_file_count; index++) {
+        if (cgroup_write(fd, spawn->cgroup_files[index], spawn->cgroup_values[index]) < 0) {
+            error = errno;
+            close(fd);
+            goto fail;
+        }
+    }
+    *procs_fd = openat(fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+    if (*procs_fd < 0) {
+        error = errno;
+        close(fd);
+        goto fail;
+    }
+    *dir_fd = fd;
+    return 0;
+fail:
+    rmdir(spawn->cgroup);
+    errno = error;
+    return -1;
+}
+
+/*
+ * fork, or with a cgroup clone3 with CLONE_INTO_CGROUP: the child begins life in the cgroup, so
+ * not even its first instruction runs outside it. glibc has no clone3 wrapper; without CLONE_VM
+ * the raw system call returns in the child on a copy of this stack, as fork does. A kernel older
+ * than 5.7 refuses it (ENOSYS, E2BIG or EINVAL): then fork, and *procs_fd stays for the child to
+ * write itself into cgroup.procs before it execs; otherwise it is closed and set to -1.
+ */
+static pid_t start_process(int cgroup_fd, int *procs_fd) {
+    if (cgroup_fd >= 0 && clone_into_cgroup) {
+        struct clone_args args;
+        memset(&args, 0, sizeof args);
+        args.flags = CLONE_INTO_CGROUP;
+        args.exit_signal = SIGCHLD;
+        args.cgroup = (uint64_t)cgroup_fd;
+        long pid = syscall(SYS_clone3, &args, sizeof args);
+        if (pid >= 0) {
+            if (pid > 0) {
+                close(*procs_fd);
+                *procs_fd = -1;
+            } else {
+                *procs_fd = -1;
+            }
+            return (pid_t)pid;
+        }
+        if (errno != ENOSYS && errno != E2BIG && errno != EINVAL) return -1;
+        clone_into_cgroup = 0;
+    }
+    return fork();
+}
+
 static void spawn_child(const struct spawn *spawn) {
     if (child_count >= MAX_CHILDREN) {
         send_error(spawn->id, ERROR_TOO_MANY_CHILDREN, "too many children");
@@ -719,22 +981,42 @@ static void spawn_child(const struct spawn *spawn) {
         send_spawn_failed(spawn->id, STAGE_FORK, ENOMEM);
         return;
     }
+    child->cgroup_fd = -1;
+    int procs_fd = -1;
+    if (spawn->cgroup) {
+        child->cgroup_path = strdup(spawn->cgroup);
+        if (!child->cgroup_path || cgroup_create(spawn, &child->cgroup_fd, &procs_fd) < 0) {
+            int error = child->cgroup_path ? errno : ENOMEM;
+            close(output[0]); close(output[1]); close(report[0]); close(report[1]);
+            free(child->cgroup_path);
+            free(child);
+            send_spawn_failed(spawn->id, STAGE_CGROUP, error);
+            return;
+        }
+    }
     clock_gettime(CLOCK_MONOTONIC, &child->started);
-    pid_t pid = fork();
+    pid_t pid = start_process(child->cgroup_fd, &procs_fd);
     if (pid < 0) {
         int error = errno;
         close(output[0]); close(output[1]); close(report[0]); close(report[1]);
+        if (procs_fd >= 0) close(procs_fd);
+        if (child->cgroup_fd >= 0) {
+            close(child->cgroup_fd);
+            rmdir(child->cgroup_path);
+        }
+        free(child->cgroup_path);
         free(child);
-        send_spawn_failed(spawn->id, STAGE_FORK, error);
+        send_spawn_failed(spawn->id, spawn->cgroup && clone_into_cgroup ? STAGE_CGROUP : STAGE_FORK, error);
         return;
     }
     if (pid == 0) {
         close(output[0]);
         close(report[0]);
-        child_exec(spawn, output[1], report[1]);
+        child_exec(spawn, output[1], report[1], procs_fd);
     }
     close(output[1]);
     close(report[1]);
+    if (procs_fd >= 0) close(procs_fd);
     /*
      * The report pipe closes at exec; anything read from it is the reason exec never came. It
      * is read from the loop, not here: the next child is forked while this one is still in
@@ -853,6 +1135,28 @@ static void handle_spawn(const uint8_t *payload, uint32_t length) {
             problem = "resource limit not allowed";
         } else if (!reader.bad && spawn.limits[index].soft > spawn.limits[index].hard) {
             problem = "soft limit above hard limit";
+        }
+    }
+    if (!problem && !reader.bad) {
+        char *cgroup = take_string(&reader, &heap);
+        spawn.cgroup = cgroup && cgroup[0] ? cgroup : NULL;
+        if (spawn.cgroup && (spawn.cgroup[0] != '/' || strstr(spawn.cgroup, "/../")
+                             || strstr(spawn.cgroup, "/./"))) {
+            problem = "cgroup path is not absolute and normalised";
+        }
+        spawn.cgroup_file_count = take_u8(&reader);
+        if (!problem && !reader.bad && spawn.cgroup_file_count > MAX_CGROUP_FILES) {
+            problem = "too many cgroup limits";
+        }
+        if (!problem && !reader.bad && spawn.cgroup_file_count > 0 && !spawn.cgroup) {
+            problem = "cgroup limits without a cgroup";
+        }
+        for (uint32_t index = 0; !problem && !reader.bad && index < spawn.cgroup_file_count; index++) {
+            spawn.cgroup_files[index] = take_string(&reader, &heap);
+            spawn.cgroup_values[index] = take_string(&reader, &heap);
+            if (!reader.bad && !allowed_cgroup_file(spawn.cgroup_files[index])) {
+                problem = "cgroup file not allowed";
+            }
         }
     }
     if (!problem && !reader.bad) {
@@ -1199,12 +1503,14 @@ int main(int argc, char **argv) {
         }
         expire_fences();
         expire_lingering();
+        expire_cgroups();
         expire_pending_kills(0);
         free_reported();
         flush_out();
         if (in_closed) {
             /* The worker is gone: nobody will ever stop these children, so stop them now. */
             kill_all_groups();
+            remove_cgroups_at_exit();
             return 0;
         }
         if (shutting_down && (!children || now_ms() >= shutdown_deadline_ms)) {
@@ -1212,6 +1518,7 @@ int main(int argc, char **argv) {
             int flags = fcntl(STDOUT_FILENO, F_GETFL);
             fcntl(STDOUT_FILENO, F_SETFL, flags & ~O_NONBLOCK);
             flush_out();
+            remove_cgroups_at_exit();
             return 0;
         }
     }

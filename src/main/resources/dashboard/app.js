@@ -174,6 +174,7 @@
       parts.push('CPU ' + cpu(attempt.cpuUserMs) + ' user / ' + cpu(attempt.cpuSystemMs) + ' sys');
     }
     if (known(attempt.maxRssKb)) parts.push('peak ' + formatMemory(attempt.maxRssKb));
+    if (known(attempt.memoryPeakBytes)) parts.push('cgroup peak ' + formatMemory(attempt.memoryPeakBytes / 1024));
     return parts.length ? parts.join(', ') : null;
   }
 

@@ -72,14 +72,18 @@ final class Views {
     record Page<T>(List<T> items, @JsonInclude(JsonInclude.Include.ALWAYS) String next) {
     }
 
-    /** One attempt; the three costs are JSON null, not 0, when the backend that ran it could not tell. */
+    /**
+     * One attempt; the costs are JSON null, not 0, when the backend that ran it could not tell
+     * ({@code memoryPeakBytes}: without a cgroup with the memory controller).
+     */
     record Attempt(int attempt, Long workerId, OffsetDateTime startedAt, OffsetDateTime finishedAt, String outcome,
                    Integer exitCode, Integer signal, long durationMs, String error, String outputTail,
-                   Long cpuUserMs, Long cpuSystemMs, Long maxRssKb, String decidedBy) {
+                   Long cpuUserMs, Long cpuSystemMs, Long maxRssKb, String decidedBy, Long memoryPeakBytes) {
         static Attempt of(AttemptRow row) {
             return new Attempt(row.attempt(), row.workerId(), row.startedAt(), row.finishedAt(), row.outcome(),
                     row.exitCode(), row.signal(), row.durationMs(), row.error(), row.outputTail(),
-                    row.cpuUserMs(), row.cpuSystemMs(), row.maxRssKb(), row.decidedBy());
+                    row.cpuUserMs(), row.cpuSystemMs(), row.maxRssKb(), row.decidedBy(),
+                    row.memoryPeakBytes());
         }
     }
 

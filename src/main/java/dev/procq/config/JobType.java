@@ -36,6 +36,8 @@ import java.util.regex.Pattern;
  *                         key across all workers; null for none
  * @param rate             start-up value for procq.job_type.rate: most starts per second of the
  *                         type across all workers; null for none
+ * @param cgroup           limits of each child's own cgroup, where the worker has a cgroup subtree
+ *                         (PROCQ_CGROUP_ROOT); {@link Cgroup#NONE} for none
  */
 public record JobType(
         String name,
@@ -59,7 +61,8 @@ public record JobType(
         Key key,
         Integer keyConcurrency,
         Double keyRate,
-        Double rate) {
+        Double rate,
+        Cgroup cgroup) {
 
     public static final int DEFAULT_CONCURRENCY = 4;
     public static final int DEFAULT_MAX_ATTEMPTS = 1;
@@ -95,6 +98,18 @@ public record JobType(
     /** Resource limits per child (null: not limited). */
     public record Limits(Long cpuSeconds, Long memoryBytes, Long openFiles, Long processes) {
         public static final Limits NONE = new Limits(null, null, null, null);
+    }
+
+    /**
+     * Limits of a child's own cgroup (null: not limited): {@code memory.max} in bytes,
+     * {@code pids.max}, and {@code cpu.max} as a percentage of one CPU (200: two CPUs).
+     */
+    public record Cgroup(Long memoryMax, Long pidsMax, Integer cpuMaxPercent) {
+        public static final Cgroup NONE = new Cgroup(null, null, null);
+
+        public boolean isNone() {
+            return memoryMax == null && pidsMax == null && cpuMaxPercent == null;
+        }
     }
 
     /**

@@ -31,13 +31,15 @@ public final class JobTypes {
     private static final Pattern ENV_NAME = Pattern.compile("^[A-Za-z_][A-Za-z0-9_]*$");
     private static final Set<String> KEYS = Set.of("command", "concurrency", "timeout", "maxAttempts", "backoff",
             "targetPattern", "allowDashTargets", "env", "passEnv", "workingDirectory", "limits", "exitCodes", "sandbox",
-            "user", "group", "halt", "globalConcurrency", "key", "keyConcurrency", "keyRate", "rate");
+            "user", "group", "halt", "globalConcurrency", "key", "keyConcurrency", "keyRate", "rate", "cgroup");
     private static final Pattern ACCOUNT = Pattern.compile("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\\$?$");
     /** A starts-per-second limit: at least one start a day, at most a million a second. */
     private static final double MIN_RATE = 1.0 / 86_400;
     private static final double MAX_RATE = 1_000_000;
     private static final Set<String> LIMIT_KEYS = Set.of("cpuSeconds", "memory", "openFiles", "processes");
     private static final Set<String> SANDBOX_KEYS = Set.of("network", "writable");
+    private static final Set<String> CGROUP_KEYS = Set.of("memoryMax", "pidsMax", "cpuMax");
+    private static final Pattern PERCENT = Pattern.compile("^(\\d{1,6})\\s*%$");
 
     private final Map<String, JobType> types;
 
@@ -176,9 +178,10 @@ public final class JobTypes {
         }
         JobType.Sandbox sandbox = sandbox(node.get("sandbox"), where + ".sandbox");
         FailureBudget halt = halt(node.get("halt"), where + ".halt");
+        JobType.Cgroup cgroup = cgroup(node.get("cgroup"), where + ".cgroup");
         return new JobType(name, List.copyOf(command), concurrency, timeout, maxAttempts, backoff, targetPattern,
                 allowDash, Map.copyOf(env), List.copyOf(passEnv), workingDirectory, limits, exitCodes, sandbox,
-                user, group, halt, globalConcurrency, key, keyConcurrency, keyRate, rate);
+                user, group, halt, globalConcurrency, key, keyConcurrency, keyRate, rate, cgroup);
     }
 
     /** A user or group: a name as useradd accepts it, or a number. Resolved to an id when a worker starts. */
@@ -242,6 +245,35 @@ public final class JobTypes {
         Long files = node.has("openFiles") ? (long) intValue(node.get("openFiles"), where + ".openFiles", 0, 1, Integer.MAX_VALUE) : null;
         Long processes = node.has("processes") ? (long) intValue(node.get("processes"), where + ".processes", 0, 1, Integer.MAX_VALUE) : null;
         return new JobType.Limits(cpu, memory, files, processes);
+    }
+
+    /** {@code cgroup: {memoryMax: 512M, pidsMax: 64, cpuMax: 50%}}, any of them, or absent. */
+    private static JobType.Cgroup cgroup(JsonNode node, String where) {
+        if (node == null || node.isNull()) return JobType.Cgroup.NONE;
+        if (!node.isObject()) throw new ConfigException(where + ": expected a mapping like {memoryMax: 512M, pidsMax: 64, cpuMax: 50%}");
+        node.fieldNames().forEachRemaining(key -> {
+            if (!CGROUP_KEYS.contains(key)) {
+                throw new ConfigException(where + "." + key + ": unknown cgroup limit (known: memoryMax, pidsMax, cpuMax)");
+            }
+        });
+        Long memory = null;
+        if (node.hasNonNull("memoryMax")) {
+            memory = size(node.get("memoryMax"), where + ".memoryMax");
+            // Below a few pages the kernel OOM-kills the program before it has even started.
+            if (memory < (1L << 20)) throw new ConfigException(where + ".memoryMax: " + node.get("memoryMax").asText() + " is below 1M");
+        }
+        Long pids = node.hasNonNull("pidsMax") ? (long) intValue(node.get("pidsMax"), where + ".pidsMax", 0, 1, 4_194_304) : null;
+        Integer cpu = null;
+        if (node.hasNonNull("cpuMax")) {
+            Matcher percent = PERCENT.matcher(node.get("cpuMax").asText().trim());
+            if (!node.get("cpuMax").isTextual() || !percent.matches()) {
+                throw new ConfigException(where + ".cpuMax: '" + node.get("cpuMax").asText()
+                        + "' is not a percentage of one CPU like 50% or 200% (two CPUs)");
+            }
+            cpu = Integer.parseInt(percent.group(1));
+            if (cpu < 1 || cpu > 100_000) throw new ConfigException(where + ".cpuMax: " + cpu + "% is out of range 1%..100000%");
+        }
+        return new JobType.Cgroup(memory, pids, cpu);
     }
 
     /** {@code sandbox: {}} (all defaults), {@code sandbox: {network: true, writable: [/srv/thumbs]}}, or absent. */

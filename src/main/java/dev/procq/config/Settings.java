@@ -35,6 +35,7 @@ public final class Settings {
     public static final String DEFAULT_URL = "http://127.0.0.1:8080";
     public static final Duration DEFAULT_LEASE = Duration.ofSeconds(15);
     public static final String DEFAULT_SPAWNER = "auto";
+    public static final String DEFAULT_CGROUP_ROOT = "auto";
     public static final List<String> SPAWNERS = List.of("auto", "native", "java");
     public static final Duration MIN_LEASE = Duration.ofSeconds(1);
     public static final Duration DEFAULT_KILL_GRACE = Duration.ofSeconds(5);
@@ -74,6 +75,7 @@ public final class Settings {
     private final Path jobTypesFile;
     private final Optional<Integer> workerConcurrency;
     private final String spawner;
+    private final String cgroupRoot;
     private final Duration leaseDuration;
     private final Duration killGrace;
     private final Duration shutdownGrace;
@@ -127,6 +129,7 @@ public final class Settings {
         workerConcurrency = get("PROCQ_WORKER_CONCURRENCY").isEmpty() ? Optional.empty()
                 : Optional.of(intValue("PROCQ_WORKER_CONCURRENCY", 0, 1, MAX_WORKER_CONCURRENCY));
         spawner = parseSpawner();
+        cgroupRoot = parseCgroupRoot();
         leaseDuration = parseLease();
         killGrace = durationValue("PROCQ_KILL_GRACE", DEFAULT_KILL_GRACE);
         requireLeaseLongerThanKillGrace();
@@ -329,6 +332,25 @@ public final class Settings {
     /** How the worker starts children: {@code auto} (the spawn helper when it works), {@code native}, {@code java}. */
     public String spawner() {
         return spawner;
+    }
+
+    /**
+     * Where each child gets a cgroup of its own: {@code auto} (the worker's own cgroup when it is a
+     * delegated subtree), {@code off}, or an absolute path in a cgroup2 file system.
+     */
+    public String cgroupRoot() {
+        return cgroupRoot;
+    }
+
+    private String parseCgroupRoot() {
+        String value = get("PROCQ_CGROUP_ROOT").orElse(DEFAULT_CGROUP_ROOT).trim();
+        String lower = value.toLowerCase(java.util.Locale.ROOT);
+        if (lower.equals("auto") || lower.equals("off")) return lower;
+        if (!value.startsWith("/")) {
+            throw new ConfigException("PROCQ_CGROUP_ROOT=" + value
+                    + " is not auto, off or an absolute path (e.g. /sys/fs/cgroup/system.slice/procq-worker.service)");
+        }
+        return value;
     }
 
     private String parseSpawner() {

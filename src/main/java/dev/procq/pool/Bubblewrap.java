@@ -92,7 +92,7 @@ public final class Bubblewrap {
         argv.add(program.toString());
         argv.addAll(spec.argv().subList(1, spec.argv().size()));
         return new ChildSpec(argv, spec.environment(), spec.workingDirectory(), spec.timeout(), spec.killGrace(),
-                spec.tailBytes(), spec.limits(), spec.runAs());
+                spec.tailBytes(), spec.limits(), spec.runAs(), spec.cgroup());
     }
 
     /** bwrap and its options, up to and including the {@code --} before the program. */

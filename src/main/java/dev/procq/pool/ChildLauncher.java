@@ -32,20 +32,29 @@ public interface ChildLauncher extends AutoCloseable {
      * @throws IllegalStateException when the backend cannot work here, saying why
      */
     static ChildLauncher open(Backend backend) {
+        return open(backend, null);
+    }
+
+    /**
+     * A launcher of the given backend whose children each run in a cgroup of their own under
+     * {@code cgroups} (null: none). Only the spawn helper places a child in its cgroup before it
+     * runs; a ProcessBuilder launcher ignores the tree, and {@link #cgroups()} says so.
+     */
+    static ChildLauncher open(Backend backend, CgroupTree cgroups) {
         Logger log = LoggerFactory.getLogger(ChildLauncher.class);
         switch (backend) {
             case JAVA:
                 return new ProcessBuilderLauncher();
             case NATIVE:
                 try {
-                    return SpawnHelperLauncher.start();
+                    return SpawnHelperLauncher.start(cgroups);
                 } catch (SpawnHelperUnavailable e) {
                     throw new IllegalStateException("PROCQ_SPAWNER=native, but the spawn helper"
                             + " cannot run: " + e.getMessage(), e);
                 }
             default:
                 try {
-                    return SpawnHelperLauncher.start();
+                    return SpawnHelperLauncher.start(cgroups);
                 } catch (SpawnHelperUnavailable e) {
                     log.warn("spawn helper unavailable ({}); starting children through"
                             + " ProcessBuilder, which costs several execs and threads per child",
@@ -68,6 +77,11 @@ public interface ChildLauncher extends AutoCloseable {
      */
     default boolean ready() {
         return true;
+    }
+
+    /** The tree its children's cgroups are made in; null when they run without cgroups. */
+    default CgroupTree cgroups() {
+        return null;
     }
 
     /** How many children have started and not yet ended. */

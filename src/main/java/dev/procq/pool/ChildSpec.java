@@ -21,6 +21,8 @@ import java.util.Objects;
  * @param limits kernel resource limits; {@link ResourceLimits#NONE} for none
  * @param runAs the user and group the program runs as, with no supplementary groups; {@code null}
  *     for the worker's own
+ * @param cgroup the cgroup of its own the child runs in, where the launcher has a cgroup tree
+ *     ({@link CgroupTree}); {@code null} for none
  */
 public record ChildSpec(
         List<String> argv,
@@ -30,7 +32,8 @@ public record ChildSpec(
         Duration killGrace,
         int tailBytes,
         ResourceLimits limits,
-        RunAs runAs) {
+        RunAs runAs,
+        JobCgroup cgroup) {
 
     public static final String DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
     public static final Duration DEFAULT_KILL_GRACE = Duration.ofSeconds(5);
@@ -58,35 +61,40 @@ public record ChildSpec(
     /** A spec with no timeout, no limits, the default kill grace and output tail. */
     public static ChildSpec of(List<String> argv, Map<String, String> environment) {
         return new ChildSpec(argv, environment, null, null, DEFAULT_KILL_GRACE, DEFAULT_TAIL_BYTES,
-                ResourceLimits.NONE, null);
+                ResourceLimits.NONE, null, null);
     }
 
     public ChildSpec inDirectory(Path directory) {
-        return new ChildSpec(argv, environment, directory, timeout, killGrace, tailBytes, limits, runAs);
+        return new ChildSpec(argv, environment, directory, timeout, killGrace, tailBytes, limits, runAs, cgroup);
     }
 
     public ChildSpec withTimeout(Duration limit) {
         return new ChildSpec(argv, environment, workingDirectory, limit, killGrace, tailBytes,
-                limits, runAs);
+                limits, runAs, cgroup);
     }
 
     public ChildSpec withKillGrace(Duration grace) {
         return new ChildSpec(argv, environment, workingDirectory, timeout, grace, tailBytes,
-                limits, runAs);
+                limits, runAs, cgroup);
     }
 
     public ChildSpec withTailBytes(int bytes) {
         return new ChildSpec(argv, environment, workingDirectory, timeout, killGrace, bytes,
-                limits, runAs);
+                limits, runAs, cgroup);
     }
 
     public ChildSpec asUser(RunAs user) {
         return new ChildSpec(argv, environment, workingDirectory, timeout, killGrace, tailBytes, limits,
-                user);
+                user, cgroup);
+    }
+
+    public ChildSpec inCgroup(JobCgroup jobCgroup) {
+        return new ChildSpec(argv, environment, workingDirectory, timeout, killGrace, tailBytes, limits, runAs,
+                jobCgroup);
     }
 
     public ChildSpec withLimits(ResourceLimits resourceLimits) {
         return new ChildSpec(argv, environment, workingDirectory, timeout, killGrace, tailBytes,
-                resourceLimits, runAs);
+                resourceLimits, runAs, cgroup);
     }
 }

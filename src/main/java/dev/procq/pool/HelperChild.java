@@ -131,8 +131,7 @@ final class HelperChild extends EndableChild {
         Integer exitCode = exit.signalled() ? null : exit.codeOrSignal();
         String tail = OutputTail.decode(exit.tail(), exit.droppedBytes() > 0);
         ChildResult ended = describe(exitCode, signal, Duration.ofNanos(exit.wallNanos()), tail);
-        end(ended.withUsage(
-                new ResourceUsage(exit.userMicros(), exit.systemMicros(), exit.maxRssKb())));
+        end(ended.withUsage(exit.usage()));
     }
 
     private void end(ChildResult ended) {

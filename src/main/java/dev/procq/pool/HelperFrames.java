@@ -16,7 +16,7 @@ import java.util.Map;
  */
 final class HelperFrames {
 
-    static final int PROTOCOL_VERSION = 3;
+    static final int PROTOCOL_VERSION = 4;
 
     static final byte HELLO = 0x01;
     static final byte SPAWN = 0x02;
@@ -37,6 +37,10 @@ final class HelperFrames {
     static final int EXIT_CORE_DUMPED = 0x2;
     static final int EXIT_OUTPUT_CUT = 0x4;
     static final int EXIT_FENCED = 0x8;
+
+    static final int CGROUP_USED = 0x1;
+    static final int CGROUP_MEMORY_PEAK = 0x2;
+    static final int CGROUP_CPU = 0x4;
 
     /** A uid or gid in a spawn frame that keeps the helper's own. */
     static final int ID_UNCHANGED = 0xFFFFFFFF;
@@ -83,9 +87,10 @@ final class HelperFrames {
     /**
      * @param program the program's resolved path, which execve runs
      * @param lingerMillis how long output may still arrive after the child exited
+     * @param cgroups where the child's cgroup is made, with which limits; null for no cgroup
      * @throws CannotSpawn when the frame would exceed what the helper accepts
      */
-    static byte[] spawn(long id, ChildSpec spec, Path program, long lingerMillis)
+    static byte[] spawn(long id, ChildSpec spec, Path program, long lingerMillis, CgroupTree cgroups)
             throws CannotSpawn {
         Out out = new Out();
         out.u64(id);
@@ -100,6 +105,14 @@ final class HelperFrames {
             out.u32((int) limit[0]);
             out.u64(limit[1]);
             out.u64(limit[2]);
+        }
+        JobCgroup cgroup = cgroups == null ? null : spec.cgroup();
+        out.string(cgroup == null ? "" : cgroups.pathOf(cgroup).toString());
+        List<String[]> files = cgroup == null ? List.of() : cgroup.files(cgroups.controllers());
+        out.u8(files.size());
+        for (String[] file : files) {
+            out.string(file[0]);
+            out.string(file[1]);
         }
         out.string(spec.workingDirectory() == null ? "" : spec.workingDirectory().toString());
         out.string(program.toString());
@@ -159,7 +172,9 @@ final class HelperFrames {
 
     /** How a child ended, as the helper reports it in an EXITED frame. */
     record Exit(long id, int flags, int codeOrSignal, long wallNanos, long userMicros,
-            long systemMicros, long maxRssKb, long totalBytes, long droppedBytes, byte[] tail) {
+            long systemMicros, long maxRssKb, long totalBytes, long droppedBytes, int cgroupFlags,
+            long cgroupUserMicros, long cgroupSystemMicros, long memoryPeakBytes, long oomKills,
+            byte[] tail) {
 
         static Exit read(ByteBuffer payload) {
             long id = payload.getLong();
@@ -171,13 +186,30 @@ final class HelperFrames {
             long rss = payload.getLong();
             long total = payload.getLong();
             long dropped = payload.getLong();
+            int cgroupFlags = payload.getInt();
+            long cgroupUser = payload.getLong();
+            long cgroupSystem = payload.getLong();
+            long memoryPeak = payload.getLong();
+            long oomKills = payload.getLong();
             int tailLength = payload.getInt();
             if (tailLength < 0 || tailLength > payload.remaining()) {
                 throw new IllegalArgumentException("tail length " + tailLength + " exceeds the frame");
             }
             byte[] tail = new byte[tailLength];
             payload.get(tail);
-            return new Exit(id, flags, code, wall, user, system, rss, total, dropped, tail);
+            return new Exit(id, flags, code, wall, user, system, rss, total, dropped, cgroupFlags, cgroupUser,
+                    cgroupSystem, memoryPeak, oomKills, tail);
+        }
+
+        /**
+         * What the child cost: with a cgroup, the CPU of everything that ran in it (cpu.stat,
+         * descendants that were never waited for included) and its peak memory; else wait4's.
+         */
+        ResourceUsage usage() {
+            boolean cgroupCpu = (cgroupFlags & CGROUP_CPU) != 0;
+            Long peak = (cgroupFlags & CGROUP_MEMORY_PEAK) != 0 ? memoryPeakBytes : null;
+            return new ResourceUsage(cgroupCpu ? cgroupUserMicros : userMicros,
+                    cgroupCpu ? cgroupSystemMicros : systemMicros, maxRssKb, peak, oomKills);
         }
 
         boolean signalled() {
@@ -219,6 +251,7 @@ final class HelperFrames {
             case 9 -> "cannot drop the supplementary groups";
             case 10 -> "cannot change to the type's group";
             case 11 -> "cannot change to the type's user";
+            case 12 -> "cannot make or enter the child's cgroup";
             default -> "spawn failed at stage " + stage;
         };
     }

@@ -35,6 +35,7 @@ final class SpawnHelperLauncher implements ChildLauncher {
     private static final Logger log = LoggerFactory.getLogger(SpawnHelperLauncher.class);
 
     private final HelperBinary binary;
+    private final CgroupTree cgroups;
     private final Path killProgram;
     /** Helpers are started from this one thread: their PR_SET_PDEATHSIG follows it. */
     private final SpawnerThread spawner = new SpawnerThread("procq-spawnd-starter");
@@ -47,8 +48,9 @@ final class SpawnHelperLauncher implements ChildLauncher {
     private long nextStartNanos = System.nanoTime();
     private int failedRestarts;
 
-    private SpawnHelperLauncher(HelperBinary binary) {
+    private SpawnHelperLauncher(HelperBinary binary, CgroupTree cgroups) {
         this.binary = binary;
+        this.cgroups = cgroups;
         this.killProgram = SystemTools.find("kill", "procps");
         timer = new ScheduledThreadPoolExecutor(1, task -> {
             Thread thread = new Thread(task, "procq-child-timer");
@@ -60,10 +62,14 @@ final class SpawnHelperLauncher implements ChildLauncher {
         timer.setRemoveOnCancelPolicy(true);
     }
 
-    /** Extracts and starts the helper. */
-    static SpawnHelperLauncher start() throws SpawnHelperUnavailable {
+    /**
+     * Extracts and starts the helper.
+     *
+     * @param cgroups where each child gets a cgroup of its own; null for none
+     */
+    static SpawnHelperLauncher start(CgroupTree cgroups) throws SpawnHelperUnavailable {
         HelperBinary binary = HelperBinary.extract();
-        SpawnHelperLauncher launcher = new SpawnHelperLauncher(binary);
+        SpawnHelperLauncher launcher = new SpawnHelperLauncher(binary, cgroups);
         try {
             synchronized (launcher.helperLock) {
                 launcher.helper = launcher.startHelper();
@@ -89,7 +95,7 @@ final class SpawnHelperLauncher implements ChildLauncher {
             // The helper passes bytes as they are: arguments go to the program as UTF-8, whatever
             // the worker's locale.
             Path program = ChildCommand.check(spec, StandardCharsets.UTF_8);
-            frame = HelperFrames.spawn(id, spec, program, OUTPUT_DRAIN_AFTER_EXIT.toMillis());
+            frame = HelperFrames.spawn(id, spec, program, OUTPUT_DRAIN_AFTER_EXIT.toMillis(), cgroups);
         } catch (CannotSpawn refused) {
             return failed(id, spec, refused.getMessage(), startedNanos);
         }
@@ -112,6 +118,11 @@ final class SpawnHelperLauncher implements ChildLauncher {
             log.debug("spawn helper gone while sending a spawn: {}", gone.toString());
         }
         return child;
+    }
+
+    @Override
+    public CgroupTree cgroups() {
+        return cgroups;
     }
 
     @Override
@@ -259,6 +270,12 @@ final class SpawnHelperLauncher implements ChildLauncher {
         ProcessGroups.signal(killProgram, Signal.KILL, groups);
         if (!ProcessGroups.awaitGone(groups, Duration.ofSeconds(1))) {
             log.warn("process groups of the lost children still had live members a second after SIGKILL");
+        }
+        if (cgroups != null) {
+            // The helper removes each cgroup once its child is reported; these it never will.
+            lost.stream().map(child -> child.spec().cgroup()).filter(java.util.Objects::nonNull)
+                    .filter(cgroup -> !cgroups.remove(cgroup, Duration.ofSeconds(1)))
+                    .forEach(cgroup -> log.warn("cgroup {} of a lost child could not be removed", cgroup.name()));
         }
         log.error("spawn helper (pid {}) {}; {} running child(ren) lost, their process groups"
                 + " killed", dead.pid(), how, lost.size());

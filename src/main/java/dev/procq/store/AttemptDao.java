@@ -10,7 +10,8 @@ import org.jdbi.v3.sqlobject.statement.SqlQuery;
 public interface AttemptDao {
     @SqlQuery("""
             SELECT job_id, attempt, worker_id, started_at, finished_at, outcome, exit_code, signal,
-                   duration_ms, error, output_tail, cpu_user_ms, cpu_system_ms, max_rss_kb, decided_by
+                   duration_ms, error, output_tail, cpu_user_ms, cpu_system_ms, max_rss_kb, decided_by,
+                   memory_peak_bytes
               FROM procq.job_attempt WHERE job_id = :job ORDER BY attempt""")
     List<AttemptRow> listOfJob(@Bind("job") long jobId);
 }

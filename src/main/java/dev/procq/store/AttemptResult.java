@@ -13,6 +13,7 @@ import java.time.OffsetDateTime;
  * @param cpuSystemMs CPU time the kernel spent on the child's behalf, milliseconds; null when unknown
  * @param maxRssKb the child's peak resident memory, kilobytes; null when unknown
  * @param decidedBy the exit-code rule that decided the outcome ("failNow: exit 3"); null when none applied
+ * @param memoryPeakBytes the peak memory of the child's cgroup (memory.peak); null without one
  */
 public record AttemptResult(
         long jobId,
@@ -30,5 +31,14 @@ public record AttemptResult(
         Long cpuUserMs,
         Long cpuSystemMs,
         Long maxRssKb,
-        String decidedBy) {
+        String decidedBy,
+        Long memoryPeakBytes) {
+
+    /** An attempt of a child that ran without a cgroup (or never ran): no memory.peak. */
+    public AttemptResult(long jobId, int attempt, JobState next, Outcome outcome, Integer exitCode, Integer signal,
+            String error, String outputTail, OffsetDateTime startedAt, Duration duration, Duration retryDelay,
+            boolean refundAttempt, Long cpuUserMs, Long cpuSystemMs, Long maxRssKb, String decidedBy) {
+        this(jobId, attempt, next, outcome, exitCode, signal, error, outputTail, startedAt, duration, retryDelay,
+                refundAttempt, cpuUserMs, cpuSystemMs, maxRssKb, decidedBy, null);
+    }
 }

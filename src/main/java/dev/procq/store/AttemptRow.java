@@ -5,7 +5,8 @@ import java.time.OffsetDateTime;
 /**
  * One row of procq.job_attempt: how one run of a job ended, and what it cost ({@code cpuUserMs},
  * {@code cpuSystemMs}, {@code maxRssKb}: null when the backend that ran it could not tell), and the
- * exit-code rule that decided it ({@code decidedBy}: null when none applied).
+ * exit-code rule that decided it ({@code decidedBy}: null when none applied), and the peak memory of
+ * its cgroup ({@code memoryPeakBytes}: null without one).
  */
 public record AttemptRow(
         long jobId,
@@ -22,5 +23,6 @@ public record AttemptRow(
         Long cpuUserMs,
         Long cpuSystemMs,
         Long maxRssKb,
-        String decidedBy) {
+        String decidedBy,
+        Long memoryPeakBytes) {
 }

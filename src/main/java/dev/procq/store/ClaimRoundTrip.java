@@ -93,6 +93,7 @@ public final class ClaimRoundTrip {
         Long[] cpuSystemMs = new Long[n];
         Long[] maxRssKb = new Long[n];
         String[] decidedBy = new String[n];
+        Long[] memoryPeakBytes = new Long[n];
         for (int i = 0; i < n; i++) {
             AttemptResult r = results.get(i);
             ids[i] = r.jobId();
@@ -110,6 +111,7 @@ public final class ClaimRoundTrip {
             cpuSystemMs[i] = r.cpuSystemMs();
             maxRssKb[i] = r.maxRssKb();
             decidedBy[i] = r.decidedBy();
+            memoryPeakBytes[i] = r.memoryPeakBytes();
         }
         Map<String, Object> values = new HashMap<>();
         values.put("worker", workerId);
@@ -133,6 +135,7 @@ public final class ClaimRoundTrip {
         values.put("cpuSystemMs", connection.createArrayOf("int8", cpuSystemMs));
         values.put("maxRssKb", connection.createArrayOf("int8", maxRssKb));
         values.put("decidedBy", connection.createArrayOf("text", decidedBy));
+        values.put("memoryPeakBytes", connection.createArrayOf("int8", memoryPeakBytes));
         return values;
     }
 

@@ -53,10 +53,10 @@ public interface JobDao {
             WITH r AS (
                 SELECT * FROM unnest(:ids, :attempts, :states, :outcomes, :exitCodes, :signals, :errors, :tails,
                                      :durationsMs, :retryDelaysMs, :refunds, :cpuUserMs, :cpuSystemMs, :maxRssKb,
-                                     :decidedBy)
+                                     :decidedBy, :memoryPeakBytes)
                        AS r(id, attempt, state, outcome, exit_code, signal, error, output_tail,
                             duration_ms, retry_delay_ms, refund, cpu_user_ms, cpu_system_ms, max_rss_kb,
-                            decided_by)
+                            decided_by, memory_peak_bytes)
             ), locked AS (
                 -- The rows to write, locked first and in id order, as renewLeases locks them: the
                 -- lease keeper renews these same rows from its own thread, and two statements
@@ -77,10 +77,12 @@ public interface JobDao {
             ), attempts AS (
                 INSERT INTO procq.job_attempt (job_id, attempt, worker_id, started_at, finished_at, outcome,
                                                exit_code, signal, duration_ms, error, output_tail,
-                                               cpu_user_ms, cpu_system_ms, max_rss_kb, decided_by)
+                                               cpu_user_ms, cpu_system_ms, max_rss_kb, decided_by,
+                                               memory_peak_bytes)
                 SELECT r.id, r.attempt, :worker, w.started_at, now(), r.outcome,
                        r.exit_code, r.signal, r.duration_ms, r.error, r.output_tail,
-                       r.cpu_user_ms, r.cpu_system_ms, r.max_rss_kb, r.decided_by
+                       r.cpu_user_ms, r.cpu_system_ms, r.max_rss_kb, r.decided_by,
+                       r.memory_peak_bytes
                   FROM r JOIN written w ON w.id = r.id
                 ON CONFLICT (job_id, attempt) DO NOTHING
             )

@@ -3,6 +3,8 @@ package dev.procq.worker;
 import dev.procq.config.ConfigException;
 import dev.procq.config.JobType;
 import dev.procq.pool.Bubblewrap;
+import dev.procq.pool.CgroupTree;
+import dev.procq.pool.JobCgroup;
 import dev.procq.pool.ChildLauncher;
 import dev.procq.pool.ChildResult;
 import dev.procq.pool.ChildSpec;
@@ -65,8 +67,9 @@ final class ChildStarter {
             whenEnded.ended(entry, type, null, Verdict.unrunnable(job, e.getMessage()));
             return;
         }
+        CgroupTree cgroups = launcher.cgroups();
         ChildSpec spec = new ChildSpec(argv, environment(type, job), type.workingDirectory(), type.timeout(),
-                killGrace, OUTPUT_TAIL_BYTES, limits(type.limits()), users.of(type));
+                killGrace, OUTPUT_TAIL_BYTES, limits(type, cgroups), users.of(type), cgroup(job, type, cgroups));
         if (type.sandbox() != null) {
             try {
                 spec = bubblewrap.wrap(spec, policy(type.sandbox()));
@@ -125,7 +128,50 @@ final class ChildStarter {
         }
     }
 
-    private static ResourceLimits limits(JobType.Limits limits) {
-        return new ResourceLimits(limits.cpuSeconds(), limits.memoryBytes(), limits.openFiles(), limits.processes());
+    /**
+     * The type's rlimits; a memoryMax the cgroup cannot enforce (no tree, or no memory controller)
+     * becomes the address-space limit, unless the type gives one itself. pidsMax and cpuMax have
+     * no rlimit that means the same (RLIMIT_NPROC counts all of the user's processes).
+     */
+    private static ResourceLimits limits(JobType type, CgroupTree cgroups) {
+        JobType.Limits limits = type.limits();
+        Long memory = limits.memoryBytes();
+        if (memory == null && type.cgroup().memoryMax() != null && !offers(cgroups, "memory")) {
+            memory = type.cgroup().memoryMax();
+        }
+        return new ResourceLimits(limits.cpuSeconds(), memory, limits.openFiles(), limits.processes());
+    }
+
+    /** The job's attempt gets a cgroup of its own, named after both, where the launcher has a tree. */
+    private static JobCgroup cgroup(ClaimedJob job, JobType type, CgroupTree cgroups) {
+        if (cgroups == null) return null;
+        JobType.Cgroup limits = type.cgroup();
+        return new JobCgroup("job-" + job.id() + "-" + job.attempt(), limits.memoryMax(), limits.pidsMax(),
+                limits.cpuMaxPercent());
+    }
+
+    private static boolean offers(CgroupTree cgroups, String controller) {
+        return cgroups != null && cgroups.controllers().contains(controller);
+    }
+
+    /**
+     * Says once per type at start which of its cgroup limits cannot be enforced here, and what
+     * applies instead.
+     */
+    static void reportCgroupLimits(Iterable<JobType> types, CgroupTree cgroups) {
+        for (JobType type : types) {
+            JobType.Cgroup limits = type.cgroup();
+            List<String> missing = new java.util.ArrayList<>();
+            if (limits.memoryMax() != null && !offers(cgroups, "memory")) missing.add("memoryMax (memory)");
+            if (limits.pidsMax() != null && !offers(cgroups, "pids")) missing.add("pidsMax (pids)");
+            if (limits.cpuMaxPercent() != null && !offers(cgroups, "cpu")) missing.add("cpuMax (cpu)");
+            if (missing.isEmpty()) continue;
+            String where = cgroups == null ? "children run without cgroups" : cgroups.root() + " offers no such controller";
+            String instead = limits.memoryMax() != null && !offers(cgroups, "memory")
+                    ? (type.limits().memoryBytes() == null ? "; memoryMax applies as the address-space rlimit"
+                            : "; limits.memory applies") : "";
+            log.warn("job type {}: {} not enforced: {}{}{}", type.name(), String.join(", ", missing), where, instead,
+                    missing.stream().anyMatch(m -> !m.startsWith("memoryMax")) ? "; pidsMax and cpuMax have no rlimit fallback" : "");
+        }
     }
 }

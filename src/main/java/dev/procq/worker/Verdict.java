@@ -62,6 +62,15 @@ final class Verdict {
             default -> Outcome.FAILED;
         };
         String error = result.error() == null ? "failed" : result.error();
+        if (outcome == Outcome.FAILED && oomKilled(result)) {
+            // The kernel's OOM killer ended a process of the child's cgroup (at memory.max), and the
+            // child failed: its own outcome, retried as a death by signal is (it was a SIGKILL).
+            outcome = Outcome.OOM_KILLED;
+            error = "out of memory: the kernel's OOM killer ended " + result.usage().oomKills()
+                    + " process(es) of the job's cgroup (" + error + ")";
+            ruling = rules.retryOnSignal() ? new Ruling(Ruling.Kind.RETRY, "retry: oom kill")
+                    : new Ruling(Ruling.Kind.FAIL_NOW, "no retry: oom kill");
+        }
         if (ruling.kind() == Ruling.Kind.RETRY && job.attempt() < job.maxAttempts()) {
             return result(job, result, JobState.PENDING, outcome, error,
                     RetryPolicy.delayAfter(job.attempt(), type.backoff()), false, ruling.decidedBy());
@@ -110,6 +119,10 @@ final class Verdict {
         }
     }
 
+    private static boolean oomKilled(ChildResult result) {
+        return result.usage() != null && result.usage().oomKills() > 0;
+    }
+
     /** A job claimed just as the worker began to shut down: handed back unstarted, not counted. */
     static AttemptResult handedBack(ClaimedJob job) {
         return new AttemptResult(job.id(), job.attempt(), JobState.PENDING, Outcome.STOPPED, null, null,
@@ -147,6 +160,7 @@ final class Verdict {
                 usage == null ? null : usage.cpuUserMillis(),
                 usage == null ? null : usage.cpuSystemMillis(),
                 usage == null ? null : usage.maxRssKb(),
-                decidedBy);
+                decidedBy,
+                usage == null ? null : usage.memoryPeakBytes());
     }
 }

@@ -5,6 +5,7 @@ import dev.procq.config.Durations;
 import dev.procq.config.HostLimits;
 import dev.procq.config.JobTypes;
 import dev.procq.config.Settings;
+import dev.procq.pool.CgroupTree;
 import dev.procq.pool.ChildLauncher;
 import dev.procq.store.Database;
 import dev.procq.store.JobDao;
@@ -89,7 +90,8 @@ public final class Worker implements AutoCloseable {
         // Before the launcher: a type that cannot run as its user stops start-up, and no helper is left behind.
         this.users = ChildUsers.resolve(types);
         if (users.any()) log.info("children of these job types run as another user: {}", users);
-        this.launcher = openLauncher(settings.spawner());
+        this.launcher = openLauncher(settings.spawner(), openCgroups(settings));
+        ChildStarter.reportCgroupLimits(types.all(), launcher.cgroups());
         this.globalLimit = settings.workerConcurrency(types);
         this.liveTypes = new LiveTypes(jdbi, types);
         this.slots = new Slots(types);
@@ -98,10 +100,40 @@ public final class Worker implements AutoCloseable {
         this.hostGate = settings.hostLimits().any() ? new HostGate(settings.hostLimits(), held, wakeup, metrics) : null;
     }
 
-    private static ChildLauncher openLauncher(String spawner) {
+    /**
+     * The cgroup subtree children run in, or null; either way one line says what it is, or why
+     * there is none (the children then run in process groups with rlimits, as without cgroups).
+     */
+    private static CgroupTree openCgroups(Settings settings) {
+        String fallback = "; children run in process groups with rlimits";
+        if (settings.spawner().equals("java")) {
+            log.info("no cgroups for children: PROCQ_SPAWNER=java, and only the spawn helper places a child in its"
+                    + " cgroup before it runs{}", fallback);
+            return null;
+        }
         try {
-            ChildLauncher opened = ChildLauncher.open(ChildLauncher.Backend.valueOf(spawner.toUpperCase(Locale.ROOT)));
+            CgroupTree tree = CgroupTree.open(settings.cgroupRoot());
+            log.info("cgroups: {}", tree.describe());
+            return tree;
+        } catch (CgroupTree.Unavailable e) {
+            if (settings.cgroupRoot().equals(CgroupTree.OFF)) {
+                log.info("no cgroups for children: {}{}", e.getMessage(), fallback);
+            } else {
+                log.warn("no writable cgroup v2 subtree for children: {}{}", e.getMessage(), fallback);
+            }
+            return null;
+        }
+    }
+
+    private static ChildLauncher openLauncher(String spawner, CgroupTree cgroups) {
+        try {
+            ChildLauncher opened = ChildLauncher.open(ChildLauncher.Backend.valueOf(spawner.toUpperCase(Locale.ROOT)),
+                    cgroups);
             log.info("children start through {}", opened.description());
+            if (cgroups != null && opened.cgroups() == null) {
+                log.warn("no cgroups for children after all: the spawn helper cannot run, and only it places a child"
+                        + " in its cgroup before it runs; children run in process groups with rlimits");
+            }
             return opened;
         } catch (IllegalStateException e) {
             throw new ConfigException(e.getMessage());

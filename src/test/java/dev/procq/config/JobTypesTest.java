@@ -41,6 +41,34 @@ class JobTypesTest {
     }
 
     @Test
+    void readsACgroupsLimitsAndLeavesThemUnsetByDefault() {
+        JobTypes types = JobTypes.parse("""
+                types:
+                  capped:
+                    command: [convert, '{target}']
+                    cgroup: {memoryMax: 512M, pidsMax: 64, cpuMax: 150%}
+                  plain:
+                    command: [echo, '{target}']
+                """, "test");
+        assertThat(types.find("capped").orElseThrow().cgroup()).isEqualTo(new JobType.Cgroup(512L << 20, 64L, 150));
+        assertThat(types.find("plain").orElseThrow().cgroup()).isEqualTo(JobType.Cgroup.NONE);
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "{memory: 1G}|types.t.cgroup.memory: unknown cgroup limit (known: memoryMax, pidsMax, cpuMax)",
+            "{memoryMax: lots}|types.t.cgroup.memoryMax: 'lots' is not a size like 512MB or 2GiB",
+            "{memoryMax: 4K}|types.t.cgroup.memoryMax: 4K is below 1M",
+            "{pidsMax: 0}|types.t.cgroup.pidsMax: 0 is out of range 1..4194304",
+            "{cpuMax: 0.5}|types.t.cgroup.cpuMax: '0.5' is not a percentage of one CPU like 50% or 200% (two CPUs)",
+            "{cpuMax: 0%}|types.t.cgroup.cpuMax: 0% is out of range 1%..100000%",
+            "512M|types.t.cgroup: expected a mapping like {memoryMax: 512M, pidsMax: 64, cpuMax: 50%}"})
+    void refusesABadCgroupNamingTheSetting(String cgroup, String message) {
+        assertThatThrownBy(() -> JobTypes.parse("types:\n  t:\n    command: [echo, '{target}']\n    cgroup: " + cgroup + "\n", "test"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining(message);
+    }
+
+    @Test
     void defaultsAreSmallAndSafe() {
         JobType type = JobTypes.parse("types:\n  echo:\n    command: [echo, '{target}']\n", "test").find("echo").orElseThrow();
         assertThat(type.concurrency()).isEqualTo(JobType.DEFAULT_CONCURRENCY);

@@ -50,7 +50,7 @@ class SpawnHelperFramesTest {
 
     @Test
     void everyFrameBeforeHelloIsRefused() throws Exception {
-        send(HelperFrames.spawn(1, Specs.spec("true"), Path.of("/bin/true"), 0));
+        send(HelperFrames.spawn(1, Specs.spec("true"), Path.of("/bin/true"), 0, null));
 
         await().atMost(Duration.ofSeconds(10)).until(() -> frames.size() == 1);
         assertThat(frames.get(0)).containsExactly(HelperFrames.ERROR, 0, 5, 0);
@@ -81,7 +81,7 @@ class SpawnHelperFramesTest {
         }
         // A valid spawn with one byte of its strings zeroed at a time: a NUL inside a string, a
         // count or length that no longer fits the frame. Each is refused.
-        byte[] spawn = HelperFrames.spawn(7, Specs.spec("/bin/echo", "x"), Path.of("/bin/echo"), 0);
+        byte[] spawn = HelperFrames.spawn(7, Specs.spec("/bin/echo", "x"), Path.of("/bin/echo"), 0, null);
         // After length, type, id, tail bytes, linger, uid, gid and the limit count (zeroing a byte
         // of the uid or gid would make a valid spawn as some other user).
         int strings = 4 + 1 + 8 + 4 + 4 + 4 + 4 + 1;
@@ -97,7 +97,7 @@ class SpawnHelperFramesTest {
         ByteBuffer.wrap(oversized).order(ByteOrder.LITTLE_ENDIAN).putInt(0, oversized.length - 4);
         send(oversized);
         send(HelperFrames.spawn(42, ChildSpec.of(List.of("/bin/echo", "still", "serving"),
-                Map.of()), Path.of("/bin/echo"), 0));
+                Map.of()), Path.of("/bin/echo"), 0, null));
 
         await().atMost(Duration.ofSeconds(30)).until(() -> frames.stream()
                 .anyMatch(frame -> frame[0] == HelperFrames.EXITED && frame[1] == 42));
@@ -114,7 +114,7 @@ class SpawnHelperFramesTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> helperClockAtHello != 0);
         // A TERM-ignoring child: the helper must also send the KILL after the grace, by itself.
         send(HelperFrames.spawn(9, ChildSpec.of(List.of("/bin/sh", "-c", "trap '' TERM; sleep 30"), Map.of()),
-                Path.of("/bin/sh"), 0));
+                Path.of("/bin/sh"), 0, null));
         await().atMost(Duration.ofSeconds(10)).until(() -> frames.stream().anyMatch(f -> f[0] == HelperFrames.SPAWNED));
         long sentAt = System.nanoTime();
         // Moved once, as a renewal does: only the later deadline counts.

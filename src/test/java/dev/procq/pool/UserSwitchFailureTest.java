@@ -55,7 +55,7 @@ class UserSwitchFailureTest {
     @Test
     void aSpawnAsAnotherUserThatTheHelperMayNotBecomeFailsAtItsStage() throws Exception {
         ChildSpec asRoot = ChildSpec.of(List.of("/bin/true"), Map.of()).asUser(new RunAs(0, 0, "root"));
-        helper.getOutputStream().write(HelperFrames.spawn(5, asRoot, Path.of("/bin/true"), 0));
+        helper.getOutputStream().write(HelperFrames.spawn(5, asRoot, Path.of("/bin/true"), 0, null));
         helper.getOutputStream().flush();
 
         DataInputStream in = new DataInputStream(helper.getInputStream());
