@@ -7,6 +7,7 @@ import dev.procq.config.JobTypes;
 import dev.procq.config.Settings;
 import dev.procq.metrics.Metrics;
 import dev.procq.metrics.MetricsServer;
+import dev.procq.schedule.Scheduler;
 import dev.procq.store.Database;
 import dev.procq.worker.Worker;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
@@ -62,7 +63,8 @@ final class ServerCommands {
                 database.checkServerTimeouts();
                 Metrics metrics = new Metrics("api");
                 database.bindMetrics(metrics.registry());
-                try (ApiServer api = new ApiServer(settings, database, types, metrics).start()) {
+                try (ApiServer api = new ApiServer(settings, database, types, metrics).start();
+                     Scheduler scheduler = Scheduler.of(database, types, settings, metrics.registry()).start()) {
                     signals.await();
                 }
             }
@@ -97,7 +99,9 @@ final class ServerCommands {
                 if (metricsServer != null) {
                     System.err.println("procq: worker metrics on http://" + settings.httpHost() + ":" + metricsServer.port() + "/metrics");
                 }
-                signals.await();
+                try (Scheduler scheduler = Scheduler.of(database, types, settings, metrics.registry()).start()) {
+                    signals.await();
+                }
                 worker.shutdown(settings.shutdownGrace());
             }
             return ExitCodes.OK;
@@ -161,7 +165,8 @@ final class ServerCommands {
                     database.bindMetrics(metrics.registry());
                     Worker worker = new Worker(database, types, dev, metrics.registry());
                     signals.onHurry(worker::hurry);
-                    try (ApiServer api = new ApiServer(dev, database, types, metrics).start()) {
+                    try (ApiServer api = new ApiServer(dev, database, types, metrics).start();
+                         Scheduler scheduler = Scheduler.of(database, types, dev, metrics.registry()).start()) {
                         worker.start();
                         System.out.println("procq dev is running: http://" + dev.httpHost() + ":" + api.port() + "/");
                         System.out.println("  job types: " + String.join(", ", types.names()));

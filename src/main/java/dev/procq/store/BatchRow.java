@@ -2,7 +2,10 @@ package dev.procq.store;
 
 import java.time.OffsetDateTime;
 
-/** One row of procq.batch; the four halt values are its failure budget (null: no such rule). */
+/**
+ * One row of procq.batch; the four halt values are its failure budget (null: no such rule); the schedule
+ * and tick it was submitted for are null for a batch a client submitted.
+ */
 public record BatchRow(
         long id,
         String type,
@@ -23,7 +26,9 @@ public record BatchRow(
         Long haltFailed,
         Double haltFailedPercent,
         Long haltAfter,
-        Long haltInARow) {
+        Long haltInARow,
+        Long scheduleId,
+        OffsetDateTime scheduleTickAt) {
 
     /** Whether nothing of it will ever run again without a retry: DONE or CANCELLED. */
     public boolean isOver() {
