@@ -87,6 +87,13 @@ public final class Scheduler implements AutoCloseable {
         try {
             handled = runOnce();
         } catch (Throwable e) {
+            if (isPermissionDenied(e)) {
+                // A least-privilege worker role (db/ops/roles.sql) may not submit batches: that is the API's.
+                log.info("this process's database role may not run schedules ({}); leaving their ticks to the others",
+                        e.getMessage());
+                close();
+                return;
+            }
             log.warn("scheduler poll failed: {}", e.toString());
         }
         if (closed) return;
@@ -262,6 +269,20 @@ public final class Scheduler implements AutoCloseable {
 
     private boolean inTransaction(TakeTick body) {
         return jdbi.inTransaction(handle -> body.take(handle.attach(ScheduleDao.class)));
+    }
+
+    /** SQLSTATE 42501: the role lacks a privilege, which retrying will not change. */
+    private static boolean isPermissionDenied(Throwable e) {
+        return hasSqlState(e, "42501");
+    }
+
+    /** Whether PostgreSQL answered this SQLSTATE somewhere in the causes of {@code e}. */
+    static boolean hasSqlState(Throwable e, String state) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.sql.SQLException sql && state.equals(sql.getSQLState())) return true;
+            if (t.getCause() == t) break;
+        }
+        return false;
     }
 
     private static OffsetDateTime at(Instant instant) {

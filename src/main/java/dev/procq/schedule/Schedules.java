@@ -67,7 +67,7 @@ public final class Schedules {
                 cron.next(clock.instant()).ifPresent(next -> dao.setNextIfUnset(id, next.atOffset(ZoneOffset.UTC)));
             });
         } catch (RuntimeException e) {
-            if (isUniqueViolation(e)) throw nameTaken(definition.name());
+            if (Scheduler.hasSqlState(e, "23505")) throw nameTaken(definition.name());
             throw e;
         }
         return find(id, null);
@@ -152,10 +152,4 @@ public final class Schedules {
         return new IntakeException(409, "a schedule named '" + name + "' exists already", Map.of("name", name));
     }
 
-    private static boolean isUniqueViolation(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof java.sql.SQLException sql && "23505".equals(sql.getSQLState())) return true;
-        }
-        return false;
-    }
 }

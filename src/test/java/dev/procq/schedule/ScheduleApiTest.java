@@ -153,7 +153,7 @@ class ScheduleApiTest {
         Procq.Response zone = create("{\"name\": \"x\", \"cron\": \"* * * * * *\", \"timeZone\": \"Mars/Olympus\", " + target + "}");
         assertThat(zone.json().get("error").asText()).contains("timeZone 'Mars/Olympus'");
         Procq.Response type = create("{\"name\": \"x\", \"cron\": \"* * * * * *\", \"batch\": {\"type\": \"nope\", \"targets\": [\"a\"]}}");
-        assertThat(type.json().get("error").asText()).isEqualTo("batch: unknown type 'nope' (known: echo, url)");
+        assertThat(type.json().get("error").asText()).startsWith("batch: unknown type 'nope' (known: ");
 
         // A change that would be refused at creation is refused, and leaves the schedule as it was.
         long id = create("{\"name\": \"kept\", \"cron\": \"0 0 3 * * *\", " + target + "}").json().get("id").asLong();
