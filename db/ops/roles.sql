@@ -119,6 +119,16 @@ GRANT INSERT, UPDATE (attempts, claim, next_attempt_at, state, finished_at, last
     ON procq.webhook_delivery TO procq_api, procq_worker;
 GRANT INSERT ON procq.webhook_attempt TO procq_api, procq_worker;
 
+-- schedules ---------------------------------------------------------------------------
+-- ScheduleDao: the API defines schedules and its scheduler submits their ticks through intake
+-- (the grants above), moving each schedule on and linking each batch to it (markBatch). Workers
+-- get none of this: they may not submit, so a worker's scheduler finds itself refused and leaves
+-- the ticks to the API processes (it says so once in its log).
+GRANT INSERT, UPDATE (name, cron, time_zone, body, overlap, catch_up, paused, next_run_at, queued_tick_at,
+                      last_error, updated_at), DELETE
+    ON procq.schedule TO procq_api;
+GRANT UPDATE (schedule_id, schedule_tick_at) ON procq.batch TO procq_api;
+
 -- procq_readonly: SELECT above and nothing else.
 
 COMMIT;

@@ -535,7 +535,7 @@
   });
 
   // ---------------------------------------------------------------------------------------------
-  // Routing: #/ (batches), #/batches/ID, #/jobs/ID, #/types, #/workers
+  // Routing: #/ (batches), #/batches/ID, #/jobs/ID, #/types, #/workers, #/schedules
 
   let view = null;
 
@@ -550,6 +550,7 @@
     if (match && positiveId(match[1])) return { page: 'job', id: match[1], params };
     if (/^\/types\/?$/.test(path)) return { page: 'types', params };
     if (/^\/workers\/?$/.test(path)) return { page: 'workers', params };
+    if (/^\/schedules\/?$/.test(path)) return { page: 'schedules', params };
     return { page: 'batches', params };
   }
 
@@ -576,9 +577,10 @@
     else if (where.page === 'job') view = jobView(where.id);
     else if (where.page === 'types') view = typesView();
     else if (where.page === 'workers') view = workersView();
+    else if (where.page === 'schedules') view = schedulesView();
     else view = batchesView(where.params);
     // Batch and job pages belong to Batches in the header's page links.
-    const section = where.page === 'types' || where.page === 'workers' ? where.page : 'batches';
+    const section = ['types', 'workers', 'schedules'].includes(where.page) ? where.page : 'batches';
     for (const a of $('pages').children) {
       if (a.dataset.page === section) a.setAttribute('aria-current', 'page');
       else a.removeAttribute('aria-current');
@@ -1239,6 +1241,47 @@
             text: 'starts held: ' + w.hostHold }) : null),
         el('td', { class: 'types', text: Array.isArray(w.types) ? [...w.types].sort().join(', ') : '' }),
         el('td', { class: 'num metrics-port', text: w.metricsPort ? ':' + w.metricsPort : '—' }));
+    }
+
+    return { root, refresh };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Schedules: recurring batches, with their next run and latest batches
+
+  function schedulesView() {
+    const rows = el('tbody');
+    const empty = el('p', { class: 'empty', hidden: true,
+      text: 'No schedules. Create one with POST /api/v1/schedules or: procq schedule create NAME --cron EXPR --type TYPE TARGET...' });
+    const root = el('div', { class: 'schedules-view' }, tablePanel('Schedules',
+      'Each tick of a schedule submits one batch; every api, worker and dev process runs them. Times are this browser\'s.',
+      'schedules', ['Schedule', 'Cron', 'Submits', 'Next run', 'Overlap', 'Catch-up', 'State', 'Last batches'], rows, empty));
+    crumbs();
+    const cache = new Map();
+
+    async function refresh() {
+      const schedules = await api('/api/v1/schedules');
+      const items = Array.isArray(schedules) ? schedules : [];
+      keyed(rows, cache, items, (s) => s.id, (s) => JSON.stringify(s), scheduleRow);
+      empty.hidden = items.length > 0;
+    }
+
+    function scheduleRow(s) {
+      const batches = Array.isArray(s.lastBatches) ? s.lastBatches : [];
+      return el('tr', { data: { schedule: String(s.id) } },
+        el('td', { class: 'name' }, el('b', { text: s.name }), el('div', { class: 'muted small', text: '#' + (positiveId(s.id) || '?') })),
+        el('td', { class: 'cron' }, el('code', { text: s.cron }), el('div', { class: 'muted small', text: s.timeZone })),
+        el('td', { class: 'source' }, el('span', { text: s.type }), el('div', { class: 'muted small', text: s.source })),
+        el('td', { class: 'num next-run' }, s.paused || !s.nextRunAt ? '—' : timeCell(s.nextRunAt),
+          s.queuedTickAt ? el('div', { class: 'muted small' }, 'waiting: tick of ', timeCell(s.queuedTickAt)) : null),
+        el('td', { class: 'overlap', text: s.overlap }),
+        el('td', { class: 'catch-up', text: s.catchUp }),
+        el('td', { class: 'state' }, badge(s.paused ? 'PAUSED' : 'ACTIVE'),
+          s.lastError ? el('div', { class: 'error small', title: s.lastError, text: 'last tick failed: ' + s.lastError }) : null),
+        el('td', { class: 'last-batches' }, batches.length === 0 ? el('span', { class: 'muted', text: 'none yet' }) : null,
+          ...batches.map((b) => el('div', { class: 'scheduled-batch' },
+            el('a', { href: '#/batches/' + (positiveId(b.id) || ''), text: '#' + (positiveId(b.id) || '?') }), ' ',
+            badge(b.state), ' ', el('span', { class: 'muted small' }, timeCell(b.tickAt))))));
     }
 
     return { root, refresh };

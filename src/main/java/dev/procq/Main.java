@@ -6,6 +6,7 @@ import dev.procq.cli.ExitCodes;
 import dev.procq.cli.PauseCommand;
 import dev.procq.cli.ResumeCommand;
 import dev.procq.cli.RetryCommand;
+import dev.procq.cli.ScheduleCommand;
 import dev.procq.cli.Shell;
 import dev.procq.cli.StatusCommand;
 import dev.procq.cli.SubmitCommand;
@@ -28,6 +29,7 @@ import picocli.CommandLine.Command;
                 RetryCommand.class,
                 PauseCommand.class,
                 ResumeCommand.class,
+                ScheduleCommand.class,
         },
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:the work failed (e.g. a target FAILED, the server refused)", "2:bad usage or configuration"})

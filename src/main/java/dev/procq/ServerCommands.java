@@ -7,6 +7,7 @@ import dev.procq.config.JobTypes;
 import dev.procq.config.Settings;
 import dev.procq.metrics.Metrics;
 import dev.procq.metrics.MetricsServer;
+import dev.procq.schedule.Scheduler;
 import dev.procq.store.Database;
 import dev.procq.webhook.WebhookSender;
 import dev.procq.worker.Worker;
@@ -71,7 +72,8 @@ final class ServerCommands {
                 Metrics metrics = new Metrics("api");
                 database.bindMetrics(metrics.registry());
                 try (ApiServer api = new ApiServer(settings, database, types, metrics).start();
-                     WebhookSender webhooks = startWebhooks(database, settings, "api", metrics)) {
+                     WebhookSender webhooks = startWebhooks(database, settings, "api", metrics);
+                     Scheduler scheduler = Scheduler.of(database, types, settings, metrics.registry()).start()) {
                     signals.await();
                 }
             }
@@ -107,7 +109,9 @@ final class ServerCommands {
                     System.err.println("procq: worker metrics on http://" + settings.httpHost() + ":" + metricsServer.port() + "/metrics");
                 }
                 try (WebhookSender webhooks = startWebhooks(database, settings, "worker", metrics)) {
-                    signals.await();
+                    try (Scheduler scheduler = Scheduler.of(database, types, settings, metrics.registry()).start()) {
+                        signals.await();
+                    }
                     worker.shutdown(settings.shutdownGrace());
                 }
             }
@@ -173,7 +177,8 @@ final class ServerCommands {
                     Worker worker = new Worker(database, types, dev, metrics.registry());
                     signals.onHurry(worker::hurry);
                     try (ApiServer api = new ApiServer(dev, database, types, metrics).start();
-                         WebhookSender webhooks = startWebhooks(database, dev, "dev", metrics)) {
+                         WebhookSender webhooks = startWebhooks(database, dev, "dev", metrics);
+                         Scheduler scheduler = Scheduler.of(database, types, dev, metrics.registry()).start()) {
                         worker.start();
                         System.out.println("procq dev is running: http://" + dev.httpHost() + ":" + api.port() + "/");
                         System.out.println("  job types: " + String.join(", ", types.names()));

@@ -29,7 +29,7 @@ class PackageDependenciesTest {
             .importPackages("dev.procq");
 
     /**
-     * Dependencies point one way: api -> intake -> store, worker -> pool and store, everything ->
+     * Dependencies point one way: api -> schedule -> intake -> store, worker -> pool and store, everything ->
      * config; pool and metrics stand alone, the CLI speaks only HTTP (and gets its streams through
      * cli.ClientRoot, not from Main), and only the root package
      * (Main and the server commands) wires the others together. Each layer names who may use it,
@@ -43,6 +43,7 @@ class PackageDependenciesTest {
                 .layer("cli").definedBy("dev.procq.cli..")
                 .layer("api").definedBy("dev.procq.api..")
                 .layer("intake").definedBy("dev.procq.intake..")
+                .layer("schedule").definedBy("dev.procq.schedule..")
                 .layer("worker").definedBy("dev.procq.worker..")
                 .layer("pool").definedBy("dev.procq.pool..")
                 .layer("webhook").definedBy("dev.procq.webhook..")
@@ -53,12 +54,13 @@ class PackageDependenciesTest {
                 .whereLayer("cli").mayOnlyBeAccessedByLayers("root")
                 .whereLayer("api").mayOnlyBeAccessedByLayers("root")
                 .whereLayer("worker").mayOnlyBeAccessedByLayers("root")
-                .whereLayer("intake").mayOnlyBeAccessedByLayers("api")
+                .whereLayer("schedule").mayOnlyBeAccessedByLayers("root", "api")
+                .whereLayer("intake").mayOnlyBeAccessedByLayers("api", "schedule")
                 .whereLayer("pool").mayOnlyBeAccessedByLayers("worker")
                 .whereLayer("webhook").mayOnlyBeAccessedByLayers("root")
-                .whereLayer("store").mayOnlyBeAccessedByLayers("root", "api", "intake", "worker", "webhook")
+                .whereLayer("store").mayOnlyBeAccessedByLayers("root", "api", "intake", "schedule", "worker", "webhook")
                 .whereLayer("metrics").mayOnlyBeAccessedByLayers("root", "api")
-                .whereLayer("config").mayOnlyBeAccessedByLayers("root", "cli", "api", "intake", "worker", "store", "webhook")
+                .whereLayer("config").mayOnlyBeAccessedByLayers("root", "cli", "api", "intake", "schedule", "worker", "store", "webhook")
                 .check(MAIN);
     }
 

@@ -14,6 +14,7 @@ import dev.procq.intake.IntakeException;
 import dev.procq.intake.ScanRoots;
 
 import dev.procq.metrics.Metrics;
+import dev.procq.schedule.Schedules;
 import dev.procq.store.Database;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -58,6 +59,7 @@ public final class ApiServer implements AutoCloseable {
     private final JobHandlers jobs;
     private final TypeHandlers jobTypes;
     private final WorkerHandlers workers;
+    private final ScheduleHandlers schedules;
     private final byte[] openApi = openApiDocument();
     private final Javalin app;
 
@@ -77,6 +79,7 @@ public final class ApiServer implements AutoCloseable {
         this.jobs = new JobHandlers(database.jdbi());
         this.jobTypes = new TypeHandlers(database.jdbi(), types);
         this.workers = new WorkerHandlers(database.jdbi());
+        this.schedules = new ScheduleHandlers(new Schedules(database.jdbi(), intake, java.time.Clock.systemUTC()));
         new JobGauges(database.jdbi(), types.names()).bindTo(metrics.registry());
         this.app = Javalin.create(config -> {
             config.startup.showJavalinBanner = false;
@@ -111,6 +114,11 @@ public final class ApiServer implements AutoCloseable {
         routes.get("/api/v1/types", jobTypes::list, Access.READ);
         routes.patch("/api/v1/types/{name}", jobTypes::update, Access.ADMIN);
         routes.get("/api/v1/workers", workers::list, Access.READ);
+        routes.post("/api/v1/schedules", schedules::create, Access.SUBMIT);
+        routes.get("/api/v1/schedules", schedules::list, Access.READ);
+        routes.get("/api/v1/schedules/{id}", schedules::get, Access.READ);
+        routes.patch("/api/v1/schedules/{id}", schedules::update, Access.STEER);
+        routes.delete("/api/v1/schedules/{id}", schedules::delete, Access.STEER);
         routes.get("/healthz", ctx -> ctx.json(Map.of("status", "ok")), Access.PUBLIC);
         routes.get("/readyz", this::ready, Access.PUBLIC);
         routes.get("/metrics", ctx -> ctx.contentType(Metrics.CONTENT_TYPE).result(metrics.scrape()), Access.PUBLIC);

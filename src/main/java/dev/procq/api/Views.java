@@ -22,18 +22,65 @@ final class Views {
                   @JsonProperty("CANCELLED") long cancelled) {
     }
 
-    /** {@code haltReason} and {@code haltedAt} are null unless the budget ran out; {@code halt} is {} for no budget. */
+    /**
+     * {@code haltReason} and {@code haltedAt} are null unless the budget ran out; {@code halt} is {} for no budget;
+     * {@code scheduleId} and {@code scheduleTickAt} are null unless a schedule's tick submitted it.
+     */
     record Batch(long id, String type, String state, int priority, long total, Counts counts,
                  OffsetDateTime createdAt, OffsetDateTime startedAt, OffsetDateTime finishedAt,
                  @JsonInclude(JsonInclude.Include.ALWAYS) String haltReason,
                  @JsonInclude(JsonInclude.Include.ALWAYS) OffsetDateTime haltedAt, boolean paused, Budget halt,
-                 @JsonInclude(JsonInclude.Include.ALWAYS) String webhook) {
+                 @JsonInclude(JsonInclude.Include.ALWAYS) String webhook,
+                 @JsonInclude(JsonInclude.Include.ALWAYS) Long scheduleId,
+                 @JsonInclude(JsonInclude.Include.ALWAYS) OffsetDateTime scheduleTickAt) {
         static Batch of(BatchRow row) {
             return new Batch(row.id(), row.type(), row.state(), row.priority(), row.total(),
                     new Counts(row.pending(), row.running(), row.ok(), row.failed(), row.cancelled()),
                     row.createdAt(), row.startedAt(), row.finishedAt(), row.haltReason(), row.haltedAt(),
                     row.paused(), new Budget(row.haltFailed(), row.haltFailedPercent(), row.haltAfter(), row.haltInARow()),
-                    row.webhookUrl());
+                    row.webhookUrl(), row.scheduleId(), row.scheduleTickAt());
+        }
+    }
+
+    /**
+     * A schedule: {@code batch} (the stored body) only when one schedule is shown, {@code source} a line
+     * saying what it submits; {@code lastBatches} its latest batches, newest tick first.
+     */
+    record Schedule(long id, String name, String cron, String timeZone, String type, String source,
+                    @JsonInclude(JsonInclude.Include.NON_NULL) Object batch, String overlap, String catchUp,
+                    boolean paused, @JsonInclude(JsonInclude.Include.ALWAYS) OffsetDateTime nextRunAt,
+                    @JsonInclude(JsonInclude.Include.ALWAYS) OffsetDateTime queuedTickAt,
+                    @JsonInclude(JsonInclude.Include.ALWAYS) String lastError,
+                    OffsetDateTime createdAt, OffsetDateTime updatedAt, List<ScheduledBatch> lastBatches) {
+        static Schedule of(dev.procq.schedule.Schedules.Shown shown, boolean withBody) {
+            dev.procq.store.ScheduleRow row = shown.row();
+            com.fasterxml.jackson.databind.JsonNode body;
+            try {
+                body = ApiServer.JSON.readTree(row.body());
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalStateException("procq.schedule.body of " + row.id() + " is not JSON", e);
+            }
+            return new Schedule(row.id(), row.name(), row.cron(), row.timeZone(), row.type(), source(body),
+                    withBody ? body : null, row.overlap(), row.catchUp(), row.paused(), row.nextRunAt(),
+                    row.queuedTickAt(), row.lastError(), row.createdAt(), row.updatedAt(),
+                    shown.recent().stream().map(ScheduledBatch::of).toList());
+        }
+
+        /** "3 targets", "scan photos:**&#47;*.jpg", "file lists:endpoints.txt". */
+        private static String source(com.fasterxml.jackson.databind.JsonNode body) {
+            if (body.has("scan")) return "scan " + body.path("scan").path("root").asText() + ":" + body.path("scan").path("glob").asText();
+            if (body.has("file")) return "file " + body.path("file").path("root").asText() + ":" + body.path("file").path("path").asText();
+            int targets = body.path("targets").size();
+            return targets + (targets == 1 ? " target" : " targets");
+        }
+    }
+
+    /** One of a schedule's batches, as its schedule lists it. */
+    record ScheduledBatch(long id, OffsetDateTime tickAt, String state, long total, long ok, long failed,
+                          OffsetDateTime createdAt, @JsonInclude(JsonInclude.Include.ALWAYS) OffsetDateTime finishedAt) {
+        static ScheduledBatch of(dev.procq.store.ScheduleBatch batch) {
+            return new ScheduledBatch(batch.id(), batch.tickAt(), batch.state(), batch.total(), batch.ok(), batch.failed(),
+                    batch.createdAt(), batch.finishedAt());
         }
     }
 

@@ -131,6 +131,18 @@ public final class ApiClient {
         }
     }
 
+    /** Any method on a path, with a JSON body (null: none); the raw JSON answered (empty for 204). */
+    public String sendRaw(String method, String path, JsonNode body) {
+        HttpRequest.Builder request = request(path).timeout(READ_TIMEOUT);
+        if (body == null) return send(request.method(method, BodyPublishers.noBody()));
+        try {
+            return send(request.header("Content-Type", "application/json")
+                    .method(method, BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body))));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     public String retryRaw(long id) {
         return send(request("/api/v1/batches/" + id + "/retry").timeout(READ_TIMEOUT).POST(BodyPublishers.noBody()));
     }

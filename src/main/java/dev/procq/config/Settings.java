@@ -50,6 +50,8 @@ public final class Settings {
     public static final int DEFAULT_MAX_TARGET_LENGTH = 4096;
     public static final int DEFAULT_DB_POOL_SIZE = 10;
     public static final Duration DEFAULT_RETENTION = Duration.ofDays(7);
+    /** A schedule's tick due longer ago than this was missed (no scheduler ran): its catch-up policy applies. */
+    public static final Duration DEFAULT_SCHEDULE_MISFIRE_GRACE = Duration.ofSeconds(60);
     /** Shorter retention is almost certainly a missing unit ("7" is seven seconds), so it is refused. */
     public static final Duration MIN_RETENTION = Duration.ofMinutes(1);
 
@@ -83,6 +85,7 @@ public final class Settings {
     private final Optional<Integer> workerMetricsPort;
     private final Optional<Duration> retention;
     private final HostLimits hostLimits;
+    private final Duration scheduleMisfireGrace;
     private final Map<String, Path> scanRoots;
     private final WebhookSettings webhooks;
     private final String clientUrl;
@@ -139,6 +142,7 @@ public final class Settings {
                 : Optional.of(intValue("PROCQ_WORKER_METRICS_PORT", DEFAULT_WORKER_METRICS_PORT, 0, 65535));
         retention = parseRetention();
         hostLimits = HostLimits.parse(this::get);
+        scheduleMisfireGrace = durationValue("PROCQ_SCHEDULE_MISFIRE_GRACE", DEFAULT_SCHEDULE_MISFIRE_GRACE);
         scanRoots = parseScanRoots();
         clientUrl = parseClientUrl();
         webhooks = parseWebhooks();
@@ -449,6 +453,14 @@ public final class Settings {
 
     public Optional<Duration> retention() {
         return retention;
+    }
+
+    /**
+     * PROCQ_SCHEDULE_MISFIRE_GRACE: how late a schedule's tick may be handled and still count as on
+     * time; a tick older than this was missed, and the schedule's catch-up policy decides.
+     */
+    public Duration scheduleMisfireGrace() {
+        return scheduleMisfireGrace;
     }
 
     private Optional<Duration> parseRetention() {

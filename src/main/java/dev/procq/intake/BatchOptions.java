@@ -11,10 +11,7 @@ import dev.procq.config.Priority;
  */
 public record BatchOptions(String type, int priority, String idempotencyKey, FailureBudget halt, String webhook) {
     public BatchOptions {
-        if (!Priority.inRange(priority)) {
-            throw IntakeException.badRequest("priority must be between " + Priority.MIN + " and " + Priority.MAX
-                    + " (lower runs first), got " + priority);
-        }
+        checkPriority(priority);
         if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > 255)) {
             throw IntakeException.badRequest("Idempotency-Key must be 1 to 255 characters");
         }
@@ -26,5 +23,13 @@ public record BatchOptions(String type, int priority, String idempotencyKey, Fai
 
     public BatchOptions(String type, int priority, String idempotencyKey, FailureBudget halt) {
         this(type, priority, idempotencyKey, halt, null);
+    }
+
+    /** Refuses a priority out of range, with the message every submission form gives. */
+    static void checkPriority(int priority) {
+        if (!Priority.inRange(priority)) {
+            throw IntakeException.badRequest("priority must be between " + Priority.MIN + " and " + Priority.MAX
+                    + " (lower runs first), got " + priority);
+        }
     }
 }

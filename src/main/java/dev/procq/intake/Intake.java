@@ -109,7 +109,8 @@ public final class Intake {
 
     /**
      * A JSON body: {"type": "...", "priority": 0, "halt": {"failed": 100}, "targets": ["...", ...]}, or
-     * "scan": {"root": "...", "glob": "..."} instead of targets; "halt": {} for no failure budget at all.
+     * "scan": {"root": "...", "glob": "..."} or "file": {"root": "...", "path": "..."} (one target per line)
+     * instead of targets; "halt": {} for no failure budget at all.
      */
     public BatchReceipt submitJson(InputStream body, String idempotencyKey, String owner) {
         Optional<BatchReceipt> replay = replayOf(idempotencyKey, owner);
@@ -122,20 +123,49 @@ public final class Intake {
      * {@code owner} is the submitting token's id, recorded with the batch (null without tokens).
      */
     public BatchReceipt submitLines(InputStream body, BatchOptions options, String owner) {
-        return submit(options, owner, sink -> {
-            LineReader lines = new LineReader(body, rules.maxLength());
-            try {
-                String line;
-                while ((line = lines.next()) != null) {
-                    if (!line.isEmpty()) sink.add(line, null, "line " + lines.lineNumber());
-                }
-            } catch (CharacterCodingException e) {
-                throw IntakeException.badRequest("body is not valid UTF-8 near line " + (lines.lineNumber() + 1));
-            } catch (LineReader.LineTooLongException e) {
-                throw new IntakeException(413, "line " + e.lineNumber() + ": longer than " + rules.maxLength()
-                        + " characters", Map.of("position", "line " + e.lineNumber()));
+        return submit(options, owner, sink -> readLines(body, sink, "line "));
+    }
+
+    /** Feeds one target per line (blank lines skipped) to the sink; positions read {@code where} and the line number. */
+    private void readLines(InputStream in, TargetSink sink, String where) throws IOException, SQLException {
+        LineReader lines = new LineReader(in, rules.maxLength());
+        try {
+            String line;
+            while ((line = lines.next()) != null) {
+                if (!line.isEmpty()) sink.add(line, null, where + lines.lineNumber());
             }
-        });
+        } catch (CharacterCodingException e) {
+            throw IntakeException.badRequest(where.equals("line ") ? "body is not valid UTF-8 near line " + (lines.lineNumber() + 1)
+                    : where + (lines.lineNumber() + 1) + ": not valid UTF-8");
+        } catch (LineReader.LineTooLongException e) {
+            throw new IntakeException(413, where + e.lineNumber() + ": longer than " + rules.maxLength()
+                    + " characters", Map.of("position", where + e.lineNumber()));
+        }
+    }
+
+    /**
+     * Checks a JSON body exactly as {@link #submitJson} records it, and records nothing: the
+     * transaction is rolled back at the end. For a body stored to be submitted later (a schedule).
+     */
+    public BatchReceipt check(byte[] body, String owner) {
+        try {
+            inTransaction(handle -> {
+                throw new DryRun(readJson(handle, new java.io.ByteArrayInputStream(body), null, owner));
+            });
+            throw new IllegalStateException("unreachable: a dry run always rolls back");
+        } catch (DryRun done) {
+            return done.receipt;
+        }
+    }
+
+    /** Ends a dry run's transaction with a rollback, carrying what it would have recorded. */
+    private static final class DryRun extends RuntimeException {
+        private final transient BatchReceipt receipt;
+
+        DryRun(BatchReceipt receipt) {
+            super(null, null, false, false);
+            this.receipt = receipt;
+        }
     }
 
     /** Any source of targets with per-target metadata, such as a directory scan. */
@@ -163,6 +193,7 @@ public final class Intake {
             String webhook = null;
             boolean sawTargets = false;
             DirectoryScan scan = null;
+            java.nio.file.Path file = null;
             BatchWriter writer = null;
             List<String> buffered = null;
             long bufferedCost = 0;
@@ -219,6 +250,7 @@ public final class Intake {
                         }
                     }
                     case "scan" -> scan = scanRoots.prepare(ScanRequest.read(parser));
+                    case "file" -> file = scanRoots.prepareFile(FileRequest.read(parser));
                     case "webhook" -> {
                         if (value != JsonToken.VALUE_STRING) {
                             throw IntakeException.badRequest("webhook must be a string: a name from PROCQ_WEBHOOK_ALLOWLIST or a URL it allows");
@@ -227,21 +259,31 @@ public final class Intake {
                         if (writer != null) writer.changeWebhook(webhook);
                     }
                     default -> throw IntakeException.badRequest("unknown field '" + field
-                            + "' (known: type, targets, scan, priority, halt, webhook)");
+                            + "' (known: type, targets, scan, file, priority, halt, webhook)");
                 }
             }
             if (parser.currentToken() != JsonToken.END_OBJECT || parser.nextToken() != null) {
                 throw IntakeException.badRequest("body must hold exactly one JSON object");
             }
             if (typeName == null) throw IntakeException.badRequest("type is required");
+            if ((sawTargets ? 1 : 0) + (scan != null ? 1 : 0) + (file != null ? 1 : 0) > 1) {
+                throw IntakeException.badRequest("give one of targets, scan or file, not several");
+            }
+            if (file != null) {
+                writer = open(handle, requireType(typeName), new BatchOptions(typeName, priority == null ? 0 : priority, idempotencyKey, halt, webhook), owner);
+                if (writer.replayed != null) return writer.replayed;
+                try (InputStream in = java.nio.file.Files.newInputStream(file)) {
+                    readLines(in, writer::add, "file line ");
+                }
+                return writer.finish();
+            }
             if (scan != null) {
-                if (sawTargets) throw IntakeException.badRequest("give either targets or scan, not both");
                 writer = open(handle, requireType(typeName), new BatchOptions(typeName, priority == null ? 0 : priority, idempotencyKey, halt, webhook), owner);
                 if (writer.replayed != null) return writer.replayed;
                 scan.forEach(writer::add);
                 return writer.finish().withScan(scan.summary());
             }
-            if (!sawTargets) throw IntakeException.badRequest("targets is required (an array of strings), or scan");
+            if (!sawTargets) throw IntakeException.badRequest("targets is required (an array of strings), or scan, or file");
             if (writer == null) {
                 writer = open(handle, requireType(typeName), new BatchOptions(typeName, priority == null ? 0 : priority, idempotencyKey, halt, webhook), owner);
                 if (writer.replayed != null) return writer.replayed;
@@ -469,12 +511,12 @@ public final class Intake {
         }
 
         BatchReceipt finish() throws SQLException {
-            if (count == 0) throw IntakeException.badRequest("no targets: a batch needs at least one");
+            if (count == 0) throw IntakeException.noTargets();
             copy.finish();
             BatchDao batches = handle.attach(BatchDao.class);
             batches.setTotal(batchId, count);
             if (pendingPriority != null) {
-                new BatchOptions(type.name(), pendingPriority, null);
+                BatchOptions.checkPriority(pendingPriority);
                 batches.setPriority(batchId, pendingPriority);
             }
             // The type's default is procq.job_type's as it stands now (the file's until a worker or the API seeds the row).

@@ -20,6 +20,18 @@ public final class IntakeException extends RuntimeException {
         return new IntakeException(400, message, Map.of());
     }
 
+    private static final String NO_TARGETS = "no targets: a batch needs at least one";
+
+    /** A submission that named no target at all (an empty list, a scan that matched nothing, an empty file). */
+    static IntakeException noTargets() {
+        return badRequest(NO_TARGETS);
+    }
+
+    /** True for {@link #noTargets()}: a schedule's scan or file may well be empty at one tick and not at the next. */
+    public boolean isNoTargets() {
+        return status == 400 && NO_TARGETS.equals(getMessage());
+    }
+
     public int status() {
         return status;
     }

@@ -14,7 +14,7 @@ public interface BatchDao {
     String COLUMNS = """
             id, type, priority, state, total, pending, running, ok, failed, cancelled,
             created_at, started_at, finished_at, paused, halted_at, halt_reason,
-            halt_failed, halt_failed_percent, halt_after, halt_in_a_row, webhook_url""";
+            halt_failed, halt_failed_percent, halt_after, halt_in_a_row, webhook_url, schedule_id, schedule_tick_at""";
 
     /** Inserts a batch without an owner (no tokens); see {@link #insertUnlessKeyUsed(String, int, String, String)}. */
     default Optional<Long> insertUnlessKeyUsed(String type, int priority, String idempotencyKey) {

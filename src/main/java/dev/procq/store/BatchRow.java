@@ -2,8 +2,11 @@ package dev.procq.store;
 
 import java.time.OffsetDateTime;
 
-/** One row of procq.batch; the four halt values are its failure budget (null: no such rule); {@code webhookUrl} is
- * where its end is announced (null: nowhere). */
+/**
+ * One row of procq.batch; the four halt values are its failure budget (null: no such rule); {@code webhookUrl}
+ * is where its end is announced (null: nowhere); the schedule and tick it was submitted for are null for a
+ * batch a client submitted.
+ */
 public record BatchRow(
         long id,
         String type,
@@ -25,7 +28,9 @@ public record BatchRow(
         Double haltFailedPercent,
         Long haltAfter,
         Long haltInARow,
-        String webhookUrl) {
+        String webhookUrl,
+        Long scheduleId,
+        OffsetDateTime scheduleTickAt) {
 
     /** Whether nothing of it will ever run again without a retry: DONE or CANCELLED. */
     public boolean isOver() {

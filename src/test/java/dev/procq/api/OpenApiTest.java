@@ -224,6 +224,7 @@ class OpenApiTest {
         steering();
         types();
         workers();
+        schedules();
         tokens();
 
         // Every operation was seen succeeding at least once, so none of them was checked only by its errors.
@@ -360,6 +361,27 @@ class OpenApiTest {
         assertThat(halted.get("halt").get("failed").asLong()).isEqualTo(50);
         expect(400, procq.send("PATCH", "/api/v1/types/exit", "{\"halt\": {\"failedPercent\": 20}}"));
         expect(200, procq.send("PATCH", "/api/v1/types/exit", "{\"halt\": null}"));
+    }
+
+    private static void schedules() {
+        String body = "{\"name\": \"contract\", \"cron\": \"0 0 3 * * *\", \"timeZone\": \"Europe/Berlin\", "
+                + "\"overlap\": \"queue-one\", \"catchUp\": \"run-once\", \"batch\": {\"type\": \"held\", \"targets\": [\"a\"]}}";
+        contract.checkRequest("POST", "/api/v1/schedules", body);
+        long id = expect(201, procq.postJson("/api/v1/schedules", body)).json().get("id").asLong();
+        expect(409, procq.postJson("/api/v1/schedules", body));
+        expect(400, procq.postJson("/api/v1/schedules", "{\"name\": \"x\", \"cron\": \"soon\", \"batch\": {\"type\": \"held\", \"targets\": [\"a\"]}}"));
+        expect(400, procq.postJson("/api/v1/schedules", "{\"name\": \"x\", \"cron\": \"* * * * *\", \"batch\": {\"type\": \"nope\", \"targets\": [\"a\"]}}"));
+        expect(200, procq.get("/api/v1/schedules"));
+        expect(200, procq.get("/api/v1/schedules/" + id));
+        expect(200, procq.get("/api/v1/schedules/contract"));
+        expect(404, procq.get("/api/v1/schedules/999999999"));
+        String change = "{\"paused\": true, \"batch\": {\"type\": \"scanned\", \"scan\": {\"root\": \"photos\", \"glob\": \"*.jpg\"}}}";
+        contract.checkRequest("PATCH", "/api/v1/schedules/{id}", change);
+        expect(200, procq.send("PATCH", "/api/v1/schedules/" + id, change));
+        expect(400, procq.send("PATCH", "/api/v1/schedules/" + id, "{\"overlap\": \"never\"}"));
+        expect(404, procq.send("PATCH", "/api/v1/schedules/nothing", "{\"paused\": true}"));
+        expect(204, procq.send("DELETE", "/api/v1/schedules/" + id, ""));
+        expect(404, procq.send("DELETE", "/api/v1/schedules/" + id, ""));
     }
 
     private static void workers() {

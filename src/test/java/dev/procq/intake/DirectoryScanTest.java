@@ -237,7 +237,7 @@ class DirectoryScanTest {
                 Arguments.of("extra field", "{\"type\": \"thumbnail\", \"scan\": {\"root\": \"photos\", \"glob\": \"*\", \"follow\": true}}",
                         400, "unknown field 'scan.follow'"),
                 Arguments.of("scan and targets", "{\"type\": \"thumbnail\", \"targets\": [\"/a.jpg\"], \"scan\": {\"root\": \"photos\", \"glob\": \"*.jpg\"}}",
-                        400, "either targets or scan"),
+                        400, "one of targets, scan or file, not several"),
                 Arguments.of("a match the type refuses", "{\"type\": \"thumbnail\", \"scan\": {\"root\": \"photos\", \"glob\": \"**/*\"}}",
                         400, "does not match the targetPattern"),
                 Arguments.of("no match", "{\"type\": \"thumbnail\", \"scan\": {\"root\": \"photos\", \"glob\": \"**/*.jpeg\"}}",

@@ -66,6 +66,7 @@ class ScopesTest {
     }
 
     static final String SUBMISSION = "{\"type\": \"echo\", \"targets\": [\"t\"]}";
+    static final String SCHEDULE = "{\"name\": \"alice-schedule\", \"cron\": \"0 0 3 * * *\", \"batch\": " + SUBMISSION + "}";
 
     /** The whole access table. A new route gets one row here and one Access in ApiServer.routes. */
     static final List<Row> ROUTES = List.of(
@@ -84,6 +85,13 @@ class ScopesTest {
             new Row("GET", "/api/v1/types", "", 401, 200, 200, 200, 200),
             new Row("PATCH", "/api/v1/types/{name}", "{\"paused\": false}", 401, 403, 403, 403, 200),
             new Row("GET", "/api/v1/workers", "", 401, 200, 200, 200, 200),
+            // Alice's schedule: a second of that name is 409 to whoever may create one at all
+            new Row("POST", "/api/v1/schedules", SCHEDULE, 401, 403, 409, 409, 409),
+            new Row("GET", "/api/v1/schedules", "", 401, 200, 200, 200, 200),
+            new Row("GET", "/api/v1/schedules/{id}", "", 401, 200, 200, 404, 200),
+            new Row("PATCH", "/api/v1/schedules/{id}", "{\"paused\": true}", 401, 403, 200, 404, 200),
+            // last of the schedule's rows: Alice deletes it, and then it is gone for Bob and the admin too
+            new Row("DELETE", "/api/v1/schedules/{id}", "", 401, 403, 204, 404, 404),
             new Row("GET", "/healthz", "", 200, 200, 200, 200, 200),
             new Row("GET", "/readyz", "", 200, 200, 200, 200, 200),
             new Row("GET", "/metrics", "", 200, 200, 200, 200, 200),
@@ -98,6 +106,7 @@ class ScopesTest {
                 """, Map.of("PROCQ_API_TOKENS", "read:reader=" + READ + ", submit:alice=" + ALICE + ",submit:bob=" + BOB
                 + ", admin:boss=" + ADMIN + ", " + BARE)).startApi();
         aliceBatch = submit(ALICE, "alice-secret-target");
+        assertThat(call("POST", "/api/v1/schedules", ALICE, SCHEDULE).status()).isEqualTo(201);
         bobBatch = submit(BOB, "bob-secret-target");
         aliceJob = firstJob(aliceBatch);
         bobJob = firstJob(bobBatch);
@@ -231,7 +240,8 @@ class ScopesTest {
 
     static RawHttp.Result call(Row row, As as) {
         // Every caller aims at Alice's batch (or its job): her own for SUBMIT_OWN, another's for Bob.
-        String path = row.path().replace("{id}", Long.toString(row.path().startsWith("/api/v1/jobs/") ? aliceJob : aliceBatch))
+        String path = row.path().replace("{id}", row.path().startsWith("/api/v1/schedules/") ? "alice-schedule"
+                        : Long.toString(row.path().startsWith("/api/v1/jobs/") ? aliceJob : aliceBatch))
                 .replace("{name}", "echo");
         String token = switch (as) {
             case NONE -> null;

@@ -6,6 +6,7 @@ import dev.procq.api.ApiServer;
 import dev.procq.config.JobTypes;
 import dev.procq.config.Settings;
 import dev.procq.metrics.Metrics;
+import dev.procq.schedule.Scheduler;
 import dev.procq.store.Database;
 import dev.procq.worker.Worker;
 import java.io.IOException;
@@ -37,6 +38,7 @@ public final class Procq implements AutoCloseable {
     private final Settings settings;
     private final Metrics metrics = new Metrics("test");
     private final List<Worker> workers = new ArrayList<>();
+    private final List<Scheduler> schedulers = new ArrayList<>();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private ApiServer api;
     private OpenApiContract contract;
@@ -59,6 +61,12 @@ public final class Procq implements AutoCloseable {
     public Procq startApi() {
         api = new ApiServer(settings, database, types, metrics).start();
         return this;
+    }
+
+    /** This process's scheduler loop, as api, worker and dev processes run it; closed with the harness. */
+    public Scheduler startScheduler() {
+        schedulers.add(Scheduler.of(database, types, settings, metrics.registry()).start());
+        return schedulers.get(schedulers.size() - 1);
     }
 
     public Worker startWorker() throws InterruptedException {
@@ -168,6 +176,7 @@ public final class Procq implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
+        schedulers.forEach(Scheduler::close);
         for (Worker worker : workers) worker.shutdown(Duration.ofSeconds(5));
         if (api != null) api.close();
     }

@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
 import org.jdbi.v3.core.Jdbi;
 
 /**
- * A real {@code procq worker} JVM, started from the test JVM's own class path (target/classes and
+ * A real {@code procq worker} (or {@code api}) JVM, started from the test JVM's own class path (target/classes and
  * every dependency, so no jar is needed), to be killed, paused and signalled like the real thing.
  * Its log goes to a file under target/, printed by {@link #log()} when a test needs to say why.
  */
@@ -38,12 +38,17 @@ public final class WorkerProcess implements AutoCloseable {
      * locale) as its environment, and the given JVM options before the class name.
      */
     public static WorkerProcess start(String name, Map<String, String> env, String... jvmOptions) {
+        return startCommand("worker", name, env, jvmOptions);
+    }
+
+    /** Like {@link #start}, for another server command: {@code api} (on a free port) or {@code dev}. */
+    public static WorkerProcess startCommand(String procqCommand, String name, Map<String, String> env, String... jvmOptions) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         // A quick start matters more than peak speed for these short runs.
         command.addAll(List.of("-Xshare:auto", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
         command.addAll(List.of(jvmOptions));
-        command.addAll(List.of("-cp", classPath(), "dev.procq.Main", "worker"));
+        command.addAll(List.of("-cp", classPath(), "dev.procq.Main", procqCommand));
         try {
             Files.createDirectories(LOGS);
             Path log = LOGS.resolve(name + "-" + System.nanoTime() + ".log");
