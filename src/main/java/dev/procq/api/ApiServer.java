@@ -155,8 +155,12 @@ public final class ApiServer implements AutoCloseable {
     private void errors(io.javalin.config.RoutesConfig routes) {
         routes.exception(IntakeException.class, (e, ctx) -> error(ctx, e.status(), e.getMessage(), e.detail()));
         routes.exception(ApiError.class, (e, ctx) -> error(ctx, e.status(), e.getMessage(), e.detail()));
-        // Javalin's own refusals (a body past maxRequestSize on PATCH /types or resume, say) in the API's shape.
-        routes.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(), e.getMessage(), e.getDetails()));
+        // Javalin's own refusals (a body past maxRequestSize on PATCH /types or resume, say) in the API's
+        // shape; a 404 or 405 is worded by its error handler below.
+        routes.exception(HttpResponseException.class, (e, ctx) -> {
+            if (e.getStatus() == 404 || e.getStatus() == 405) ctx.status(e.getStatus());
+            else error(ctx, e.getStatus(), e.getMessage(), e.getDetails());
+        });
         routes.exception(Exception.class, (e, ctx) -> {
             if (isDatabaseUnavailable(e)) {
                 error(ctx, 503, "database unavailable; try again shortly", Map.of());

@@ -76,6 +76,7 @@ class ScopesTest {
             new Row("GET", "/api/v1/batches/{id}", "", 401, 200, 200, 404, 200),
             new Row("GET", "/api/v1/batches/{id}/jobs", "", 401, 200, 200, 404, 200),
             new Row("GET", "/api/v1/batches/{id}/throughput", "", 401, 200, 200, 404, 200),
+            new Row("GET", "/api/v1/batches/{id}/webhooks", "", 401, 200, 200, 404, 200),
             new Row("GET", "/api/v1/throughput", "", 401, 200, 200, 200, 200),
             new Row("POST", "/api/v1/batches/{id}/pause", "", 401, 403, 200, 404, 200),
             new Row("POST", "/api/v1/batches/{id}/resume", "", 401, 403, 200, 404, 200),
