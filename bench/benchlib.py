@@ -154,6 +154,90 @@ def probe_while(port, batch_id, stop_file, out_file):
             f.write("nan nan nan 0\n")
 
 
+def scrape(port, out_file):
+    """Saves one GET /metrics of a worker (its own metrics port) to out_file."""
+    status, data = request(port, "GET", "/metrics", timeout=30)
+    if status != 200:
+        raise SystemExit(f"GET /metrics on {port}: {status}")
+    with open(out_file, "wb") as f:
+        f.write(data)
+
+
+def histogram_buckets(path, metric):
+    """Cumulative bucket counts {le: count} of a Prometheus histogram (one series: its other labels are ignored)."""
+    buckets = {}
+    pattern = re.compile(r"^" + re.escape(metric) + r'_bucket\{(?:[^}]*,)?le="([^"]+)"[^}]*\} ([0-9.eE+-]+)$')
+    with open(path) as f:
+        for line in f:
+            m = pattern.match(line.strip())
+            if m:
+                buckets[float(m.group(1))] = float(m.group(2))
+    return buckets
+
+
+def histogram_quantiles(metric, *pairs):
+    """p50 and p99 (ms, each the upper bound of its bucket) and the count of what a histogram
+    recorded between scrapes, summed over several processes; pairs are 'before,after' file names."""
+    total = {}
+    for pair in pairs:
+        before_file, after_file = pair.split(",")
+        before, after = histogram_buckets(before_file, metric), histogram_buckets(after_file, metric)
+        for le, count in after.items():
+            total[le] = total.get(le, 0.0) + count - before.get(le, 0.0)
+    bounds = sorted(total)
+    count = total.get(float("inf"), 0.0)
+    if count == 0:
+        print("nan nan 0")
+        return
+    def q(p):
+        for le in bounds:
+            if total[le] >= p * count:
+                return le * 1000
+        return float("inf")
+    print(f"{q(0.5):.2f} {q(0.99):.2f} {count:.0f}")
+
+
+def page_times(port, count, *paths):
+    """A page load as the dashboard makes it: every path GET in turn; prints the median and p99 (ms)
+    of the whole load over count loads, after one untimed load."""
+    def load():
+        started = time.perf_counter()
+        for path in paths:
+            status, _ = request(port, "GET", path, timeout=60)
+            if status != 200:
+                raise SystemExit(f"GET {path}: {status}")
+        return (time.perf_counter() - started) * 1000
+    load()
+    times = [load() for _ in range(count)]
+    print(f"{percentile(times, 50):.2f} {percentile(times, 99):.2f}")
+
+
+def job_rows(first_batch, batches, per_batch, start_epoch, gap_seconds):
+    """B10's finished rows as COPY text for procq.job (batch_id, type, target, state, attempts,
+    worker_id, exit_code, error, run_at, created_at, started_at, finished_at): batch b (from
+    first_batch) was created at start_epoch + b * gap_seconds, its jobs start 10 ms apart and each
+    ran 5 ms; one in fifty FAILED with exit code 1. Written in large blocks, so 10,000,000 rows
+    take seconds of this process, not minutes."""
+    out = sys.stdout
+    for b in range(batches):
+        batch_id = first_batch + b
+        created = start_epoch + b * gap_seconds
+        created_text = time.strftime("%Y-%m-%d %H:%M:%S+00", time.gmtime(created))
+        seconds = [time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(created + s)) for s in range(per_batch // 100 + 2)]
+        block = []
+        for i in range(per_batch):
+            sec, hundredths = divmod(i, 100)
+            started = f"{seconds[sec]}.{hundredths:02d}0+00"
+            finished = f"{seconds[sec]}.{hundredths:02d}5+00"
+            if i % 50 == 49:
+                state, code, error = "FAILED", "1", "exit code 1"
+            else:
+                state, code, error = "OK", "0", "\\N"
+            block.append(f"{batch_id}\ttrue\t/srv/photos/{batch_id}/img_{i:07d}.jpg\t{state}\t1\t1\t{code}\t{error}"
+                         f"\t{created_text}\t{created_text}\t{started}\t{finished}\n")
+        out.write("".join(block))
+
+
 def cpu_seconds(*pids):
     """CPU seconds used so far: 'self children' for the given processes (children: reaped descendants)."""
     import os
@@ -416,6 +500,10 @@ if __name__ == "__main__":
         "latency-series": lambda port, n: latency_series(int(port), int(n)),
         "status-p99": lambda port, b, n, s: status_p99(int(port), int(b), int(n), float(s)),
         "probe-while": lambda port, b, stop, out: probe_while(int(port), int(b), stop, out),
+        "job-rows": lambda f, n, per, start, gap: job_rows(int(f), int(n), int(per), float(start), float(gap)),
+        "scrape": lambda port, out: scrape(int(port), out),
+        "hist-quantiles": histogram_quantiles,
+        "page-times": lambda port, n, *paths: page_times(int(port), int(n), *paths),
         "stat": lambda kind, *values: stat(kind, *values),
         "heap-peak": heap_peak,
         "rss-peak": rss_peak,

@@ -6,7 +6,7 @@
 -- for why; a look-up of a few ids still sorts them, having no other way).
 -- Two look-ups by id spell their other condition as "(...) IS TRUE": written plainly,
 -- "state = 'PENDING'" or "key IS NOT NULL" lets the planner read a whole partial index
--- (job_pending_claim_idx; job_started_key_idx, until V22) and filter it by id when stale statistics make
+-- (job_pending_claim_idx; job_started_key_idx, until V21) and filter it by id when stale statistics make
 -- that index look small; measured on B2k with statistics from before the batch, those two
 -- look-ups took 2.5 and 4.2 ms a claim, against a few primary-key probes now.
 --

@@ -251,13 +251,34 @@ public interface JobDao {
     @SqlQuery("SELECT " + COLUMNS + " FROM procq.job WHERE id = :id")
     Optional<JobRow> find(@Bind("id") long id);
 
-    /** A batch's jobs in id order after {@code after}; state null means any. */
+    /**
+     * A batch's jobs in id order after {@code after}; state null means any. Two statements, so
+     * each has a plan of its own: with the state as "NULL or equal" in one, the generic plan of a
+     * prepared statement could use neither index and walked the primary key from {@code after},
+     * reading every older batch's rows first (B10 in docs/benchmarks.md).
+     */
+    default List<JobRow> listOfBatch(long batchId, String state, long after, int limit) {
+        return state == null ? listOfBatchAnyState(batchId, after, limit) : listOfBatchInState(batchId, state, after, limit);
+    }
+
+    /**
+     * {@link #listOfBatch} in any state: job_batch_id_idx (V20). The page's start is a row
+     * comparison on the index's two columns, which the primary key cannot take: with {@code id >
+     * :after} alone the generic plan walked the primary key from there (BatchPagePlanTest).
+     */
     @SqlQuery("SELECT " + COLUMNS + " " + """
              FROM procq.job
-             WHERE batch_id = :batch AND id > :after AND (CAST(:state AS text) IS NULL OR state = :state)
+             WHERE batch_id = :batch AND (batch_id, id) > (:batch, :after)
              ORDER BY id LIMIT :limit""")
-    List<JobRow> listOfBatch(@Bind("batch") long batchId, @Bind("state") String state,
-                             @Bind("after") long after, @Bind("limit") int limit);
+    List<JobRow> listOfBatchAnyState(@Bind("batch") long batchId, @Bind("after") long after, @Bind("limit") int limit);
+
+    /** {@link #listOfBatch} in one state: job_batch_state_idx. */
+    @SqlQuery("SELECT " + COLUMNS + " " + """
+             FROM procq.job
+             WHERE batch_id = :batch AND state = :state AND id > :after
+             ORDER BY id LIMIT :limit""")
+    List<JobRow> listOfBatchInState(@Bind("batch") long batchId, @Bind("state") String state,
+                                    @Bind("after") long after, @Bind("limit") int limit);
 
     /**
      * {@link #listOfBatch} of the jobs whose target starts with a prefix of at most

@@ -83,6 +83,7 @@ final class ClaimRound {
         // Before anything goes out: the leases of the jobs claimed run from the server's now(), later than this.
         long sentAt = System.nanoTime();
         Completer.Round round = completer.writeAndClaim(results, claims);
+        metrics.roundTrip(System.nanoTime() - sentAt);
         for (Completer.Ended ended : round.results()) {
             // Written or fenced out, the attempt is no longer this worker's to renew. Only that
             // attempt: a later attempt of the same job may be held by now.

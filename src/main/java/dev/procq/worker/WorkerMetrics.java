@@ -10,13 +10,14 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The worker's own meters: claims, attempts by outcome (SPAWN_FAILED among them), run time,
  * queue wait, lease expiries found by its rescuer, failed lease renewals, children ended at their
- * lease deadline, claims held back by a cluster-wide limit, and each type's live limits and use
+ * lease deadline, the round trip's time, claims held back by a cluster-wide limit, and each type's live limits and use
  * as it sees them.
  */
 final class WorkerMetrics {
@@ -29,6 +30,7 @@ final class WorkerMetrics {
     private final Counter fencedChildren;
     private final AtomicLong hostMemoryAvailable = new AtomicLong(-1);
     private final AtomicReference<Double> hostLoad = new AtomicReference<>(Double.NaN);
+    private final Timer roundTrips;
 
     /** The limits that can hold back a claim, as the {@code limit} tag of procq_worker_claims_held_back says them. */
     enum HeldBackBy {
@@ -57,6 +59,9 @@ final class WorkerMetrics {
                 .description("children ended at their lease deadline because their lease could not be renewed in time;"
                         + " their jobs are handed back (outcome LOST)")
                 .register(registry);
+        roundTrips = Timer.builder("procq_worker_round_trip")
+                .description("each round trip's statement (results written, jobs claimed) from sending it to its answer")
+                .publishPercentileHistogram().register(registry);
         for (JobType type : liveTypes.types()) {
             String name = type.name();
             Gauge.builder("procq_worker_type_concurrency", liveTypes, live -> live.concurrency(name)).tag("type", name)
@@ -103,6 +108,10 @@ final class WorkerMetrics {
             Duration waited = Duration.between(job.createdAt(), job.startedAt());
             if (!waited.isNegative()) queueWait.record(waited);
         }
+    }
+
+    void roundTrip(long nanos) {
+        roundTrips.record(nanos, TimeUnit.NANOSECONDS);
     }
 
     void finished(String type, AttemptResult result) {

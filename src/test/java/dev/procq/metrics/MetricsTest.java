@@ -89,6 +89,9 @@ class MetricsTest {
         assertThat(histogramCount(after, "procq_worker_run_time_seconds", "exit")).isGreaterThanOrEqualTo(4);
         assertThat(histogramCount(after, "procq_worker_queue_wait_seconds", "exit")).isGreaterThanOrEqualTo(4);
         assertThat(after.samples("procq_worker_run_time_seconds_bucket", Map.of("type", "exit"))).hasSizeGreaterThan(10);
+        // Two batches of one type: at least a round trip that claimed and one that wrote what ended.
+        assertThat(value(after, "procq_worker_round_trip_seconds_count", Map.of())
+                - value(before, "procq_worker_round_trip_seconds_count", Map.of())).isGreaterThanOrEqualTo(2);
         assertThat(value(after, "procq_worker_running_children", Map.of())).isZero();
     }
 
