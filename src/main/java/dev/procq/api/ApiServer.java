@@ -11,7 +11,6 @@ import dev.procq.config.SubmissionLimits;
 import dev.procq.intake.DuplicateKey;
 import dev.procq.intake.Intake;
 import dev.procq.intake.IntakeException;
-import dev.procq.intake.ScanRoots;
 
 import dev.procq.metrics.Metrics;
 import dev.procq.schedule.Schedules;
@@ -72,9 +71,7 @@ public final class ApiServer implements AutoCloseable {
         // The COPY's own timeout outlasts the client's deadline, so a slow upload ends as 408 here.
         Duration copyAtLeast = limits.timeout().plus(COPY_TIMEOUT_MARGIN);
         Duration statement = database.timeouts().statement();
-        Intake intake = new Intake(database.jdbi(), types, settings.maxTargetLength(), settings.maxBatchSize(),
-                new ScanRoots(settings.scanRoots()), copyAtLeast.compareTo(statement) > 0 ? copyAtLeast : statement,
-                settings.webhooks().destinations());
+        Intake intake = Intake.of(database.jdbi(), types, settings, copyAtLeast.compareTo(statement) > 0 ? copyAtLeast : statement);
         this.batches = new BatchHandlers(database.jdbi(), intake, types, limits);
         this.jobs = new JobHandlers(database.jdbi());
         this.jobTypes = new TypeHandlers(database.jdbi(), types);

@@ -9,9 +9,10 @@ import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.procq.config.DatabaseTimeouts;
 import dev.procq.config.FailureBudget;
-import dev.procq.config.WebhookDestinations;
 import dev.procq.config.JobType;
 import dev.procq.config.JobTypes;
+import dev.procq.config.Settings;
+import dev.procq.config.WebhookDestinations;
 import dev.procq.store.BatchDao;
 import dev.procq.store.BatchRow;
 import dev.procq.store.JobCopyWriter;
@@ -85,6 +86,15 @@ public final class Intake {
     public Intake(Jdbi jdbi, JobTypes types, int maxTargetLength, long maxBatchSize, ScanRoots scanRoots,
                   Duration statementTimeout) {
         this(jdbi, types, maxTargetLength, maxBatchSize, scanRoots, statementTimeout, WebhookDestinations.NONE);
+    }
+
+    /**
+     * The intake a process runs with: its settings' limits, scan roots and webhook destinations, so a
+     * batch a schedule submits is held to what a client's would be.
+     */
+    public static Intake of(Jdbi jdbi, JobTypes types, Settings settings, Duration statementTimeout) {
+        return new Intake(jdbi, types, settings.maxTargetLength(), settings.maxBatchSize(),
+                new ScanRoots(settings.scanRoots()), statementTimeout, settings.webhooks().destinations());
     }
 
     /** @param webhooks the destinations a submission's {@code webhook} may name (PROCQ_WEBHOOK_ALLOWLIST) */

@@ -4,7 +4,6 @@ import dev.procq.config.JobTypes;
 import dev.procq.config.Settings;
 import dev.procq.intake.Intake;
 import dev.procq.intake.IntakeException;
-import dev.procq.intake.ScanRoots;
 import dev.procq.store.BatchControl;
 import dev.procq.store.Database;
 import dev.procq.store.ScheduleDao;
@@ -67,8 +66,7 @@ public final class Scheduler implements AutoCloseable {
 
     /** The scheduler of an api, worker or dev process, recording batches through an intake of its own settings. */
     public static Scheduler of(Database database, JobTypes types, Settings settings, MeterRegistry registry) {
-        Intake intake = new Intake(database.jdbi(), types, settings.maxTargetLength(), settings.maxBatchSize(),
-                new ScanRoots(settings.scanRoots()), database.timeouts().statement());
+        Intake intake = Intake.of(database.jdbi(), types, settings, database.timeouts().statement());
         return new Scheduler(database.jdbi(), intake, settings.scheduleMisfireGrace(), Clock.systemUTC(), registry);
     }
 
