@@ -7,6 +7,7 @@ import dev.procq.config.JobTypes;
 import dev.procq.config.Settings;
 import dev.procq.metrics.Metrics;
 import dev.procq.schedule.Scheduler;
+import dev.procq.webhook.WebhookSender;
 import dev.procq.store.Database;
 import dev.procq.worker.Worker;
 import java.io.IOException;
@@ -39,6 +40,7 @@ public final class Procq implements AutoCloseable {
     private final Metrics metrics = new Metrics("test");
     private final List<Worker> workers = new ArrayList<>();
     private final List<Scheduler> schedulers = new ArrayList<>();
+    private final List<WebhookSender> senders = new ArrayList<>();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private ApiServer api;
     private OpenApiContract contract;
@@ -67,6 +69,13 @@ public final class Procq implements AutoCloseable {
     public Scheduler startScheduler() {
         schedulers.add(Scheduler.of(database, types, settings, metrics.registry()).start());
         return schedulers.get(schedulers.size() - 1);
+    }
+
+    /** A webhook sender with this harness's settings, as every api and worker runs one, polling every 100 ms. */
+    public WebhookSender startWebhookSender() {
+        senders.add(new WebhookSender(database.jdbi(), settings.webhooks(), "test", metrics.registry())
+                .start(Duration.ofMillis(100)));
+        return senders.get(senders.size() - 1);
     }
 
     public Worker startWorker() throws InterruptedException {
@@ -177,6 +186,7 @@ public final class Procq implements AutoCloseable {
     @Override
     public void close() throws Exception {
         schedulers.forEach(Scheduler::close);
+        senders.forEach(WebhookSender::close);
         for (Worker worker : workers) worker.shutdown(Duration.ofSeconds(5));
         if (api != null) api.close();
     }

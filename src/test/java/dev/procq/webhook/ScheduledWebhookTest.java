@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.procq.config.Settings;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.testing.Procq;
 import dev.procq.webhook.WebhookReceiver.Received;
@@ -28,7 +27,6 @@ class ScheduledWebhookTest {
 
     static WebhookReceiver receiver;
     static Procq procq;
-    static WebhookSender sender;
 
     @BeforeAll
     static void start() throws Exception {
@@ -44,14 +42,11 @@ class ScheduledWebhookTest {
                 """, env).startApi();
         procq.startWorker();
         procq.startScheduler();
-        Settings settings = postgres.settings(env);
-        sender = new WebhookSender(postgres.database().jdbi(), settings.webhooks(), "test", procq.metrics().registry())
-                .start(Duration.ofMillis(100));
+        procq.startWebhookSender();
     }
 
     @AfterAll
     static void stop() throws Exception {
-        sender.close();
         procq.close();
         receiver.close();
     }

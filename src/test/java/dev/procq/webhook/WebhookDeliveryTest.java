@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.procq.config.Settings;
 import dev.procq.testing.OpenApiContract;
 import dev.procq.testing.PostgresExtension;
 import dev.procq.testing.Procq;
@@ -32,7 +31,6 @@ class WebhookDeliveryTest {
 
     static WebhookReceiver receiver;
     static Procq procq;
-    static WebhookSender sender;
 
     @BeforeAll
     static void start() throws Exception {
@@ -52,14 +50,11 @@ class WebhookDeliveryTest {
                     concurrency: 1
                 """, env).checkedAgainst(OpenApiContract.load()).startApi();
         procq.startWorker();
-        Settings settings = postgres.settings(env);
-        sender = new WebhookSender(postgres.database().jdbi(), settings.webhooks(), "test", procq.metrics().registry())
-                .start(Duration.ofMillis(100));
+        procq.startWebhookSender();
     }
 
     @AfterAll
     static void stop() throws Exception {
-        sender.close();
         procq.close();
         receiver.close();
     }
