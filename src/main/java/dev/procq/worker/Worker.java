@@ -118,7 +118,11 @@ public final class Worker implements AutoCloseable {
         } catch (CgroupTree.Unavailable e) {
             if (settings.cgroupRoot().equals(CgroupTree.OFF)) {
                 log.info("no cgroups for children: {}{}", e.getMessage(), fallback);
+            } else if (settings.cgroupRoot().equals(CgroupTree.AUTO)) {
+                // Most hosts delegate no subtree: that is how procq runs there, not a fault.
+                log.info("no writable cgroup v2 subtree for children: {}{}", e.getMessage(), fallback);
             } else {
+                // The operator named a subtree that cannot be used.
                 log.warn("no writable cgroup v2 subtree for children: {}{}", e.getMessage(), fallback);
             }
             return null;
