@@ -32,7 +32,7 @@ class BatchPagePlanTest {
     @BeforeAll
     static void setUp() {
         jdbi = postgres.database().jdbi();
-        jdbi.useHandle(h -> h.execute("TRUNCATE procq.job, procq.batch, procq.job_attempt"));
+        jdbi.useHandle(h -> h.execute("TRUNCATE procq.job, procq.batch, procq.job_attempt, procq.webhook_delivery, procq.webhook_attempt"));
         first = batch(OLD_JOBS, true);
         for (int i = 1; i < OLD_BATCHES; i++) batch(OLD_JOBS, true);
         newest = batch(300, false);

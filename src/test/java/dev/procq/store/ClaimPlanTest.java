@@ -41,7 +41,7 @@ class ClaimPlanTest {
     @BeforeEach
     void setUp() {
         jdbi = postgres.database().jdbi();
-        jdbi.useHandle(h -> h.execute("TRUNCATE procq.job, procq.batch, procq.job_attempt, procq.job_type, procq.job_rate"));
+        jdbi.useHandle(h -> h.execute("TRUNCATE procq.job, procq.batch, procq.job_attempt, procq.job_type, procq.job_rate, procq.webhook_delivery, procq.webhook_attempt"));
         type = "plan";
         worker = jdbi.withExtension(WorkerDao.class, dao -> dao.register("test-host", 1, SLOTS, new String[] {type}));
     }
