@@ -169,20 +169,40 @@ public interface JobDao {
     }
 
     /**
-     * Renews the leases of the given jobs, each only while this worker still holds it; returns
-     * the ids renewed. A job missing from the answer was lost (rescued, cancelled, finished).
+     * Renews the leases of the given jobs, each only while this worker still holds it: one row per
+     * job it holds, renewed or not. A job missing from the answer was lost (rescued, cancelled,
+     * finished).
+     *
+     * <p>A row another transaction has locked is not waited for (SKIP LOCKED) but answered as
+     * held and not renewed, as the snapshot shows it: most often it is this worker's own round
+     * trip writing the job's result, and renewing it first would only make that round trip wait
+     * for this statement (B9 in docs/benchmarks.md saw it with one worker). Its lease stands as it
+     * was until the next renewal; a row that changed hands meanwhile shows as lost then.
      */
     @SqlQuery("""
-            WITH locked AS (
+            WITH held AS (
+                SELECT id FROM procq.job
+                 WHERE id = ANY(:ids) AND worker_id = :worker AND state = 'RUNNING'
+            ), locked AS (
                 -- In id order, as the round trip locks the rows it writes (FINISH_IF_RUNNING).
                 SELECT id FROM procq.job
                  WHERE id = ANY(:ids) AND worker_id = :worker AND state = 'RUNNING'
-                 ORDER BY id FOR UPDATE)
-            UPDATE procq.job j SET lease_expires_at = now() + :leaseMillis * interval '1 millisecond'
-              FROM locked l
-             WHERE j.id = l.id AND j.worker_id = :worker AND j.state = 'RUNNING'
-            RETURNING j.id""")
-    List<Long> renewLeases(@Bind("worker") long workerId, @Bind("ids") Long[] ids, @Bind("leaseMillis") long leaseMillis);
+                 ORDER BY id FOR UPDATE SKIP LOCKED
+            ), renewed AS (
+                UPDATE procq.job j SET lease_expires_at = now() + :leaseMillis * interval '1 millisecond'
+                  FROM locked l
+                 WHERE j.id = l.id AND j.worker_id = :worker AND j.state = 'RUNNING'
+                RETURNING j.id
+            )
+            SELECT id, true AS renewed FROM renewed
+            UNION ALL
+            SELECT id, false FROM held WHERE id NOT IN (SELECT id FROM locked)""")
+    @RegisterConstructorMapper(LeaseRenewal.class)
+    List<LeaseRenewal> renewLeases(@Bind("worker") long workerId, @Bind("ids") Long[] ids, @Bind("leaseMillis") long leaseMillis);
+
+    /** A job {@link #renewLeases} found this worker holding: its lease renewed, or left as it was while another statement held the row. */
+    record LeaseRenewal(long id, boolean renewed) {
+    }
 
     /**
      * Returns jobs whose lease ran out to PENDING as a new attempt (or FAILED after

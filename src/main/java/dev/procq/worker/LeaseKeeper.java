@@ -97,15 +97,21 @@ final class LeaseKeeper implements AutoCloseable {
         Long[] ids = judged.stream().map(job -> job.job.id()).toArray(Long[]::new);
         // Before anything goes out: the server's now() for this renewal is later than this.
         long sentAt = System.nanoTime();
-        List<Long> stillHeld = jdbi.inTransaction(handle -> {
+        List<JobDao.LeaseRenewal> stillHeld = jdbi.inTransaction(handle -> {
             handle.attach(WorkerDao.class).heartbeat(workerId);
             return handle.attach(JobDao.class).renewLeases(workerId, ids, terms.lease().toMillis());
         });
-        Set<Long> renewed = new HashSet<>(stillHeld);
+        Set<Long> renewed = new HashSet<>();
+        Set<Long> busy = new HashSet<>();
+        for (JobDao.LeaseRenewal row : stillHeld) (row.renewed() ? renewed : busy).add(row.id());
         int lost = 0;
         for (HeldJob job : judged) {
             if (renewed.contains(job.job.id())) {
                 job.renewed(terms, sentAt);
+            } else if (busy.contains(job.job.id())) {
+                // Held, its row locked by another statement (most often this worker's round trip
+                // writing its result): its lease stands as it was, and the next renewal tries again.
+                metrics.renewalSkipped();
             } else if (job.stopCause == null && !job.ended) {
                 // An ended job's result may just have been written, taking it out of RUNNING: not a loss.
                 lost++;

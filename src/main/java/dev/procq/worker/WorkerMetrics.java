@@ -27,6 +27,7 @@ final class WorkerMetrics {
     private final MeterRegistry registry;
     private final Counter leaseExpiries;
     private final Counter renewalFailures;
+    private final Counter renewalsSkipped;
     private final Counter fencedChildren;
     private final AtomicLong hostMemoryAvailable = new AtomicLong(-1);
     private final AtomicReference<Double> hostLoad = new AtomicReference<>(Double.NaN);
@@ -54,6 +55,10 @@ final class WorkerMetrics {
         renewalFailures = Counter.builder("procq_worker_lease_renewal_failures")
                 .description("lease renewals that failed (database unreachable or too slow); children are ended before"
                         + " leases that cannot be renewed run out")
+                .register(registry);
+        renewalsSkipped = Counter.builder("procq_worker_lease_renewals_skipped")
+                .description("leases left as they were by a renewal because another statement had the job's row locked"
+                        + " (most often this worker's own round trip writing the result); the next renewal tries again")
                 .register(registry);
         fencedChildren = Counter.builder("procq_worker_fenced_children")
                 .description("children ended at their lease deadline because their lease could not be renewed in time;"
@@ -181,6 +186,10 @@ final class WorkerMetrics {
 
     void renewalFailed() {
         renewalFailures.increment();
+    }
+
+    void renewalSkipped() {
+        renewalsSkipped.increment();
     }
 
     void fenced() {

@@ -70,6 +70,20 @@ class LeaseTest {
                 .bind("j", job).mapToMap().one());
     }
 
+    /** One renewal, which must answer within 5 s: it never waits for a row another statement holds. */
+    List<JobDao.LeaseRenewal> renew(long worker, long... jobs) {
+        Long[] ids = java.util.Arrays.stream(jobs).boxed().toArray(Long[]::new);
+        return jdbi.inTransaction(h -> {
+            h.execute("SET LOCAL statement_timeout = '5s'");
+            return h.attach(JobDao.class).renewLeases(worker, ids, LEASE.toMillis());
+        });
+    }
+
+    OffsetDateTime leaseExpiresAt(long job) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT lease_expires_at FROM procq.job WHERE id = :j")
+                .bind("j", job).mapTo(OffsetDateTime.class).one());
+    }
+
     List<Long> finishOk(long worker, ClaimedJob job) {
         AttemptResult ok = new AttemptResult(job.id(), job.attempt(), JobState.OK, Outcome.OK, 0, null, null, "tail",
                 OffsetDateTime.now(), Duration.ofMillis(1), Duration.ZERO, false, null, null, null, "ok: exit 0");
@@ -114,8 +128,7 @@ class LeaseTest {
         assertThat(finishOk(second, current)).as("a final state is never written twice").isEmpty();
         assertThat(row(id)).containsEntry("state", "OK").containsEntry("worker_id", second);
         // The renewal of the worker that lost it does not bring it back either.
-        List<Long> renewed = jdbi.withExtension(JobDao.class, dao -> dao.renewLeases(first, new Long[] {id}, LEASE.toMillis()));
-        assertThat(renewed).doesNotContain(id);
+        assertThat(renew(first, id)).isEmpty();
     }
 
     @Test
@@ -128,11 +141,33 @@ class LeaseTest {
         expire(known);
         expire(forgotten);
 
-        List<Long> renewed = jdbi.withExtension(JobDao.class, dao -> dao.renewLeases(holder, new Long[] {known}, LEASE.toMillis()));
-
-        assertThat(renewed).containsExactly(known);
+        assertThat(renew(holder, known)).containsExactly(new JobDao.LeaseRenewal(known, true));
         List<Long> rescued = new Rescuer(jdbi, Duration.ZERO).runOnce();
         assertThat(rescued).contains(forgotten).doesNotContain(known);
+    }
+
+    @Test
+    void aRenewalPassesOverARowAnotherStatementHoldsAndAnswersItHeldNotRenewed() {
+        long holder = worker();
+        long busy = job();
+        claim(holder);
+        long free = job();
+        claim(holder);
+        OffsetDateTime busyLease = leaseExpiresAt(busy);
+        OffsetDateTime freeLease = leaseExpiresAt(free);
+        // Another transaction holds the row, as the worker's own round trip does while it writes a result.
+        try (var other = jdbi.open()) {
+            other.begin();
+            other.execute("SELECT id FROM procq.job WHERE id = ? FOR UPDATE", busy);
+
+            assertThat(renew(holder, busy, free)).containsExactlyInAnyOrder(
+                    new JobDao.LeaseRenewal(busy, false), new JobDao.LeaseRenewal(free, true));
+            assertThat(leaseExpiresAt(busy)).as("left as it was").isEqualTo(busyLease);
+            assertThat(leaseExpiresAt(free)).isAfter(freeLease);
+            other.rollback();
+        }
+        assertThat(renew(holder, busy)).containsExactly(new JobDao.LeaseRenewal(busy, true));
+        assertThat(leaseExpiresAt(busy)).isAfter(busyLease);
     }
 
     @Test
