@@ -175,9 +175,10 @@ public interface JobDao {
      *
      * <p>A row another transaction has locked is not waited for (SKIP LOCKED) but answered as
      * held and not renewed, as the snapshot shows it: most often it is this worker's own round
-     * trip writing the job's result, and renewing it first would only make that round trip wait
-     * for this statement (B9 in docs/benchmarks.md saw it with one worker). Its lease stands as it
-     * was until the next renewal; a row that changed hands meanwhile shows as lost then.
+     * trip writing the job's result, and waiting for it would hold every other lease's renewal
+     * behind that round trip. Its lease stands as it was until the next renewal; a row that
+     * changed hands meanwhile shows as lost then. (The round trip still waits for the rows this
+     * statement has locked until it commits: B9 in docs/benchmarks.md.)
      */
     @SqlQuery("""
             WITH held AS (
