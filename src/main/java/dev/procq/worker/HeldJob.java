@@ -27,6 +27,11 @@ final class HeldJob {
      */
     private long fenceAtNanos;
 
+    /** True while its lease was granted too recently to need this renewal ({@link LeaseTerms#freshAt}). */
+    synchronized boolean leaseFresh(LeaseTerms terms, long nowNanos) {
+        return terms.freshAt(fenceAtNanos, nowNanos);
+    }
+
     HeldJob(ClaimedJob job, long fenceAtNanos) {
         this.job = job;
         this.fenceAtNanos = fenceAtNanos;

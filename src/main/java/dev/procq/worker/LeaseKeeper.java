@@ -93,10 +93,11 @@ final class LeaseKeeper implements AutoCloseable {
     int runOnce() {
         // Exactly the jobs this worker knows it runs: a RUNNING row it has lost track of (a claim
         // whose launch failed unexpectedly) expires and is rescued instead of being renewed forever.
-        List<HeldJob> judged = List.copyOf(held.values());
-        Long[] ids = judged.stream().map(job -> job.job.id()).toArray(Long[]::new);
+        // A lease granted less than half an interval ago waits for the next renewal (LeaseTerms.freshAt).
         // Before anything goes out: the server's now() for this renewal is later than this.
         long sentAt = System.nanoTime();
+        List<HeldJob> judged = held.values().stream().filter(job -> !job.leaseFresh(terms, sentAt)).toList();
+        Long[] ids = judged.stream().map(job -> job.job.id()).toArray(Long[]::new);
         List<JobDao.LeaseRenewal> stillHeld = jdbi.inTransaction(handle -> {
             handle.attach(WorkerDao.class).heartbeat(workerId);
             return handle.attach(JobDao.class).renewLeases(workerId, ids, terms.lease().toMillis());

@@ -32,6 +32,18 @@ record LeaseTerms(Duration lease, Duration killGrace) {
         return window().dividedBy(3);
     }
 
+    /**
+     * True while a lease whose child must begin to end at {@code fenceAtNanos} was granted less
+     * than half a renewal interval before {@code nowNanos}: a renewal leaves it to the next one.
+     * A job shorter than that (most are) is then never renewed, and no renewal locks its row while
+     * the round trip writes its result. Every lease still gets two or three renewals before its
+     * deadline: the first between half an interval and one and a half after the grant, the
+     * second an interval later, both before the window's end at three intervals.
+     */
+    boolean freshAt(long fenceAtNanos, long nowNanos) {
+        return fenceAtNanos - nowNanos > window().toNanos() - renewEvery().toNanos() / 2;
+    }
+
     /** When the child of a lease granted by a statement sent at {@code sentAtNanos} must begin to end. */
     long fenceAt(long sentAtNanos) {
         return sentAtNanos + window().toNanos();
