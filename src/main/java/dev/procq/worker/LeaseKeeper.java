@@ -4,10 +4,9 @@ import dev.procq.store.JobDao;
 import dev.procq.store.SingleConnection;
 import dev.procq.store.WorkerDao;
 import java.time.Duration;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -98,18 +97,20 @@ final class LeaseKeeper implements AutoCloseable {
         long sentAt = System.nanoTime();
         List<HeldJob> judged = held.values().stream().filter(job -> !job.leaseFresh(terms, sentAt)).toList();
         Long[] ids = judged.stream().map(job -> job.job.id()).toArray(Long[]::new);
+        // Short jobs are never renewed: then the heartbeat goes alone.
         List<JobDao.LeaseRenewal> stillHeld = jdbi.inTransaction(handle -> {
             handle.attach(WorkerDao.class).heartbeat(workerId);
-            return handle.attach(JobDao.class).renewLeases(workerId, ids, terms.lease().toMillis());
+            return ids.length == 0 ? List.of() : handle.attach(JobDao.class).renewLeases(workerId, ids, terms.lease().toMillis());
         });
-        Set<Long> renewed = new HashSet<>();
-        Set<Long> busy = new HashSet<>();
-        for (JobDao.LeaseRenewal row : stillHeld) (row.renewed() ? renewed : busy).add(row.id());
+        // Job id to renewed (true) or held but passed over (false); a judged job missing was lost.
+        Map<Long, Boolean> answer = new HashMap<>();
+        for (JobDao.LeaseRenewal row : stillHeld) answer.put(row.id(), row.renewed());
         int lost = 0;
         for (HeldJob job : judged) {
-            if (renewed.contains(job.job.id())) {
+            Boolean renewed = answer.get(job.job.id());
+            if (Boolean.TRUE.equals(renewed)) {
                 job.renewed(terms, sentAt);
-            } else if (busy.contains(job.job.id())) {
+            } else if (renewed != null) {
                 // Held, its row locked by another statement (most often this worker's round trip
                 // writing its result): its lease stands as it was, and the next renewal tries again.
                 metrics.renewalSkipped();
