@@ -118,6 +118,9 @@ GRANT UPDATE (webhook_url) ON procq.batch TO procq_api;
 GRANT INSERT, UPDATE (attempts, claim, next_attempt_at, state, finished_at, last_error)
     ON procq.webhook_delivery TO procq_api, procq_worker;
 GRANT INSERT ON procq.webhook_attempt TO procq_api, procq_worker;
+-- the job triggers record counter changes whose batch row another transaction holds, and fold
+-- them in (procq.batch_fold_deltas, R__job_count_changes.sql); deleting a batch deletes its own
+GRANT INSERT, DELETE ON procq.batch_delta TO procq_api, procq_worker;
 
 -- schedules ---------------------------------------------------------------------------
 -- ScheduleDao: the API defines schedules and its scheduler submits their ticks through intake

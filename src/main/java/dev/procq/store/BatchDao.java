@@ -33,6 +33,14 @@ public interface BatchDao {
     Optional<Long> insertUnlessKeyUsed(@Bind("type") String type, @Bind("priority") int priority,
                                        @Bind("idempotencyKey") String idempotencyKey, @Bind("owner") String owner);
 
+    /**
+     * Folds the counter changes waiting in procq.batch_delta into their batches (claims and
+     * results written while another transaction held a batch's row; see R__job_count_changes.sql),
+     * passing over rows other transactions hold; returns the changes folded.
+     */
+    @SqlQuery("SELECT procq.batch_fold_deltas()")
+    long foldCountDeltas();
+
     @SqlUpdate("UPDATE procq.batch SET total = :total WHERE id = :id")
     int setTotal(@Bind("id") long id, @Bind("total") long total);
 

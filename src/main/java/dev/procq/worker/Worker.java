@@ -7,6 +7,7 @@ import dev.procq.config.JobTypes;
 import dev.procq.config.Settings;
 import dev.procq.pool.CgroupTree;
 import dev.procq.pool.ChildLauncher;
+import dev.procq.store.BatchDao;
 import dev.procq.store.Database;
 import dev.procq.store.JobDao;
 import dev.procq.store.JobNotifications;
@@ -30,8 +31,8 @@ import org.slf4j.LoggerFactory;
  *       jobs claimed in one round trip, a child started per job through the {@link ChildStarter};</li>
  *   <li>the {@link LeaseKeeper}: renews every lease on its own connection, and moves each child's
  *       deadline with it, so a worker cut off from the database ends its children in time;</li>
- *   <li>{@link Maintenance}: the rescuer, the orphan sweep, the cancel check and the {@link RatePruner}; the pruner has
- *       its own, since one prune may take long;</li>
+ *   <li>{@link Maintenance}: the rescuer, the orphan sweep, the cancel check, the {@link RatePruner} and the fold
+ *       of batch counter changes (procq.batch_delta); the pruner has its own, since one prune may take long;</li>
  *   <li>the {@link JobListener}, whose notifications wake the claim loop.</li>
  * </ul>
  * Its {@link Lifecycle} says what it is doing: starting, running, stopping, finishing, stopped.
@@ -42,6 +43,12 @@ public final class Worker implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Worker.class);
     /** The release this worker is, from the jar's manifest (recorded in procq.worker.version); null when run from classes. */
     private static final String RELEASE = Worker.class.getPackage().getImplementationVersion();
+    /**
+     * How often the counter changes that claims and results left in procq.batch_delta (their
+     * batch's row was held by another transaction) are folded into procq.batch when no statement
+     * on that batch has folded them first: the most a batch's counters, and its end, lag.
+     */
+    static final Duration COUNT_FOLD_INTERVAL = Duration.ofSeconds(1);
 
     private final Database database;
     private final Jdbi jdbi;
@@ -179,7 +186,11 @@ public final class Worker implements AutoCloseable {
                 }), OrphanSweeper.INTERVAL, OrphanSweeper.INTERVAL)
                 .schedule(cancelWatcher, CancelWatcher.INTERVAL, CancelWatcher.INTERVAL)
                 .schedule(Maintenance.task("rate pruning", new RatePruner(jdbi)::runOnce),
-                        RatePruner.FIRST_RUN_DELAY, RatePruner.INTERVAL);
+                        RatePruner.FIRST_RUN_DELAY, RatePruner.INTERVAL)
+                .schedule(Maintenance.task("batch count folding", () -> {
+                    metrics.countDeltasFolded(jdbi.withExtension(BatchDao.class, BatchDao::foldCountDeltas));
+                    return COUNT_FOLD_INTERVAL;
+                }), COUNT_FOLD_INTERVAL, COUNT_FOLD_INTERVAL);
         settings.retention().ifPresent(retention -> {
             Pruner pruner = new Pruner(jdbi, retention);
             pruning = new Maintenance("procq-pruner").schedule(
@@ -330,6 +341,8 @@ public final class Worker implements AutoCloseable {
         try {
             int released = jdbi.withExtension(JobDao.class, dao -> dao.releaseAllHeldBy(workerId));
             if (released > 0) log.info("handed back {} jobs as PENDING", released);
+            // This worker's last results may wait as counter changes for a row another statement held.
+            metrics.countDeltasFolded(jdbi.withExtension(BatchDao.class, BatchDao::foldCountDeltas));
             jdbi.useExtension(WorkerDao.class, dao -> dao.markStopped(workerId));
         } catch (RuntimeException e) {
             log.warn("could not hand back jobs ({}); their leases will expire and they will run again", e.getMessage());

@@ -28,6 +28,7 @@ final class WorkerMetrics {
     private final Counter leaseExpiries;
     private final Counter renewalFailures;
     private final Counter renewalsSkipped;
+    private final Counter countDeltasFolded;
     private final Counter fencedChildren;
     private final AtomicLong hostMemoryAvailable = new AtomicLong(-1);
     private final AtomicReference<Double> hostLoad = new AtomicReference<>(Double.NaN);
@@ -59,6 +60,10 @@ final class WorkerMetrics {
         renewalsSkipped = Counter.builder("procq_worker_lease_renewals_skipped")
                 .description("leases left as they were by a renewal because another statement had the job's row locked"
                         + " (most often this worker's own round trip writing the result); the next renewal tries again")
+                .register(registry);
+        countDeltasFolded = Counter.builder("procq_worker_batch_count_deltas_folded")
+                .description("batch counter changes this worker's periodic fold took from procq.batch_delta into procq.batch"
+                        + " (claims and results written while another transaction held their batch's row)")
                 .register(registry);
         fencedChildren = Counter.builder("procq_worker_fenced_children")
                 .description("children ended at their lease deadline because their lease could not be renewed in time;"
@@ -190,6 +195,10 @@ final class WorkerMetrics {
 
     void renewalSkipped() {
         renewalsSkipped.increment();
+    }
+
+    void countDeltasFolded(long folded) {
+        countDeltasFolded.increment(folded);
     }
 
     void fenced() {
