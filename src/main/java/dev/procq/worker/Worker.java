@@ -190,7 +190,7 @@ public final class Worker implements AutoCloseable {
                 .schedule(Maintenance.task("batch count folding", () -> {
                     metrics.countDeltasFolded(jdbi.withExtension(BatchDao.class, BatchDao::foldCountDeltas));
                     return COUNT_FOLD_INTERVAL;
-                }), COUNT_FOLD_INTERVAL, COUNT_FOLD_INTERVAL);
+                }), COUNT_FOLD_INTERVAL, Rescuer.INTERVAL);
         settings.retention().ifPresent(retention -> {
             Pruner pruner = new Pruner(jdbi, retention);
             pruning = new Maintenance("procq-pruner").schedule(

@@ -80,6 +80,16 @@ class RacingWorkersTest {
             assertThat(runs.keySet()).containsExactlyInAnyOrderElementsOf(targets);
             assertThat(runs.values()).allMatch(count -> count == 1);
 
+            // The batch's counters are its jobs' own, however the three took turns on its row.
+            Map<String, Object> counters = jdbi.withHandle(h -> h.createQuery("""
+                    SELECT pending, running, ok, failed, cancelled,
+                           (SELECT count(*) FROM procq.batch_delta d WHERE d.batch_id = b.id) AS unfolded
+                      FROM procq.batch b WHERE id = :b""").bind("b", batch).mapToMap().one());
+            assertThat(counters).containsEntry("pending", 0L).containsEntry("running", 0L)
+                    .containsEntry("ok", (long) TARGETS).containsEntry("failed", 0L).containsEntry("unfolded", 0L);
+
+            assertTheWorkersFoldWhatNoStatementDid(jdbi);
+
             for (WorkerProcess worker : workers) worker.signal("TERM");
             for (WorkerProcess worker : workers) {
                 assertThat(worker.awaitExit(Duration.ofSeconds(20))).as(worker.logTail()).isZero();
@@ -87,5 +97,34 @@ class RacingWorkersTest {
         } finally {
             workers.forEach(WorkerProcess::close);
         }
+    }
+
+    /**
+     * A result written while another transaction held its batch's row, with no statement on that
+     * batch after it: the workers' periodic fold takes it into the counters and ends the batch.
+     */
+    private static void assertTheWorkersFoldWhatNoStatementDid(Jdbi jdbi) {
+        long batch = jdbi.withHandle(h -> {
+            long id = h.createQuery("INSERT INTO procq.batch (type, total) VALUES ('append', 1) RETURNING id")
+                    .mapTo(Long.class).one();
+            h.execute("""
+                    INSERT INTO procq.job (batch_id, type, target, state, attempts, worker_id, lease_expires_at, started_at)
+                    VALUES (?, 'append', 'held-row', 'RUNNING', 1, 0, now() + interval '1 hour', now())""", id);
+            return id;
+        });
+        try (org.jdbi.v3.core.Handle holder = jdbi.open()) {
+            holder.begin();
+            holder.execute("SELECT 1 FROM procq.batch WHERE id = ? FOR NO KEY UPDATE", batch);
+            jdbi.useHandle(h -> h.execute("""
+                    UPDATE procq.job SET state = 'OK', lease_expires_at = NULL, finished_at = now()
+                     WHERE batch_id = ?""", batch));
+            holder.rollback();
+        }
+        long running = jdbi.withHandle(h -> h.createQuery("SELECT running FROM procq.batch WHERE id = :b")
+                .bind("b", batch).mapTo(Long.class).one());
+        assertThat(running).as("left for the fold").isEqualTo(1L);
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100))
+                .until(() -> jdbi.withHandle(h -> h.createQuery("SELECT state FROM procq.batch WHERE id = :b")
+                        .bind("b", batch).mapTo(String.class).one()).equals("DONE"));
     }
 }
