@@ -341,12 +341,13 @@ public final class Worker implements AutoCloseable {
         try {
             int released = jdbi.withExtension(JobDao.class, dao -> dao.releaseAllHeldBy(workerId));
             if (released > 0) log.info("handed back {} jobs as PENDING", released);
-            // This worker's last results may wait as counter changes for a row another statement held.
-            metrics.countDeltasFolded(jdbi.withExtension(BatchDao.class, BatchDao::foldCountDeltas));
             jdbi.useExtension(WorkerDao.class, dao -> dao.markStopped(workerId));
         } catch (RuntimeException e) {
             log.warn("could not hand back jobs ({}); their leases will expire and they will run again", e.getMessage());
         }
+        // This worker's last results may wait as counter changes for a row another statement held;
+        // should this fold fail, any other worker's takes them.
+        quietly("batch count folding", () -> metrics.countDeltasFolded(jdbi.withExtension(BatchDao.class, BatchDao::foldCountDeltas)));
         if (listener != null) listener.stop();
         maintenance.close();
         if (pruning != null) pruning.close();
