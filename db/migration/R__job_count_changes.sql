@@ -55,7 +55,7 @@ COMMENT ON FUNCTION procq.batch_count_apply(bigint[], bigint[], bigint[], bigint
 
 -- procq.batch_fold_deltas(): folds the changes that procq.batch_delta holds into procq.batch.
 CREATE OR REPLACE FUNCTION procq.batch_fold_deltas(only_batches bigint[] DEFAULT NULL) RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     batch  bigint;
     change record;
@@ -89,8 +89,11 @@ $$;
 COMMENT ON FUNCTION procq.batch_fold_deltas(bigint[]) IS 'Folds the counter changes in procq.batch_delta (of the given batches; NULL: of all) into procq.batch, oldest first, passing over batch rows another transaction holds; returns the changes folded. Workers call it about once a second; an operator may too.';
 
 -- procq.job_count_changes(): the statement trigger on procq.job.
+-- Generic plans: its statements' parameters are arrays of batch ids, whose custom plans were
+-- planned again on every call (a worker's round trip took 2.27 ms on average with them, 1.51 ms
+-- without, in B2: docs/benchmarks.md), and no plan here depends on what the arrays hold.
 CREATE OR REPLACE FUNCTION procq.job_count_changes() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     ids        bigint[];
     pendings   bigint[];
